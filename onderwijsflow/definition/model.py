@@ -1,0 +1,226 @@
+"""The workflow language, version 1, as pydantic models (design §3).
+
+These models check the *shape* of a workflow file (types, unknown keys). Rules that
+relate parts to each other (a transition to an undeclared state, an unknown requirement)
+are checked by :mod:`onderwijsflow.definition.loader`, which also knows file and line.
+A :class:`WorkflowDef` that the loader returns is valid and immutable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from onderwijsflow.definition.durations import Duration
+
+ValueType = Literal["string", "int", "decimal", "bool", "date"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True
+    )
+
+
+class ParamDef(_Strict):
+    """A value given when a case is opened (e.g. a round's deadline)."""
+
+    type: ValueType = "string"
+    label: str | None = None
+    required: bool = True
+    default: Any = None
+
+
+class FactDef(_Strict):
+    """A typed region attribute that a workflow reads or writes."""
+
+    type: ValueType = "string"
+    label: str | None = None
+    choices: tuple[str, ...] | None = None
+
+
+class StateDef(_Strict):
+    """One state of the machine; `final` states have no way out."""
+
+    label: str
+    final: bool = False
+    description: str | None = None
+
+
+class CheckSpec(_Strict):
+    """One check with its parameters: ``{check: partner, with: {kind: beroepsgroep}}``.
+
+    Combinators (`all`, `any`, `not`) take a list of nested specs in `with`; a nested item
+    may also name a declared requirement: ``{requirement: pva_aanwezig}``.
+    """
+
+    check: str | None = None
+    with_: Any = Field(default=None, alias="with")
+    requirement: str | None = None
+
+
+class RequirementDef(CheckSpec):
+    """A named, labelled check: the unit a refused transition reports."""
+
+    label: str
+    description: str | None = None
+
+
+class TransitionDef(_Strict):
+    """A trigger that moves a case from one of `source` to `dest`."""
+
+    trigger: str
+    label: str | None = None
+    source: tuple[str, ...]
+    dest: str
+    requires: tuple[str, ...] = ()
+    by: tuple[str, ...] | None = None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+class DueDef(_Strict):
+    """When a milestone falls due: a case parameter, or a duration after entering `active_in`."""
+
+    param: str | None = None
+    after: Duration | None = None
+    time: dt.time | None = None
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return Duration.parse(value) if isinstance(value, str) else value
+
+
+class OverdueAction(_Strict):
+    """What happens automatically when a milestone passes while still active."""
+
+    trigger: str
+
+
+class MilestoneDef(_Strict):
+    """A dated obligation of a case, with reminders and an optional overdue action."""
+
+    name: str
+    label: str | None = None
+    due: DueDef | date | None = None
+    every: Duration | None = None
+    active_in: tuple[str, ...] = ()
+    remind: tuple[Duration, ...] = ()
+    notify: tuple[str, ...] = ()
+    on_overdue: OverdueAction | None = None
+    termijnenwet: bool = False
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, value: Any) -> Any:
+        return Duration.parse(value) if isinstance(value, str) else value
+
+    @field_validator("remind", mode="before")
+    @classmethod
+    def _remind(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(Duration.parse(v) if isinstance(v, str) else v for v in value)
+        return value
+
+    @field_validator("active_in", "notify", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+class WorkflowDef(_Strict):
+    """One workflow file: identified by `workflow` (its slug) and `version`."""
+
+    workflow: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    version: int = Field(ge=1)
+    title: str
+    description: str | None = None
+    initial: str
+    params: dict[str, ParamDef] = {}
+    facts: dict[str, FactDef] = {}
+    states: dict[str, StateDef]
+    requirements: dict[str, RequirementDef] = {}
+    transitions: tuple[TransitionDef, ...] = ()
+    milestones: tuple[MilestoneDef, ...] = ()
+
+    def state_label(self, state: str) -> str:
+        """The Dutch label of `state`, or the name itself."""
+        found = self.states.get(state)
+        return found.label if found else state
+
+    def transitions_from(self, state: str) -> list[TransitionDef]:
+        """The transitions whose source includes `state`, in file order."""
+        return [t for t in self.transitions if state in t.source]
+
+    def transition(self, state: str, trigger: str) -> TransitionDef | None:
+        """The transition for `trigger` from `state`, if any."""
+        for t in self.transitions:
+            if t.trigger == trigger and state in t.source:
+                return t
+        return None
+
+    @property
+    def triggers(self) -> set[str]:
+        """Every trigger name declared in this workflow."""
+        return {t.trigger for t in self.transitions}
+
+
+def coerce_value(kind: ValueType, raw: Any) -> Any:
+    """Turn `raw` (YAML or command-line text) into a value of `kind`.
+
+    Raises:
+        ValueError: with a sentence saying what was expected.
+    """
+    if kind == "string":
+        if isinstance(raw, str | int | Decimal) and not isinstance(raw, bool):
+            return str(raw)
+        raise ValueError(f"expected text, got {raw!r}")
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"true", "ja", "yes", "1"}:
+            return True
+        if text in {"false", "nee", "no", "0"}:
+            return False
+        raise ValueError(f"expected true or false (ja/nee), got {raw!r}")
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise ValueError(f"expected a whole number, got {raw!r}")
+        try:
+            return int(str(raw).strip().replace("_", ""))
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {raw!r}") from None
+    if kind == "decimal":
+        if isinstance(raw, bool):
+            raise ValueError(f"expected a number, got {raw!r}")
+        try:
+            value = Decimal(str(raw).strip().replace(",", "."))
+        except ArithmeticError:
+            raise ValueError(f"expected a number such as 100000.00, got {raw!r}") from None
+        if not value.is_finite():
+            raise ValueError(f"expected a finite number, got {raw!r}")
+        return value
+    if kind == "date":
+        if isinstance(raw, date):
+            return raw
+        try:
+            return date.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {raw!r}") from None
+    raise ValueError(f"unknown value type {kind!r}")
+
+
+def dump_value(value: Any) -> Any:
+    """A JSON-safe form of a typed value (decimals and dates as text)."""
+    if isinstance(value, Decimal | date):
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    return value

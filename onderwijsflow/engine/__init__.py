@@ -1,0 +1,1 @@
+"""The engine: requirement checks, shared state machines and readiness."""

@@ -1,0 +1,425 @@
+"""Requirement checks: the built-ins of design §3 and the plug-in registry.
+
+A check is a named function over a :class:`RegionContext` with a pydantic model for its
+``with:`` parameters. It returns pass/fail *and* one sentence of what it found, because
+"refused" alone helps nobody. Specs are compiled once, when a workflow loads, into plain
+callables; so a workflow that loads cannot fail on a check at runtime.
+
+Plug-ins register more checks through the entry-point group ``onderwijsflow.checks``; each
+entry point names a :class:`CheckType` (see :func:`check_type`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from onderwijsflow.definition.durations import Duration
+from onderwijsflow.engine.context import RegionContext
+from onderwijsflow.vocabulary import (
+    DOCUMENT_KINDS,
+    PARTNER_KINDS,
+    REGION_ROLES,
+    SECTORS,
+    require_member,
+    suggest,
+)
+
+ENTRY_POINT_GROUP = "onderwijsflow.checks"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check: passed or not, and what was found."""
+
+    passed: bool
+    detail: str
+
+
+Compiled = Callable[[RegionContext], CheckResult]
+
+
+class CheckSpecError(ValueError):
+    """A check spec is invalid; `path` locates the offending key within the spec."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class CheckType:
+    """A registered check: its name, parameter model and evaluation function."""
+
+    name: str
+    params: type[BaseModel]
+    evaluate: Callable[[Any, RegionContext], CheckResult]
+
+
+def check_type(name: str, params: type[BaseModel]) -> Callable[[Callable[..., CheckResult]], CheckType]:
+    """Decorator that turns ``evaluate(params, ctx)`` into a :class:`CheckType`."""
+
+    def wrap(func: Callable[..., CheckResult]) -> CheckType:
+        return CheckType(name=name, params=params, evaluate=func)
+
+    return wrap
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _member(kind: str, choices: tuple[str, ...]) -> Callable[[Any], Any]:
+    def validate(value: Any) -> Any:
+        if value is not None and (problem := require_member(kind, value, choices)):
+            raise ValueError(problem)
+        return value
+
+    return validate
+
+
+# --- built-in checks -------------------------------------------------------------------
+
+
+class PartnerParams(_Params):
+    kind: str
+    sector: str | None = None
+    min: int = Field(default=1, ge=1)
+
+    _kind = field_validator("kind")(lambda v: _member("partner kind", PARTNER_KINDS)(v))
+    _sector = field_validator("sector")(lambda v: _member("sector", SECTORS)(v))
+
+
+@check_type("partner", PartnerParams)
+def _partner(p: PartnerParams, ctx: RegionContext) -> CheckResult:
+    found = sum(
+        1 for x in ctx.partners if x.kind == p.kind and (p.sector is None or x.sector == p.sector)
+    )
+    what = f"{p.kind} partner" + (f" ({p.sector})" if p.sector else "")
+    return CheckResult(found >= p.min, f"{p.min} {what} needed, {found} found")
+
+
+class RoleParams(_Params):
+    role: tuple[str, ...]
+    min: int = Field(default=1, ge=1)
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _roles(cls, value: Any) -> Any:
+        roles = (value,) if isinstance(value, str) else tuple(value)
+        for role in roles:
+            _member("role", REGION_ROLES)(role)
+        return roles
+
+
+@check_type("role", RoleParams)
+def _role(p: RoleParams, ctx: RegionContext) -> CheckResult:
+    people = sorted({f"{r.person} ({r.role})" for r in ctx.roles if r.role in p.role})
+    wanted = " or ".join(p.role)
+    found = ", ".join(people) if people else "none"
+    return CheckResult(len(people) >= p.min, f"{p.min} {wanted} needed, found: {found}")
+
+
+class DocumentParams(_Params):
+    kind: str
+    min: int = Field(default=1, ge=1)
+
+    _kind = field_validator("kind")(lambda v: _member("document kind", DOCUMENT_KINDS)(v))
+
+
+@check_type("document", DocumentParams)
+def _document(p: DocumentParams, ctx: RegionContext) -> CheckResult:
+    found = [d for d in ctx.documents if d.kind == p.kind]
+    titles = "; ".join(f"'{d.title}'" for d in found[:3])
+    detail = f"{p.min} {p.kind} document needed, {len(found)} found" + (
+        f": {titles}" if titles else ""
+    )
+    return CheckResult(len(found) >= p.min, detail)
+
+
+class FactParams(_Params):
+    name: str
+    set: bool | None = None
+    equals: Any = None
+    min: Decimal | date | None = None
+    max: Decimal | date | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FactParams:
+        given = [k for k in ("set", "equals", "min", "max") if getattr(self, k) is not None]
+        if not given:
+            raise ValueError("a fact check needs one of set, equals, min or max")
+        if len(given) > 1 and set(given) != {"min", "max"}:
+            raise ValueError(f"a fact check takes one of set, equals, min/max, not {given}")
+        return self
+
+
+def _show(value: Any) -> str:
+    return "not set" if value is None else repr(value) if isinstance(value, str) else str(value)
+
+
+@check_type("fact", FactParams)
+def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
+    value = ctx.facts.get(p.name)
+    if p.set is not None:
+        present = value is not None
+        want = "set" if p.set else "not set"
+        return CheckResult(present == p.set, f"{p.name} must be {want}, is {_show(value)}")
+    if p.equals is not None:
+        return CheckResult(value == p.equals, f"{p.name} must be {p.equals!r}, is {_show(value)}")
+    ok = value is not None
+    try:
+        if ok and p.min is not None:
+            ok = value >= p.min
+        if ok and p.max is not None:
+            ok = value <= p.max
+    except TypeError:
+        ok = False
+    bounds = " and ".join(
+        s for s in (f"at least {p.min}" if p.min is not None else "",
+                    f"at most {p.max}" if p.max is not None else "") if s
+    )
+    return CheckResult(ok, f"{p.name} must be {bounds}, is {_show(value)}")
+
+
+class CaseParams(_Params):
+    workflow: str
+    state: tuple[str, ...]
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _states(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+@check_type("case", CaseParams)
+def _case(p: CaseParams, ctx: RegionContext) -> CheckResult:
+    states = ctx.cases.get(p.workflow, [])
+    wanted = " or ".join(p.state)
+    found = ", ".join(states) if states else "no case"
+    return CheckResult(
+        any(s in p.state for s in states), f"a {p.workflow} case in {wanted} needed, found: {found}"
+    )
+
+
+class MomentParams(_Params):
+    milestone: str | None = None
+    date: datetime | None = None
+    offset: Duration | None = None
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @field_validator("offset", mode="before")
+    @classmethod
+    def _offset(cls, value: Any) -> Any:
+        return Duration.parse(value) if isinstance(value, str) else value
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        from onderwijsflow.clock import parse_moment
+
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = value.isoformat()
+        return parse_moment(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one(self) -> MomentParams:
+        if (self.milestone is None) == (self.date is None):
+            raise ValueError("give exactly one of milestone or date")
+        return self
+
+
+def _moment(p: MomentParams, ctx: RegionContext) -> tuple[datetime | None, str]:
+    moment = ctx.milestones.get(p.milestone) if p.milestone else p.date
+    what = f"milestone {p.milestone}" if p.milestone else "the date"
+    if moment is not None and p.offset is not None:
+        moment = p.offset.add_to(moment)  # type: ignore[assignment]
+        what = f"{p.offset} after {what}"
+    return moment, what
+
+
+def _when(moment: datetime) -> str:
+    from onderwijsflow.clock import iso_local
+
+    return iso_local(moment) or ""
+
+
+@check_type("before", MomentParams)
+def _before(p: MomentParams, ctx: RegionContext) -> CheckResult:
+    moment, what = _moment(p, ctx)
+    if moment is None:
+        return CheckResult(False, f"{what} has no date for this case")
+    return CheckResult(ctx.now < moment, f"must be before {what} ({_when(moment)})")
+
+
+@check_type("after", MomentParams)
+def _after(p: MomentParams, ctx: RegionContext) -> CheckResult:
+    moment, what = _moment(p, ctx)
+    if moment is None:
+        return CheckResult(False, f"{what} has no date for this case")
+    return CheckResult(ctx.now >= moment, f"must be on or after {what} ({_when(moment)})")
+
+
+BUILTIN: dict[str, CheckType] = {
+    c.name: c for c in (_partner, _role, _document, _fact, _case, _before, _after)
+}
+COMBINATORS = ("all", "any", "not")
+
+
+# --- compiling specs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompileScope:
+    """What a spec may refer to: the workflow's facts, milestones and requirements."""
+
+    facts: Mapping[str, Any]
+    milestones: frozenset[str]
+    requirements: Mapping[str, Any]
+
+
+class CheckRegistry:
+    """The checks known to this process: built-ins plus entry-point plug-ins."""
+
+    def __init__(self, extra: Mapping[str, CheckType] | None = None, *, plugins: bool = True):
+        self.types: dict[str, CheckType] = dict(BUILTIN)
+        if plugins:
+            self.types.update(_entry_point_checks())
+        self.types.update(extra or {})
+
+    @property
+    def names(self) -> list[str]:
+        """Every usable `check:` name, combinators included."""
+        return sorted([*self.types, *COMBINATORS])
+
+    def compile(self, spec: Any, scope: CompileScope, _seen: tuple[str, ...] = ()) -> Compiled:
+        """Compile a ``{check, with}`` or ``{requirement}`` mapping into a callable.
+
+        Raises:
+            CheckSpecError: naming the problem and where in the spec it is.
+        """
+        if not isinstance(spec, Mapping):
+            raise CheckSpecError(f"a check must be a mapping with 'check' and 'with', got {spec!r}")
+        data = dict(spec)
+        data.pop("label", None)
+        data.pop("description", None)
+        if "requirement" in data:
+            return self._reference(data, scope, _seen)
+        name = data.get("check")
+        if not isinstance(name, str):
+            raise CheckSpecError("a requirement needs 'check: NAME' or 'requirement: NAME'")
+        extra = set(data) - {"check", "with"}
+        if extra:
+            raise CheckSpecError(f"unknown key '{sorted(extra)[0]}' in a check", (sorted(extra)[0],))
+        params = data.get("with")
+        if name in COMBINATORS:
+            return self._combinator(name, params, scope, _seen)
+        kind = self.types.get(name)
+        if kind is None:
+            raise CheckSpecError(
+                f"unknown check '{name}'{suggest(name, self.names)}", ("check",)
+            )
+        return self._leaf(kind, params, scope)
+
+    def _reference(self, data: dict[str, Any], scope: CompileScope, seen: tuple[str, ...]) -> Compiled:
+        ref = data["requirement"]
+        if set(data) != {"requirement"}:
+            raise CheckSpecError("'requirement:' stands alone in a check item")
+        if ref not in scope.requirements:
+            raise CheckSpecError(
+                f"unknown requirement '{ref}'{suggest(str(ref), scope.requirements)}",
+                ("requirement",),
+            )
+        if ref in seen:
+            raise CheckSpecError(f"requirement '{ref}' refers to itself", ("requirement",))
+        return self.compile(scope.requirements[ref], scope, (*seen, ref))
+
+    def _combinator(self, name: str, params: Any, scope: CompileScope, seen: tuple[str, ...]) -> Compiled:
+        items = [params] if name == "not" and isinstance(params, Mapping) else params
+        if not isinstance(items, list) or not items:
+            raise CheckSpecError(f"check '{name}' takes a non-empty list of checks in 'with'", ("with",))
+        if name == "not" and len(items) != 1:
+            raise CheckSpecError("check 'not' takes exactly one check", ("with",))
+        children = []
+        for i, item in enumerate(items):
+            try:
+                children.append(self.compile(item, scope, seen))
+            except CheckSpecError as err:
+                raise CheckSpecError(str(err), ("with", i, *err.path)) from None
+        return _COMBINE[name](children)
+
+    def _leaf(self, kind: CheckType, params: Any, scope: CompileScope) -> Compiled:
+        try:
+            parsed = kind.params.model_validate(params if params is not None else {})
+        except ValidationError as err:
+            first = err.errors()[0]
+            loc = tuple(first["loc"])
+            msg = first["msg"].removeprefix("Value error, ")
+            where = f" '{loc[0]}'" if loc else ""
+            raise CheckSpecError(f"check '{kind.name}'{where}: {msg}", ("with", *loc)) from None
+        fact = getattr(parsed, "name", None) if kind.name == "fact" else None
+        if fact is not None and fact not in scope.facts:
+            raise CheckSpecError(
+                f"fact '{fact}' is not declared under facts:{suggest(fact, scope.facts)}",
+                ("with", "name"),
+            )
+        milestone = getattr(parsed, "milestone", None) if kind.name in ("before", "after") else None
+        if milestone is not None and milestone not in scope.milestones:
+            raise CheckSpecError(
+                f"unknown milestone '{milestone}'{suggest(milestone, scope.milestones)}",
+                ("with", "milestone"),
+            )
+        evaluate = kind.evaluate
+        return lambda ctx: evaluate(parsed, ctx)
+
+
+def _all(children: list[Compiled]) -> Compiled:
+    def run(ctx: RegionContext) -> CheckResult:
+        results = [c(ctx) for c in children]
+        failed = [r.detail for r in results if not r.passed]
+        if failed:
+            return CheckResult(False, "; ".join(failed))
+        return CheckResult(True, "; ".join(r.detail for r in results))
+
+    return run
+
+
+def _any(children: list[Compiled]) -> Compiled:
+    def run(ctx: RegionContext) -> CheckResult:
+        results = [c(ctx) for c in children]
+        passed = [r.detail for r in results if r.passed]
+        if passed:
+            return CheckResult(True, passed[0])
+        return CheckResult(False, "none of: " + "; ".join(r.detail for r in results))
+
+    return run
+
+
+def _not(children: list[Compiled]) -> Compiled:
+    (child,) = children
+
+    def run(ctx: RegionContext) -> CheckResult:
+        result = child(ctx)
+        return CheckResult(not result.passed, f"must not hold: {result.detail}")
+
+    return run
+
+
+_COMBINE: dict[str, Callable[[list[Compiled]], Compiled]] = {"all": _all, "any": _any, "not": _not}
+
+
+def _entry_point_checks() -> dict[str, CheckType]:
+    from importlib.metadata import entry_points
+
+    found: dict[str, CheckType] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        loaded = ep.load()
+        if not isinstance(loaded, CheckType):
+            raise TypeError(f"entry point {ep.name} in {ENTRY_POINT_GROUP} is not a CheckType")
+        found[loaded.name] = loaded
+    return found
