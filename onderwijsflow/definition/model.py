@@ -26,6 +26,15 @@ class _Strict(BaseModel):
     )
 
 
+def _duration(value: Any) -> Duration | None:
+    """Parse ISO 8601 text; refuse anything else (pydantic would build a Duration from a dict)."""
+    if value is None or isinstance(value, Duration):
+        return value
+    if isinstance(value, str):
+        return Duration.parse(value)
+    raise ValueError(f"expected an ISO 8601 duration such as P14D, P6W or P6M, got {value!r}")
+
+
 class ParamDef(_Strict):
     """A value given when a case is opened (e.g. a round's deadline)."""
 
@@ -80,7 +89,7 @@ class TransitionDef(_Strict):
     requires: tuple[str, ...] = ()
     by: tuple[str, ...] | None = None
 
-    @field_validator("source", mode="before")
+    @field_validator("source", "requires", "by", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
@@ -96,7 +105,15 @@ class DueDef(_Strict):
     @field_validator("after", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return Duration.parse(value) if isinstance(value, str) else value
+        return _duration(value)
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        # YAML reads an unquoted 1600 as a number, which pydantic would take as seconds.
+        if value is None or isinstance(value, str | dt.time):
+            return value
+        raise ValueError(f"expected a time such as \"16:00\", got {value!r}")
 
 
 class OverdueAction(_Strict):
@@ -121,13 +138,15 @@ class MilestoneDef(_Strict):
     @field_validator("every", mode="before")
     @classmethod
     def _every(cls, value: Any) -> Any:
-        return Duration.parse(value) if isinstance(value, str) else value
+        return _duration(value)
 
     @field_validator("remind", mode="before")
     @classmethod
     def _remind(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (_duration(value),)
         if isinstance(value, list | tuple):
-            return tuple(Duration.parse(v) if isinstance(v, str) else v for v in value)
+            return tuple(_duration(v) for v in value)
         return value
 
     @field_validator("active_in", "notify", mode="before")

@@ -1,0 +1,125 @@
+"""The ``onderwijsflow`` command line: thin commands over :mod:`onderwijsflow.service`.
+
+Importing this module imports click and nothing heavy, so ``--help`` is fast; each command
+imports the library when it runs. Every error becomes one sentence on stderr and the exit
+code of design §4 (mapped once, in :func:`main`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from onderwijsflow import __version__
+
+
+class Settings:
+    """The global options, and the application built from them on first use."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.debug: bool = options.pop("debug")
+        self._app: Any = None
+
+    @property
+    def app(self) -> Any:
+        """The :class:`~onderwijsflow.service.Onderwijsflow` for this invocation."""
+        if self._app is None:
+            from onderwijsflow.service import Onderwijsflow
+
+            self._app = Onderwijsflow.open(**self.options)
+        return self._app
+
+    def close(self) -> None:
+        """Release the database."""
+        if self._app is not None:
+            self._app.close()
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="onderwijsflow")
+@click.option("--db", envvar="ONDERWIJSFLOW_DB", metavar="URL",
+              help="Database URL [default: sqlite:///onderwijsflow.db; env ONDERWIJSFLOW_DB].")
+@click.option("--config", envvar="ONDERWIJSFLOW_CONFIG", metavar="FILE",
+              help="Configuration file read on top of the shipped defaults [env ONDERWIJSFLOW_CONFIG].")
+@click.option("--workflows", envvar="ONDERWIJSFLOW_WORKFLOWS", metavar="DIR",
+              help="Workflow directory [default: the shipped workflows; env ONDERWIJSFLOW_WORKFLOWS].")
+@click.option("--actor", envvar="ONDERWIJSFLOW_ACTOR", metavar="NAME",
+              help="Who is acting [default: the operating-system user; env ONDERWIJSFLOW_ACTOR].")
+@click.option("--now", envvar="ONDERWIJSFLOW_NOW", metavar="ISO-DATETIME",
+              help="Simulated current time, if the configuration allows it [env ONDERWIJSFLOW_NOW].")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, **options: Any) -> None:
+    """Steer onderwijsregio's through their lifecycle: regions, cases, requirements, audit.
+
+    Exit codes: 0 done, 1 error, 2 usage error, 3 refused, 4 not found, 5 conflict.
+    """
+    settings = Settings(**options)
+    ctx.obj = settings
+    ctx.call_on_close(settings.close)
+
+
+def _register() -> None:
+    from onderwijsflow.cli import audit, cases, regions, workflows
+
+    for module in (workflows, regions, cases, audit):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and map every error to one sentence and its exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="onderwijsflow", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except Exception as err:
+        sys.exit(_report(err, debug))
+    sys.exit(0)
+
+
+def _report(err: Exception, debug: bool) -> int:
+    from onderwijsflow.errors import DefinitionError, OnderwijsflowError
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(err)
+    if isinstance(err, OnderwijsflowError):
+        click.echo(f"error: {err.message}", err=True)
+        if isinstance(err, DefinitionError) and len(err.problems) > 1:
+            for problem in err.problems[1:]:
+                click.echo(f"error: {problem}", err=True)
+        return err.exit_code
+    if _is_database_error(err):
+        click.echo(f"error: database problem: {_first_line(err)}", err=True)
+        return 1
+    click.echo(f"error: unexpected {type(err).__name__}: {_first_line(err)} "
+               "(run with --debug for details)", err=True)
+    return 1
+
+
+def _is_database_error(err: Exception) -> bool:
+    module = type(err).__module__
+    return module.startswith(("sqlalchemy", "sqlite3", "psycopg"))
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

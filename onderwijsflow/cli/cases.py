@@ -1,0 +1,141 @@
+"""Commands on cases: start, advance, check, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from onderwijsflow.cli import Settings, pass_settings
+from onderwijsflow.cli.output import emit_json, json_option, say, short_time, table, unmet_lines
+
+
+@click.command()
+@click.argument("slug")
+@click.argument("workflow")
+@click.option("--param", "params", multiple=True, metavar="K=V", help="A case parameter.")
+@click.option("--round", "round_", metavar="R", help="A round from the configuration.")
+@json_option
+@pass_settings
+def start(settings: Settings, slug: str, workflow: str, params: tuple[str, ...],
+          round_: str | None, as_json: bool) -> None:
+    """Open a case of WORKFLOW for region SLUG."""
+    given = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{item}' is not K=V", param_hint="--param")
+        given[key.strip()] = value.strip()
+    result = settings.app.start_case(slug, workflow, params=given, round=round_)
+    if as_json:
+        emit_json(result)
+    else:
+        say(f"{workflow} case opened for {slug} in state {result['state']}")
+
+
+@click.command()
+@click.argument("slug")
+@click.argument("trigger")
+@click.option("--workflow", help="The workflow of the case (when the region has several).")
+@click.option("--round", "round_", help="The round of the case (when there are several).")
+@click.option("--reason", help="Why; required with --override.")
+@click.option("--dry-run", is_flag=True, help="Decide and show, but write nothing.")
+@click.option("--override", is_flag=True,
+              help="Pass unmet requirements (needs the override role and a --reason).")
+@json_option
+@pass_settings
+def advance(settings: Settings, slug: str, trigger: str, workflow: str | None,
+            round_: str | None, reason: str | None, dry_run: bool, override: bool,
+            as_json: bool) -> None:
+    """Fire TRIGGER on region SLUG's case; a refusal says exactly what is missing."""
+    from onderwijsflow.errors import Refused
+
+    try:
+        result = settings.app.advance(slug, trigger, workflow=workflow, round=round_,
+                                      reason=reason, dry_run=dry_run, override=override)
+    except Refused as refused:
+        result = refused.details.get("result")
+        if result is None:
+            raise
+        _show_advance(result, as_json)
+        raise
+    _show_advance(result, as_json)
+    if dry_run and not result["ok"]:
+        raise click.exceptions.Exit(3)
+
+
+def _show_advance(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    prefix = "[dry run] " if result["dry_run"] else ""
+    if result["ok"]:
+        extra = f" (overridden: {', '.join(result['overridden'])})" if result["overridden"] else ""
+        verb = "would move" if result["dry_run"] else "moved"
+        say(f"{prefix}{result['region']}: {result['workflow']} {verb} "
+            f"{result['from']} -> {result['to']} by {result['trigger']}{extra}")
+        return
+    say(f"{prefix}{result['region']}: {result['trigger']} refused: "
+        f"{result['refusal'] if result['code'] != 'unmet' else 'requirements unmet'}")
+    for line in unmet_lines(result["unmet"]):
+        say(line)
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--workflow", help="The workflow of the case.")
+@click.option("--round", "round_", help="The round of the case.")
+@click.option("--target", metavar="STATE", help="List everything missing on the way to STATE.")
+@json_option
+@pass_settings
+def check(settings: Settings, slug: str, workflow: str | None, round_: str | None,
+          target: str | None, as_json: bool) -> None:
+    """Readiness: each possible trigger, allowed or which requirements are unmet."""
+    result = settings.app.check(slug, workflow=workflow, round=round_, target=target)
+    if as_json:
+        emit_json(result)
+        return
+    say(f"{slug}: {result['workflow']} is in [bold]{result['state']}[/bold] "
+        f"({result['state_label']})")
+    for t in result["triggers"]:
+        mark = "[green]allowed[/green]" if t["allowed"] else "[red]blocked[/red]"
+        if not t["permitted"]:
+            mark += " (not permitted for you)"
+        say(f"- {t['trigger']} -> {t['dest']}: {mark}")
+        for line in unmet_lines(t["unmet"]):
+            say("  " + line)
+    if target is not None:
+        steps = result["path"]
+        say(f"Way to {target}: " + (" -> ".join(s["trigger"] for s in steps) or "already there"))
+        for s in steps:
+            for line in unmet_lines(s["unmet"]):
+                say(f"  {s['trigger']}:{line}")
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--workflow", help="Only this workflow's events.")
+@click.option("--as-of", metavar="DATE", help="The state as it was on DATE (end of that day).")
+@click.option("--all", "all_events", is_flag=True, help="Every event, not only transitions.")
+@json_option
+@pass_settings
+def history(settings: Settings, slug: str, workflow: str | None, as_of: str | None,
+            all_events: bool, as_json: bool) -> None:
+    """The status history of region SLUG, or its state on a past date."""
+    from onderwijsflow.clock import parse_moment
+
+    moment = parse_moment(as_of) if as_of else None
+    result = settings.app.history(slug, workflow=workflow, as_of=moment, all_events=all_events)
+    if as_json:
+        emit_json(result)
+        return
+    table(f"History of {slug}", ["seq", "at", "actor", "kind", "workflow", "trigger", "from",
+                                 "to", "reason"],
+          [(e["seq"], short_time(e["at"]), e["actor"], e["kind"], e["workflow"], e["trigger"], e["from"],
+            e["to"], e["reason"]) for e in result["events"]])
+    if as_of is not None:
+        states = ", ".join(f"{w}: {s}" for w, s in result["state"].items()) or "no cases yet"
+        say(f"State on {result['as_of']}: {states}")
+
+
+COMMANDS = [start, advance, check, history]

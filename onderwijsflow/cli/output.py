@@ -1,0 +1,75 @@
+"""Output for people (rich tables) and scripts (one JSON document), shared by all commands.
+
+Only click is imported at module level: rich loads when something is actually shown.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(func: F) -> F:
+    """The ``--json`` flag every reading and writing command takes."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else."
+    )(func)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def emit_json(data: Any) -> None:
+    """Print `data` as one JSON document."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_default))
+
+
+def console() -> Any:
+    """A rich console on stdout (wide enough for tables when not a terminal)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160, highlight=False, soft_wrap=False)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Show rows as a rich table."""
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*("" if v is None else str(v) for v in row))
+    console().print(grid)
+
+
+def say(text: str) -> None:
+    """One line for people (rich markup allowed)."""
+    console().print(text)
+
+
+def unmet_lines(unmet: list[dict[str, Any]]) -> list[str]:
+    """`- label (requirement): detail` for each unmet requirement, markup escaped."""
+    from rich.markup import escape
+
+    return [escape(f"  - {u['label']} ({u['requirement']}): {u['detail']}") for u in unmet]
+
+
+def short_time(iso: str | None) -> str:
+    """``2024-10-15 16:00`` from an ISO local time, for tables."""
+    return iso[:16].replace("T", " ") if iso else ""

@@ -1,0 +1,199 @@
+"""Commands on a region's data: region, partner, role, document, fact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from onderwijsflow.cli import Settings, pass_settings
+from onderwijsflow.cli.output import emit_json, json_option, say, table
+
+SECTORS = ["PO", "VO", "SO", "VSO", "MBO", "HO"]
+
+
+@click.group()
+def region() -> None:
+    """Create, list and show regions."""
+
+
+@region.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The region's name.")
+@click.option("--province", "provinces", multiple=True, help="A province (repeatable).")
+@click.option("--sector", "sectors", multiple=True, type=click.Choice(SECTORS),
+              help="A sector (repeatable).")
+@click.option("--coordinator", metavar="EMAIL", help="The region's RE coordinator.")
+@json_option
+@pass_settings
+def region_create(settings: Settings, slug: str, name: str, provinces: tuple[str, ...],
+                  sectors: tuple[str, ...], coordinator: str | None, as_json: bool) -> None:
+    """Create a region; opens the workflows configured to start with a region."""
+    shown = settings.app.create_region(slug, name=name, provinces=provinces, sectors=sectors,
+                                       coordinator=coordinator)
+    if as_json:
+        emit_json(shown)
+    else:
+        opened = ", ".join(f"{w} ({c['state']})" for w, c in shown["cases"].items()) or "none"
+        say(f"Region {slug} created; cases opened: {opened}")
+
+
+@region.command("list")
+@click.option("--state", help="Only regions with a case in this state.")
+@click.option("--workflow", help="Only regions with a case of this workflow.")
+@json_option
+@pass_settings
+def region_list(settings: Settings, state: str | None, workflow: str | None, as_json: bool) -> None:
+    """Overview of the regions and their cases' states."""
+    regions = settings.app.list_regions(state=state, workflow=workflow)
+    if as_json:
+        emit_json({"regions": regions})
+        return
+    table(f"{len(regions)} regions", ["slug", "name", "coordinator", "cases"],
+          [(r["slug"], r["name"], r["coordinator"],
+            ", ".join(f"{w}: {s}" for w, s in r["cases"].items())) for r in regions])
+
+
+@region.command("show")
+@click.argument("slug")
+@json_option
+@pass_settings
+def region_show(settings: Settings, slug: str, as_json: bool) -> None:
+    """One region in full: cases, partners, people, documents and facts."""
+    shown = settings.app.show_region(slug)
+    if as_json:
+        emit_json(shown)
+        return
+    _show(shown)
+
+
+def _show(r: dict[str, Any]) -> None:
+    say(f"[bold]{r['name']}[/bold] ({r['slug']})  coordinator: {r['coordinator'] or '-'}  "
+        f"provinces: {', '.join(r['provinces']) or '-'}  sectors: {', '.join(r['sectors']) or '-'}")
+    table("Cases", ["workflow", "state", "version", "opened"],
+          [(w, c["state"], c["version"], c["opened"]) for w, c in r["cases"].items()])
+    table("Partners", ["name", "kind", "sector"],
+          [(p["name"], p["kind"], p["sector"]) for p in r["partners"]])
+    table("People", ["role", "person", "e-mail"],
+          [(p["role"], p["person"], p["email"]) for p in r["roles"]])
+    table("Documents", ["kind", "title", "ref", "date"],
+          [(d["kind"], d["title"], d["ref"], d["date"]) for d in r["documents"]])
+    table("Facts", ["name", "value"], list(r["facts"].items()))
+
+
+@click.group()
+def partner() -> None:
+    """Add and remove partner organisations."""
+
+
+@partner.command("add")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--kind", required=True,
+              help="schoolbestuur, lerarenopleiding, beroepsgroep, vakbond, gemeente or overig.")
+@click.option("--sector", type=click.Choice(SECTORS), help="The sector (for a schoolbestuur).")
+@json_option
+@pass_settings
+def partner_add(settings: Settings, slug: str, name: str, kind: str, sector: str | None,
+                as_json: bool) -> None:
+    """Record NAME as a partner of region SLUG."""
+    settings.app.add_partner(slug, name, kind=kind, sector=sector)
+    _done(as_json, {"region": slug, "partner": name, "kind": kind, "sector": sector},
+          f"{name} ({kind}) is now a partner of {slug}")
+
+
+@partner.command("remove")
+@click.argument("slug")
+@click.argument("name")
+@json_option
+@pass_settings
+def partner_remove(settings: Settings, slug: str, name: str, as_json: bool) -> None:
+    """Remove partner NAME from region SLUG."""
+    settings.app.remove_partner(slug, name)
+    _done(as_json, {"region": slug, "partner": name, "removed": True},
+          f"{name} is no longer a partner of {slug}")
+
+
+@click.group()
+def role() -> None:
+    """Put people in roles (programmamanager, projectleider, ...) and take them out."""
+
+
+@role.command("assign")
+@click.argument("slug")
+@click.argument("role_name", metavar="ROLE")
+@click.argument("person")
+@click.option("--email", help="The person's e-mail address (reminders go there).")
+@json_option
+@pass_settings
+def role_assign(settings: Settings, slug: str, role_name: str, person: str, email: str | None,
+                as_json: bool) -> None:
+    """Make PERSON the ROLE of region SLUG."""
+    settings.app.assign_role(slug, role_name, person, email=email)
+    _done(as_json, {"region": slug, "role": role_name, "person": person, "email": email},
+          f"{person} is now {role_name} of {slug}")
+
+
+@role.command("unassign")
+@click.argument("slug")
+@click.argument("role_name", metavar="ROLE")
+@click.argument("person")
+@json_option
+@pass_settings
+def role_unassign(settings: Settings, slug: str, role_name: str, person: str,
+                  as_json: bool) -> None:
+    """Take PERSON out of ROLE for region SLUG."""
+    settings.app.unassign_role(slug, role_name, person)
+    _done(as_json, {"region": slug, "role": role_name, "person": person, "removed": True},
+          f"{person} is no longer {role_name} of {slug}")
+
+
+@click.group()
+def document() -> None:
+    """Record evidence: plans, analyses, decisions."""
+
+
+@document.command("add")
+@click.argument("slug")
+@click.argument("kind")
+@click.option("--title", required=True, help="The document's title.")
+@click.option("--ref", help="A reference (file name, URL, register number).")
+@click.option("--date", "on", metavar="YYYY-MM-DD", help="The document's date.")
+@json_option
+@pass_settings
+def document_add(settings: Settings, slug: str, kind: str, title: str, ref: str | None,
+                 on: str | None, as_json: bool) -> None:
+    """Record a document of KIND (plan_van_aanpak, governance, ...) for region SLUG."""
+    from onderwijsflow.clock import parse_date
+
+    day = parse_date(on) if on else None
+    settings.app.add_document(slug, kind, title=title, ref=ref, on=day)
+    _done(as_json, {"region": slug, "kind": kind, "title": title, "ref": ref, "date": on},
+          f"{kind} '{title}' recorded for {slug}")
+
+
+@click.group()
+def fact() -> None:
+    """Typed attributes of a region, declared by the workflows."""
+
+
+@fact.command("set")
+@click.argument("slug")
+@click.argument("name")
+@click.argument("value")
+@json_option
+@pass_settings
+def fact_set(settings: Settings, slug: str, name: str, value: str, as_json: bool) -> None:
+    """Set fact NAME of region SLUG to VALUE (validated against the workflows' facts)."""
+    result = settings.app.set_fact(slug, name, value)
+    _done(as_json, result, f"{name} of {slug}: {result['old']} -> {result['new']}")
+
+
+def _done(as_json: bool, data: dict[str, Any], sentence: str) -> None:
+    if as_json:
+        emit_json({"ok": True, **data})
+    else:
+        say(sentence)
+
+
+COMMANDS = [region, partner, role, document, fact]

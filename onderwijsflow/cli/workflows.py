@@ -1,0 +1,142 @@
+"""Commands on definitions and the installation: init, workflow, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from onderwijsflow.cli import Settings, pass_settings
+from onderwijsflow.cli.output import emit_json, json_option, say, table
+
+
+@click.command()
+@json_option
+@pass_settings
+def init(settings: Settings, as_json: bool) -> None:
+    """Create or upgrade the database schema and store the workflows in use."""
+    result = settings.app.init()
+    if as_json:
+        emit_json(result)
+        return
+    say(f"database at revision {result['revision']}"
+        + (f" (was {result['from_revision']})" if result["from_revision"] not in
+           (None, result["revision"]) else ""))
+    for name in result["workflows_stored"]:
+        say(f"stored workflow {name}")
+
+
+@click.group()
+def workflow() -> None:
+    """Inspect and check workflow definitions."""
+
+
+@workflow.command("list")
+@json_option
+@pass_settings
+def workflow_list(settings: Settings, as_json: bool) -> None:
+    """The workflows in the workflow directory."""
+    files = settings.app.catalog.files
+    rows = [{"workflow": w.name, "version": w.version, "title": w.definition.title,
+             "states": len(w.definition.states), "transitions": len(w.definition.transitions),
+             "file": Path(w.source).name} for w in files.values()]
+    if as_json:
+        emit_json({"workflows": rows})
+        return
+    table("Workflows", ["workflow", "version", "title", "states", "transitions", "file"],
+          [tuple(r.values()) for r in rows])
+
+
+@workflow.command("show")
+@click.argument("name")
+@json_option
+@pass_settings
+def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
+    """States, transitions and requirements of workflow NAME."""
+    d = settings.app.catalog.current(name).definition
+    if as_json:
+        emit_json(d.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return
+    say(f"[bold]{d.title}[/bold] ({d.workflow} v{d.version}), initial: {d.initial}")
+    table("States", ["state", "label", "final"],
+          [(k, s.label, "final" if s.final else "") for k, s in d.states.items()])
+    table("Transitions", ["trigger", "from", "to", "requires", "by"],
+          [(t.trigger, ", ".join(t.source), t.dest, ", ".join(t.requires),
+            ", ".join(t.by or ())) for t in d.transitions])
+    table("Requirements", ["requirement", "label"],
+          [(k, r.label) for k, r in d.requirements.items()])
+    if d.milestones:
+        table("Milestones", ["milestone", "label", "active in", "remind"],
+              [(m.name, m.label, ", ".join(m.active_in), ", ".join(map(str, m.remind)))
+               for m in d.milestones])
+
+
+@workflow.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@json_option
+def workflow_validate(files: tuple[str, ...], as_json: bool) -> None:
+    """Check workflow FILES; every problem is named with file and line."""
+    from onderwijsflow.definition.loader import load_workflow_file
+    from onderwijsflow.errors import DefinitionError
+
+    results, problems = [], []
+    for file in files:
+        try:
+            loaded = load_workflow_file(Path(file))
+        except DefinitionError as err:
+            problems.extend(err.problems)
+            results.append({"file": file, "valid": False, "problems": err.problems})
+            continue
+        results.append({"file": file, "valid": True, "workflow": loaded.name,
+                        "version": loaded.version, "warnings": list(loaded.warnings)})
+    if as_json:
+        emit_json({"valid": not problems, "files": results})
+    else:
+        for r in results:
+            if r["valid"]:
+                say(f"{r['file']}: valid ({r['workflow']} v{r['version']})")
+                for w in r["warnings"]:
+                    say(f"  warning: {w}")
+    if problems:
+        raise DefinitionErrorExit(problems)
+
+
+class DefinitionErrorExit(click.ClickException):
+    """Exit 1 listing every problem, one per line."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0])
+        self.problems = problems
+
+    def show(self, file: object = None) -> None:
+        for problem in self.problems:
+            click.echo(f"error: {problem}", err=True)
+
+
+@workflow.command("graph")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True)
+@pass_settings
+def workflow_graph(settings: Settings, name: str, fmt: str) -> None:
+    """Workflow NAME as a Mermaid or Graphviz diagram (Dutch labels)."""
+    from onderwijsflow.definition.graph import to_dot, to_mermaid
+
+    d = settings.app.catalog.current(name).definition
+    click.echo(to_mermaid(d) if fmt == "mermaid" else to_dot(d))
+
+
+@click.command()
+@click.option("--db-file", default="onderwijsflow-demo.db", show_default=True,
+              help="The SQLite file to create (replaced if it exists).")
+@click.option("--quiet", is_flag=True, help="Only the final summary.")
+def demo(db_file: str, quiet: bool) -> None:
+    """Play a realistic demonstration in a fresh SQLite file (invented numbers)."""
+    from onderwijsflow.demo import run_demo
+
+    run_demo(Path(db_file), quiet=quiet)
+
+
+COMMANDS = [init, workflow, demo]

@@ -1,0 +1,138 @@
+"""Configuration: the shipped `config/onderwijsflow.yaml`, with a user's file on top (design §5).
+
+Unknown keys are errors (a misspelt `simulated_clok` must not silently do nothing), and
+secrets never live in the file: channels name the environment variable that holds them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from onderwijsflow.errors import ConfigError
+from onderwijsflow.resources import shipped
+from onderwijsflow.vocabulary import ACTOR_ROLES, require_member
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActorConfig(_Strict):
+    """A user of onderwijsflow and the roles they hold."""
+
+    roles: tuple[str, ...] = ()
+    email: str | None = None
+
+    @field_validator("roles")
+    @classmethod
+    def _known(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        for role in roles:
+            if problem := require_member("actor role", role, ACTOR_ROLES):
+                raise ValueError(problem)
+        return roles
+
+
+class RoundConfig(_Strict):
+    """A subsidy round: which workflow it opens and the parameters it fills."""
+
+    workflow: str
+    label: str | None = None
+    params: dict[str, Any] = {}
+
+
+class ChannelConfig(_Strict):
+    """A notification channel (the scheduler uses these)."""
+
+    type: Literal["log", "smtp", "maildir"]
+    host: str | None = None
+    port: int | None = None
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    path: str | None = None
+
+
+class NotifyConfig(_Strict):
+    """Who mail comes from and how it leaves."""
+
+    sender: str = "onderwijsflow@example.org"
+    channels: tuple[ChannelConfig, ...] = (ChannelConfig(type="log"),)
+
+
+class Config(_Strict):
+    """The whole configuration, validated."""
+
+    database: str = "sqlite:///onderwijsflow.db"
+    timezone: Literal["Europe/Amsterdam"] = "Europe/Amsterdam"
+    reminder_time: dt.time = dt.time(9, 0)
+    simulated_clock: bool = False
+    start_with_region: tuple[str, ...] = ("regiovorming",)
+    actors: dict[str, ActorConfig] = Field(default_factory=dict)
+    rounds: dict[str, RoundConfig] = Field(default_factory=dict)
+    notify: NotifyConfig = NotifyConfig()
+
+    @property
+    def single_user(self) -> bool:
+        """No actors listed: everyone may do everything."""
+        return not self.actors
+
+    def roles_of(self, actor: str) -> frozenset[str] | None:
+        """The roles of `actor`; None in single-user mode (all roles)."""
+        if self.single_user:
+            return None
+        found = self.actors.get(actor)
+        return frozenset(found.roles) if found else frozenset()
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read the shipped defaults and, when given, a user's file on top of them.
+
+    Raises:
+        ConfigError: a file that is missing, not YAML, or has unknown keys or bad values.
+    """
+    data = _read(shipped("config") / "onderwijsflow.yaml")
+    if path is not None:
+        data = _merge(data, _read(Path(path)))
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise ConfigError(f"configuration {path or 'defaults'}: {where}: {msg}") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read configuration file {path}: {err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"configuration file {path}{line} is not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"configuration file {path} must be a mapping of keys to values")
+    return data
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Keys of `top` win; mappings (rounds, actors, notify) merge key by key."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "actors":
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,717 @@
+"""Load workflow files: YAML with line numbers, the rules of design §3, compiled requirements.
+
+A file is read in three passes. The YAML pass keeps the line of every mapping key and
+sequence item (and refuses duplicate keys, which YAML would silently drop). The shape pass
+validates the pydantic models of :mod:`onderwijsflow.definition.model`. The rules pass
+relates the parts: states, triggers, requirements, roles, milestones. Every problem reads
+``FILE:LINE: sentence naming the offending thing``; all problems of a file are collected and
+raised as one :class:`~onderwijsflow.errors.DefinitionError`. A workflow that loads is valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from yaml.constructor import ConstructorError
+
+from onderwijsflow.definition.model import (
+    DueDef,
+    FactDef,
+    MilestoneDef,
+    OverdueAction,
+    ParamDef,
+    RequirementDef,
+    StateDef,
+    TransitionDef,
+    WorkflowDef,
+    coerce_value,
+)
+from onderwijsflow.engine.checks import CheckRegistry, CheckSpecError, Compiled, CompileScope
+from onderwijsflow.errors import DefinitionError
+from onderwijsflow.vocabulary import ACTOR_ROLES, NOTIFY_TARGETS, require_member, suggest
+
+__all__ = ["LoadedWorkflow", "load_directory", "load_workflow_file", "load_workflow_text"]
+
+Path_ = tuple[Any, ...]
+
+# --- YAML with line numbers ----------------------------------------------------------------
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A SafeLoader that records the line of every key and item and refuses duplicate keys.
+
+    It also reads YAML 1.2 style: only true/false are booleans (a state named `no` stays
+    text) and ``16:00`` is text, not the sexagesimal number 960.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.lines: dict[int, tuple[int, dict[Any, int]]] = {}
+        self.duplicates: dict[int, list[tuple[Any, int, int]]] = {}
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, KeyError, TypeError, OverflowError) as err:
+            what = "date" if node.tag == "tag:yaml.org,2002:timestamp" else "value"
+            problem = f"invalid {what} {_show(node.value)} ({err})"
+            raise ConstructorError(None, None, problem, node.start_mark) from None
+
+    def construct_lined_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
+        data: dict[Any, Any] = {}
+        yield data
+        self._note_duplicates(node, data)
+        self.flatten_mapping(node)
+        keys: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node)
+            if not isinstance(key, Hashable):
+                raise ConstructorError(None, None, "a key must be text", key_node.start_mark)
+            data[key] = self.construct_object(value_node)
+            keys[key] = key_node.start_mark.line + 1
+        self.lines[id(data)] = (node.start_mark.line + 1, keys)
+
+    def construct_lined_seq(self, node: yaml.SequenceNode) -> Iterator[list[Any]]:
+        data: list[Any] = []
+        yield data
+        data.extend(self.construct_object(child) for child in node.value)
+        lines = {i: child.start_mark.line + 1 for i, child in enumerate(node.value)}
+        self.lines[id(data)] = (node.start_mark.line + 1, lines)
+
+    def _note_duplicates(self, node: yaml.MappingNode, data: dict[Any, Any]) -> None:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, Hashable) and key in first:
+                self.duplicates.setdefault(id(data), []).append((key, line, first[key]))
+            elif isinstance(key, Hashable):
+                first[key] = line
+
+
+_RETYPED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"}
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_lined_map)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_lined_seq)
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _RETYPED]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+
+
+class _YamlProblem(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass
+class _Parsed:
+    """A YAML document with the line of every key and item, and its duplicate keys."""
+
+    data: Any
+    lines: dict[int, tuple[int, dict[Any, int]]] = field(default_factory=dict)
+    duplicates: dict[int, list[tuple[Any, int, int]]] = field(default_factory=dict)
+
+    def line_of(self, path: Path_) -> int:
+        """The line of the deepest part of `path` present in the document (1-based)."""
+        node = self.data
+        line = self.lines[id(node)][0] if id(node) in self.lines else 1
+        for step in path:
+            entry = self.lines.get(id(node)) if isinstance(node, dict | list) else None
+            if entry is None or step not in entry[1]:
+                break
+            line, node = entry[1][step], node[step]
+        return line
+
+    def containers(self) -> Iterator[tuple[Path_, Any]]:
+        """Every mapping and sequence with its path, each once (aliases may share them)."""
+        seen: set[int] = set()
+        todo: list[tuple[Path_, Any]] = [((), self.data)]
+        while todo:
+            path, node = todo.pop()
+            if not isinstance(node, dict | list) or id(node) in seen:
+                continue
+            seen.add(id(node))
+            yield path, node
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            todo.extend(((*path, key), value) for key, value in items)
+
+
+def _parse(text: str) -> _Parsed:
+    """Read YAML text, keeping lines.
+
+    Raises:
+        _YamlProblem: the YAML is malformed, with the line where it went wrong.
+    """
+    try:
+        loader = _LineLoader(text)
+    except yaml.YAMLError as err:
+        raise _yaml_problem(err, text) from None
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as err:
+        raise _yaml_problem(err, text) from None
+    except RecursionError:
+        raise _YamlProblem(1, "the YAML is nested too deeply") from None
+    finally:
+        loader.dispose()
+    return _Parsed(data, loader.lines, loader.duplicates)
+
+
+def _yaml_problem(err: yaml.YAMLError, text: str) -> _YamlProblem:
+    if isinstance(err, yaml.reader.ReaderError):
+        return _YamlProblem(text[: err.position].count("\n") + 1, f"invalid YAML: {err.reason}")
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    context = getattr(err, "context", None)
+    if isinstance(err, ConstructorError) and context is None:
+        message = problem  # one of ours: a bad date or value, not a syntax error
+    else:
+        message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return _YamlProblem(mark.line + 1 if mark else 1, message)
+
+
+# --- reporting -----------------------------------------------------------------------------
+
+
+class _Report:
+    """Collects ``FILE:LINE: message`` problems and warnings for one file."""
+
+    def __init__(self, parsed: _Parsed, file: str) -> None:
+        self.parsed = parsed
+        self.file = file
+        self.problems: list[tuple[int, str]] = []
+        self.warnings: list[tuple[int, str]] = []
+
+    def line_of(self, path: Path_) -> int:
+        return self.parsed.line_of(path)
+
+    def error(self, path: Path_, message: str) -> None:
+        self.error_at(self.line_of(path), message)
+
+    def error_at(self, line: int, message: str) -> None:
+        self.problems.append((line, f"{self.file}:{line}: {message}"))
+
+    def warn(self, path: Path_, message: str) -> None:
+        line = self.line_of(path)
+        self.warnings.append((line, f"{self.file}:{line}: {message}"))
+
+    def sorted_problems(self) -> list[str]:
+        return [text for _, text in sorted(self.problems, key=lambda p: p[0])]
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise _error(self.sorted_problems())
+
+
+def _error(problems: list[str]) -> DefinitionError:
+    more = len(problems) - 1
+    message = problems[0] + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+    return DefinitionError(message, problems=problems)
+
+
+_NAMED = {"states": "state", "requirements": "requirement", "params": "param", "facts": "fact"}
+_LISTED = {"transitions": ("transition", "trigger"), "milestones": ("milestone", "name")}
+
+
+def _describe(path: Path_, data: Any) -> tuple[str, Path_]:
+    """Name the thing `path` lies in ("state 'x'", "transition 'dien_in'") and the rest."""
+    if len(path) < 2 or path[0] not in {**_NAMED, **_LISTED}:
+        return "", path
+    head, key = path[0], path[1]
+    if head in _NAMED:
+        return f"{_NAMED[head]} '{key}'", path[2:]
+    kind, name_key = _LISTED[head]
+    item = data.get(head) if isinstance(data, dict) else None
+    item = item[key] if isinstance(item, list) and isinstance(key, int) else None
+    name = item.get(name_key) if isinstance(item, dict) else None
+    label = f"'{name}'" if isinstance(name, str) else f"#{key + 1}" if isinstance(key, int) else key
+    return f"{kind} {label}", path[2:]
+
+
+def _within(rest: Path_, entity: str) -> str:
+    parts = [f"'{'.'.join(map(str, rest))}'" if rest else "", entity]
+    joined = " of ".join(part for part in parts if part)
+    return f" in {joined}" if joined else ""
+
+
+def _report_duplicates(parsed: _Parsed, report: _Report) -> None:
+    for path, node in parsed.containers():
+        for key, line, first in parsed.duplicates.get(id(node), []):
+            if len(path) == 1 and path[0] in _NAMED:
+                what = f"{_NAMED[path[0]]} '{key}'"
+            else:
+                what = f"key '{key}'{_within(*reversed(_describe(path, parsed.data)))}"
+            report.error_at(line, f"duplicate {what} (first at line {first})")
+
+
+# --- shape: pydantic errors in one sentence each --------------------------------------------
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "states": StateDef, "transitions": TransitionDef, "milestones": MilestoneDef,
+    "requirements": RequirementDef, "params": ParamDef, "facts": FactDef,
+}
+_NESTED: dict[str, type[BaseModel]] = {"due": DueDef, "on_overdue": OverdueAction}
+_EXPECTED = (
+    ("date", "a date YYYY-MM-DD"), ("time", "a time such as \"16:00\""),
+    ("string_pattern", "a slug of lower-case letters, digits, '-' and '_'"),
+    ("string", "text"), ("int", "a whole number"), ("bool", "true or false"),
+    ("tuple", "a list"), ("list", "a list"), ("dict", "a mapping"), ("model", "a mapping"),
+)
+
+
+def _validate_shape(parsed: _Parsed, report: _Report) -> WorkflowDef | None:
+    if not isinstance(parsed.data, dict):
+        what = "empty" if parsed.data is None else "not a mapping of keys"
+        report.error_at(1, f"the file is {what}; a workflow has keys workflow:, version:, "
+                        "title:, initial: and states:")
+        return None
+    try:
+        return WorkflowDef.model_validate(parsed.data)
+    except ValidationError as err:
+        for path, message in _shape_problems(err, parsed.data):
+            report.error(path, message)
+        return None
+
+
+def _shape_problems(err: ValidationError, data: Any) -> list[tuple[Path_, str]]:
+    cleaned = [(e, *_clean_loc(e["loc"], data, e["type"] == "missing")) for e in err.errors()]
+    fitting = [(e, path) for e, path, fits in cleaned if fits] or [(e, p) for e, p, _ in cleaned]
+    found: dict[str, Path_] = {}
+    for e, path in fitting:
+        found.setdefault(_shape_message(e, path, data), path)
+    return [(path, message) for message, path in found.items()]
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any, missing: bool) -> tuple[Path_, bool]:
+    """Drop union-branch tags from a pydantic `loc`; tell whether that branch fits the input.
+
+    A tag is a name that is not a key of the input ('DueDef', 'date'), except the last step
+    of a missing key. The branch fits when a mapping met a model, or anything else a non-model.
+    """
+    node, path, fits = data, [], True
+    for i, step in enumerate(loc):
+        if _has(node, step):
+            path.append(step)
+            node = node[step]
+        elif not isinstance(step, str) or step == "[key]" or (missing and i == len(loc) - 1):
+            path.append(step)
+        else:
+            fits = fits and isinstance(node, dict) == step[:1].isupper()
+    return tuple(path), fits
+
+
+def _has(node: Any, step: Any) -> bool:
+    if isinstance(node, dict):
+        return step in node
+    return isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+
+
+def _shape_message(e: Any, path: Path_, data: Any) -> str:
+    entity, rest = _describe(path, data)
+    if e["type"] == "extra_forbidden":
+        key = str(rest[-1])
+        return f"unknown key '{key}'{_within(rest[:-1], entity)}{suggest(key, _keys(path[:-1]))}"
+    if e["type"] == "missing":
+        return f"missing required key '{rest[-1]}'{_within(rest[:-1], entity)}"
+    if rest[-1:] == ("[key]",):
+        return f"invalid {entity or 'key'}: a name must be text, not {_show(e['input'])}"
+    if not rest:
+        return f"invalid {entity}: {_detail(e)}"
+    return f"invalid value for '{'.'.join(map(str, rest))}'{_within((), entity)}: {_detail(e)}"
+
+
+def _keys(path: Path_) -> list[str]:
+    """The keys allowed in the mapping at `path`, for "did you mean" suggestions."""
+    model: type[BaseModel] | None = WorkflowDef
+    if path:
+        model = _MODELS.get(path[0]) if len(path) >= 2 else None
+        for step in path[2:]:
+            model = _NESTED.get(step) if model else None
+    return [f.alias or name for name, f in model.model_fields.items()] if model else []
+
+
+def _detail(e: Any) -> str:
+    kind, msg = e["type"], e["msg"]
+    if kind in {"value_error", "assertion_error"}:
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    for prefix, expected in _EXPECTED:
+        if kind.startswith(prefix):
+            return f"expected {expected}, got {_show(e.get('input'))}"
+    return f"{msg[:1].lower()}{msg[1:]} (got {_show(e.get('input'))})"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- rules: how the parts relate ------------------------------------------------------------
+
+
+def _check_rules(defn: WorkflowDef, report: _Report) -> WorkflowDef:
+    """Check design §3's rules; return `defn` with every ``source: "*"`` spelled out."""
+    if defn.initial not in defn.states:
+        report.error(("initial",), f"initial state '{defn.initial}' is not declared under "
+                     f"states:{suggest(defn.initial, defn.states)}")
+    defn = _expand_wildcards(defn, report)
+    _check_transitions(defn, report)
+    _check_milestones(defn, report)
+    _check_params(defn, report)
+    _warn_unreachable(defn, report)
+    return defn
+
+
+def _expand_wildcards(defn: WorkflowDef, report: _Report) -> WorkflowDef:
+    open_states = tuple(name for name, state in defn.states.items() if not state.final)
+    expanded = []
+    for i, t in enumerate(defn.transitions):
+        if "*" in t.source:
+            if t.source != ("*",):
+                report.error(("transitions", i, "source"), f"transition '{t.trigger}': "
+                             "source '*' (every non-final state) stands alone, not in a list")
+            t = t.model_copy(update={"source": open_states})
+        expanded.append(t)
+    return defn.model_copy(update={"transitions": tuple(expanded)})
+
+
+def _check_transitions(defn: WorkflowDef, report: _Report) -> None:
+    first: dict[tuple[str, str], int] = {}
+    for i, t in enumerate(defn.transitions):
+        _check_ends(defn, t, ("transitions", i), report)
+        for state in t.source:
+            line = report.line_of(("transitions", i))
+            if (t.trigger, state) in first:
+                report.error_at(line, f"transition '{t.trigger}' from state '{state}' is "
+                                f"declared twice (first at line {first[t.trigger, state]})")
+            first.setdefault((t.trigger, state), line)
+        for j, name in enumerate(t.requires):
+            if name not in defn.requirements:
+                report.error(("transitions", i, "requires", j), f"transition '{t.trigger}' "
+                             f"requires undeclared requirement '{name}'"
+                             f"{suggest(name, defn.requirements)}")
+        for j, role in enumerate(t.by or ()):
+            if problem := require_member("role", role, ACTOR_ROLES):
+                report.error(("transitions", i, "by", j), f"transition '{t.trigger}': {problem}")
+
+
+def _check_ends(defn: WorkflowDef, t: TransitionDef, where: Path_, report: _Report) -> None:
+    for j, state in enumerate(t.source):
+        if state not in defn.states:
+            report.error((*where, "source", j), f"transition '{t.trigger}' comes from "
+                         f"undeclared state '{state}'{suggest(state, defn.states)}")
+        elif defn.states[state].final:
+            report.error((*where, "source", j), f"transition '{t.trigger}' leaves final state "
+                         f"'{state}'; a final state has no outgoing transitions")
+    if t.dest not in defn.states:
+        report.error((*where, "dest"), f"transition '{t.trigger}' goes to undeclared state "
+                     f"'{t.dest}'{suggest(t.dest, defn.states)}")
+
+
+def _check_milestones(defn: WorkflowDef, report: _Report) -> None:
+    first: dict[str, int] = {}
+    for i, m in enumerate(defn.milestones):
+        where = ("milestones", i)
+        if m.name in first:
+            report.error((*where, "name"),
+                         f"duplicate milestone '{m.name}' (first at line {first[m.name]})")
+        first.setdefault(m.name, report.line_of((*where, "name")))
+        _check_timing(defn, m, where, report)
+        for j, state in enumerate(m.active_in):
+            if state not in defn.states:
+                report.error((*where, "active_in", j), f"milestone '{m.name}' is active in "
+                             f"undeclared state '{state}'{suggest(state, defn.states)}")
+        for j, target in enumerate(m.notify):
+            if problem := require_member("notify target", target, NOTIFY_TARGETS):
+                report.error((*where, "notify", j), f"milestone '{m.name}': {problem}")
+        _check_overdue(defn, m, where, report)
+
+
+def _check_timing(defn: WorkflowDef, m: MilestoneDef, where: Path_, report: _Report) -> None:
+    if (m.due is None) == (m.every is None):
+        report.error(where, f"milestone '{m.name}' needs exactly one of due: or every:")
+    if m.every is not None and not m.active_in:
+        report.error((*where, "every"), f"milestone '{m.name}' recurs (every: {m.every}) "
+                     "but has no active_in states to count from")
+    if not isinstance(m.due, DueDef):
+        return
+    due = m.due
+    if (due.param is None) == (due.after is None):
+        report.error((*where, "due"), f"milestone '{m.name}': due: needs exactly one of "
+                     "param: or after: (or is a literal date)")
+    if due.after is not None and not m.active_in:
+        report.error((*where, "due", "after"), f"milestone '{m.name}' is due {due.after} after "
+                     "entering its active_in states, but has none")
+    if due.param is not None:
+        _check_due_param(defn, m.name, due.param, (*where, "due", "param"), report)
+
+
+def _check_due_param(defn: WorkflowDef, name: str, param: str, at: Path_, report: _Report) -> None:
+    declared = defn.params.get(param)
+    if declared is None:
+        report.error(at, f"milestone '{name}' is due on undeclared param '{param}'"
+                     f"{suggest(param, defn.params)}")
+    elif declared.type != "date":
+        report.error(at, f"milestone '{name}' is due on param '{param}', which must have "
+                     f"type: date (it has type: {declared.type})")
+
+
+def _check_overdue(defn: WorkflowDef, m: MilestoneDef, where: Path_, report: _Report) -> None:
+    if m.on_overdue is None:
+        return
+    trigger, at = m.on_overdue.trigger, (*where, "on_overdue", "trigger")
+    if trigger not in defn.triggers:
+        report.error(at, f"milestone '{m.name}' on_overdue fires unknown trigger '{trigger}'"
+                     f"{suggest(trigger, defn.triggers)}")
+    elif m.active_in and not any(defn.transition(s, trigger) for s in m.active_in):
+        report.error(at, f"milestone '{m.name}' on_overdue trigger '{trigger}' is not possible "
+                     f"from any of its active_in states ({', '.join(m.active_in)})")
+
+
+def _check_params(defn: WorkflowDef, report: _Report) -> None:
+    for name, param in defn.params.items():
+        if param.default is None:
+            continue
+        try:
+            coerce_value(param.type, param.default)
+        except ValueError as err:
+            report.error(("params", name, "default"), f"param '{name}' default: {err}")
+
+
+def _warn_unreachable(defn: WorkflowDef, report: _Report) -> None:
+    if defn.initial not in defn.states:
+        return
+    reached, todo = {defn.initial}, [defn.initial]
+    while todo:
+        for t in defn.transitions_from(todo.pop()):
+            if t.dest not in reached:
+                reached.add(t.dest)
+                todo.append(t.dest)
+    for name in defn.states:
+        if name not in reached:
+            report.warn(("states", name),
+                        f"state '{name}' is unreachable from initial state '{defn.initial}'")
+
+
+# --- requirements ---------------------------------------------------------------------------
+
+
+def _compile_requirements(
+    defn: WorkflowDef, parsed: _Parsed, registry: CheckRegistry, report: _Report
+) -> dict[str, Compiled]:
+    """Compile every declared requirement; report each bad one once, at its line."""
+    specs = {name: dict(spec) for name, spec in (parsed.data.get("requirements") or {}).items()}
+    milestones = frozenset(m.name for m in defn.milestones)
+    scope = CompileScope(facts=defn.facts, milestones=milestones, requirements=specs)
+    compiled: dict[str, Compiled] = {}
+    failed: dict[str, tuple[Path_, str]] = {}
+    for name, spec in specs.items():
+        try:
+            compiled[name] = registry.compile(spec, scope)
+        except CheckSpecError as err:
+            failed[name] = (err.path, str(err))
+        except Exception as err:  # a plug-in check, or a spec too odd for a check's validator
+            failed[name] = ((), f"invalid check ({type(err).__name__}: {err})")
+    for name, (path, message) in failed.items():
+        # A failing requirement also fails everything that refers to it; report it only once.
+        refs = set(_references(specs[name])) - {name}
+        if all(failed.get(ref, ((), ""))[1] != message for ref in refs):
+            report.error(("requirements", name, *path), f"requirement '{name}': {message}")
+    return compiled
+
+
+def _references(spec: Any, seen: set[int] | None = None) -> Iterator[str]:
+    """Names of the requirements that `spec` refers to with ``{requirement: NAME}``."""
+    seen = set() if seen is None else seen
+    if not isinstance(spec, dict | list) or id(spec) in seen:
+        return
+    seen.add(id(spec))
+    if isinstance(spec, dict) and isinstance(spec.get("requirement"), str):
+        yield spec["requirement"]
+    for value in spec.values() if isinstance(spec, dict) else spec:
+        yield from _references(value, seen)
+
+
+def _case_checks(spec: Any, path: Path_) -> Iterator[tuple[Path_, dict[str, Any]]]:
+    """Every ``{check: case, with: {...}}`` inside `spec`, with its path."""
+    if not isinstance(spec, dict):
+        return
+    params = spec.get("with")
+    if spec.get("check") == "case" and isinstance(params, dict):
+        yield path, params
+    elif isinstance(params, list):
+        for i, item in enumerate(params):
+            yield from _case_checks(item, (*path, "with", i))
+    elif isinstance(params, dict):
+        yield from _case_checks(params, (*path, "with"))
+
+
+def _check_case_states(
+    parsed: _Parsed, workflows: Mapping[str, WorkflowDef], report: _Report
+) -> None:
+    """A ``case`` check must name states that the (known) other workflow declares."""
+    for name, spec in (parsed.data.get("requirements") or {}).items():
+        for path, params in _case_checks(spec, ("requirements", name)):
+            other = workflows.get(params.get("workflow"))  # type: ignore[arg-type]
+            states = params.get("state")
+            states = [states] if isinstance(states, str) else states
+            for j, state in enumerate(states if other and isinstance(states, list) else []):
+                if state not in other.states:  # type: ignore[union-attr]
+                    report.error((*path, "with", "state", j), f"requirement '{name}' checks for "
+                                 f"state '{state}' of workflow '{other.workflow}', which that "  # type: ignore[union-attr]
+                                 f"workflow does not declare{suggest(str(state), other.states)}")  # type: ignore[union-attr]
+
+
+# --- public API -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedWorkflow:
+    """A valid workflow definition with its source text, hash and compiled requirements.
+
+    Attributes:
+        definition: the validated definition; every ``source: "*"`` is spelled out.
+        text: the file's text, as stored with each workflow version.
+        sha256: hex SHA-256 of `text` (UTF-8).
+        source: the file name or path it was read from.
+        requirements: requirement name -> compiled check.
+        warnings: ``FILE:LINE: message`` sentences that do not stop loading.
+    """
+
+    definition: WorkflowDef
+    text: str
+    sha256: str
+    source: str
+    requirements: dict[str, Compiled] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The workflow's slug."""
+        return self.definition.workflow
+
+    @property
+    def version(self) -> int:
+        """The workflow's version number."""
+        return self.definition.version
+
+
+def load_workflow_text(
+    text: str, source: str = "<text>", registry: CheckRegistry | None = None
+) -> LoadedWorkflow:
+    """Parse, validate and compile one workflow.
+
+    Args:
+        text: the YAML text of the workflow.
+        source: the file it came from; its base name starts every problem message.
+        registry: the checks requirements may use (default: built-ins and plug-ins).
+
+    Returns:
+        The loaded workflow, with warnings (e.g. unreachable states).
+
+    Raises:
+        DefinitionError: listing every problem found, each as ``FILE:LINE: message``.
+    """
+    file = Path(source).name or source
+    try:
+        parsed = _parse(text)
+    except _YamlProblem as err:
+        raise _error([f"{file}:{err.line}: {err}"]) from None
+    report = _Report(parsed, file)
+    _report_duplicates(parsed, report)
+    defn = _validate_shape(parsed, report)
+    compiled: dict[str, Compiled] = {}
+    if defn is not None:
+        defn = _check_rules(defn, report)
+        compiled = _compile_requirements(defn, parsed, registry or CheckRegistry(), report)
+        _check_case_states(parsed, {defn.workflow: defn}, report)
+    report.raise_if_any()
+    assert defn is not None  # raise_if_any raised when the shape was invalid
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    warnings = tuple(text for _, text in sorted(report.warnings, key=lambda w: w[0]))
+    return LoadedWorkflow(defn, text, digest, source, compiled, warnings)
+
+
+def load_workflow_file(path: str | Path, registry: CheckRegistry | None = None) -> LoadedWorkflow:
+    """Load one workflow file (UTF-8 YAML).
+
+    Raises:
+        DefinitionError: the file cannot be read or is not a valid workflow.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise _error([f"{path.name}: cannot read the file ({err.strerror or err})"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise _error([f"{path.name}:{line}: the file is not UTF-8 text"]) from None
+    return load_workflow_text(text, source=str(path), registry=registry)
+
+
+def load_directory(
+    path: str | Path, registry: CheckRegistry | None = None
+) -> dict[str, LoadedWorkflow]:
+    """Load every ``*.yaml`` / ``*.yml`` file of a directory, in name order.
+
+    Besides each file's own rules: two files may not share a `workflow:` slug, and a
+    ``case`` check naming a workflow of the directory must name states it declares.
+
+    Returns:
+        Workflow slug -> loaded workflow.
+
+    Raises:
+        DefinitionError: listing the problems of all files together.
+    """
+    directory = Path(path)
+    if not directory.is_dir():
+        raise DefinitionError(f"{directory}: not a directory of workflow files")
+    registry = registry or CheckRegistry()
+    files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+    loaded: dict[str, LoadedWorkflow] = {}
+    problems: list[str] = []
+    for file in files:
+        try:
+            workflow = load_workflow_file(file, registry)
+        except DefinitionError as err:
+            problems.extend(err.problems)
+            continue
+        if workflow.name in loaded:
+            line = _parse(workflow.text).line_of(("workflow",))
+            problems.append(f"{file.name}:{line}: workflow '{workflow.name}' is already defined "
+                            f"in {Path(loaded[workflow.name].source).name}")
+        else:
+            loaded[workflow.name] = workflow
+    problems.extend(_cross_problems(loaded))
+    if problems:
+        raise _error(problems)
+    return loaded
+
+
+def _cross_problems(loaded: Mapping[str, LoadedWorkflow]) -> list[str]:
+    definitions = {name: wf.definition for name, wf in loaded.items()}
+    problems: list[str] = []
+    for wf in loaded.values():
+        report = _Report(_parse(wf.text), Path(wf.source).name)
+        _check_case_states(report.parsed, definitions, report)
+        problems.extend(report.sorted_problems())
+    return problems

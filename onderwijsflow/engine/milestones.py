@@ -1,0 +1,79 @@
+"""When a milestone falls due: pure date arithmetic over a case's parameters and history.
+
+Rules (design §3): a date without a time is the end of that day, Europe/Amsterdam; with
+`termijnenwet: true` a deadline on a Saturday, Sunday or Dutch public holiday moves to the
+next working day (Algemene termijnenwet).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from onderwijsflow.clock import END_OF_DAY, local_moment, to_local
+from onderwijsflow.definition.model import DueDef, MilestoneDef
+
+
+@lru_cache(maxsize=64)
+def _holidays(year: int) -> frozenset[date]:
+    import holidays
+
+    return frozenset(holidays.country_holidays("NL", years=year, language="nl"))
+
+
+def is_working_day(day: date) -> bool:
+    """Not a Saturday, Sunday or Dutch public holiday."""
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+def next_working_day(day: date) -> date:
+    """`day` itself when it is a working day, else the first working day after it."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def previous_working_day(day: date) -> date:
+    """`day` itself when it is a working day, else the last working day before it."""
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def due_moment(
+    milestone: MilestoneDef, params: dict[str, Any], entered_at: datetime | None
+) -> datetime | None:
+    """The first due moment (UTC) of `milestone`, or None when it has no date yet.
+
+    Args:
+        params: the case's parameters (dates as `date` or ISO text).
+        entered_at: when the case entered one of the milestone's `active_in` states;
+            None when it is not in them (relative and recurring milestones then have no date).
+    """
+    due = milestone.due
+    if milestone.every is not None:
+        if entered_at is None:
+            return None
+        return milestone.every.add_to(entered_at)  # type: ignore[return-value]
+    if isinstance(due, date):
+        return _at(due, None, milestone.termijnenwet)
+    if isinstance(due, DueDef) and due.param is not None:
+        raw = params.get(due.param)
+        if raw is None:
+            return None
+        day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        return _at(day, due.time, milestone.termijnenwet)
+    if isinstance(due, DueDef) and due.after is not None and entered_at is not None:
+        moment = due.after.add_to(entered_at)
+        if due.time is not None or milestone.termijnenwet:
+            local = to_local(moment)  # type: ignore[arg-type]
+            return _at(local.date(), due.time or local.time(), milestone.termijnenwet)
+        return moment  # type: ignore[return-value]
+    return None
+
+
+def _at(day: date, at: Any, termijnenwet: bool) -> datetime:
+    if termijnenwet:
+        day = next_working_day(day)
+    return local_moment(day, at or END_OF_DAY)

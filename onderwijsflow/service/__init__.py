@@ -1,0 +1,38 @@
+"""The library API: one method per use case, each one transaction.
+
+Example::
+
+    from onderwijsflow.service import Onderwijsflow
+
+    app = Onderwijsflow.open(db="sqlite:///regio.db")
+    app.init()
+    app.create_region("twente", name="Twente–Achterhoek–Oost-Salland")
+    app.advance("twente", "dien_aanvraag_in")   # raises Refused, saying what is missing
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onderwijsflow.service.cases import CaseOps
+from onderwijsflow.service.history import HistoryOps
+from onderwijsflow.service.regions import RegionOps
+
+
+class Onderwijsflow(RegionOps, CaseOps, HistoryOps):
+    """The application: every use case a coordinator has, usable from Python."""
+
+    def init(self) -> dict[str, Any]:
+        """Create or upgrade the schema, then store the workflow versions in use."""
+        from onderwijsflow.store.migrate import upgrade
+
+        before, after = upgrade(self.db)
+        self._checked_schema = True
+        with self.db.session() as session:
+            added = self.catalog.sync(session, self.now())
+        self._synced = True
+        return {"database": self.db.url_safe if hasattr(self.db, "url_safe") else self.db_url,
+                "from_revision": before, "revision": after, "workflows_stored": added}
+
+
+__all__ = ["Onderwijsflow"]

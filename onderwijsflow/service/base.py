@@ -1,0 +1,181 @@
+"""The application object's foundation: configuration, clock, database, catalog and actor.
+
+Every use case (one method of :class:`onderwijsflow.service.Onderwijsflow`) is one database
+transaction; the helpers here give it the region, the audit writer and the permission checks.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from onderwijsflow.clock import Clock, parse_moment
+from onderwijsflow.config import Config, load_config
+from onderwijsflow.errors import ConfigError, NotFound, Refused, UsageError
+from onderwijsflow.resources import shipped
+from onderwijsflow.service.catalog import Catalog
+from onderwijsflow.store import audit
+from onderwijsflow.store.db import Database
+from onderwijsflow.store.tables import Event, Region
+from onderwijsflow.vocabulary import suggest
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class Base:
+    """State shared by all use cases; build it with :meth:`Onderwijsflow.open`."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        db_url: str | None = None,
+        workflows: Path | None = None,
+        actor: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.db_url = db_url or config.database
+        self.workflows_dir = Path(workflows) if workflows else shipped("workflows")
+        self.actor = actor or _os_user()
+        self.clock = clock or Clock()
+        self._db: Database | None = None
+        self._synced = False
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        db: str | None = None,
+        config: str | Path | None = None,
+        workflows: str | Path | None = None,
+        actor: str | None = None,
+        now: str | datetime | None = None,
+    ) -> Any:
+        """Build the application from options, as the CLI does.
+
+        Args:
+            now: a simulated moment; refused unless the configuration allows it.
+
+        Raises:
+            ConfigError: a bad configuration, or `now` while the clock may not be simulated.
+        """
+        cfg = load_config(config)
+        clock = Clock()
+        if now is not None:
+            if not cfg.simulated_clock:
+                raise ConfigError(
+                    "a simulated clock (--now / ONDERWIJSFLOW_NOW) is not allowed; "
+                    "set simulated_clock: true in the configuration"
+                )
+            clock = Clock(parse_moment(now, end_of_day=False) if isinstance(now, str) else now)
+        return cls(
+            cfg,
+            db_url=db,
+            workflows=Path(workflows) if workflows else None,
+            actor=actor,
+            clock=clock,
+        )
+
+    # --- infrastructure ----------------------------------------------------------------
+
+    @property
+    def db(self) -> Database:
+        """The database, connected on first use."""
+        if self._db is None:
+            self._db = Database(self.db_url)
+        return self._db
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The workflows on disk, loaded on first use."""
+        return Catalog(self.workflows_dir)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+    def now(self) -> datetime:
+        """The effective moment (the simulated clock, or the wall clock)."""
+        return self.clock.now()
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One write transaction on a current schema, with the workflow files checked."""
+        self._ready()
+        with self.db.session() as session:
+            if not self._synced:
+                self.catalog.sync(session, self.now())
+            yield session
+        self._synced = True
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """One read-only transaction on a current schema."""
+        self._ready()
+        with self.db.session(write=False) as session:
+            yield session
+
+    def _ready(self) -> None:
+        if not getattr(self, "_checked_schema", False):
+            from onderwijsflow.store.migrate import ensure_current
+
+            ensure_current(self.db)
+            self._checked_schema = True
+
+    # --- helpers for use cases ---------------------------------------------------------
+
+    def _region(self, session: Session, slug: str, *, lock: bool = False) -> Region:
+        query = select(Region).where(Region.slug == slug)
+        if lock:
+            query = query.with_for_update()
+        region = session.exec(query).first()
+        if region is None:
+            known = session.exec(select(Region.slug)).all() if len(slug) > 2 else []
+            raise NotFound(f"no region '{slug}'{suggest(slug, known)}")
+        return region
+
+    def _record(self, session: Session, region: Region, kind: str, **fields: Any) -> Event:
+        return audit.append_event(
+            session, region, kind=kind, actor=self.actor, at=self.now(), **fields
+        )
+
+    def _roles(self) -> frozenset[str] | None:
+        return self.config.roles_of(self.actor)
+
+    def _require_writer(self) -> None:
+        """Once actors are listed, only a coordinator or admin may change things."""
+        roles = self._roles()
+        if roles is None:
+            return
+        if self.actor not in self.config.actors:
+            raise Refused(f"actor '{self.actor}' is not listed in the configuration and may not write")
+        if not roles & {"coordinator", "admin"}:
+            raise Refused(f"actor '{self.actor}' has no coordinator or admin role and may not write")
+
+
+def validate_slug(slug: str) -> str:
+    """A region slug: lower-case words joined by hyphens (``zuidoost-brabant``)."""
+    if not SLUG.match(slug):
+        raise UsageError(
+            f"'{slug}' is not a valid slug: use lower-case letters, digits and hyphens"
+        )
+    return slug
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")

@@ -1,0 +1,302 @@
+"""Use cases on cases: open one, advance it, and ask what it still needs.
+
+Advancing is optimistic: the decision is taken on a read snapshot, then written in one
+short transaction that first checks nothing in the region changed meanwhile (the region's
+audit head and the case's lock version). The loser of a race gets :class:`Conflict` and
+nothing is written; on SQLite the write transaction is ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
+from onderwijsflow.engine.machine import Decision, WorkflowMachine
+from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
+from onderwijsflow.service.base import Base
+from onderwijsflow.service.snapshot import for_case, region_cases, region_context
+from onderwijsflow.store.db import compare_and_set_case
+from onderwijsflow.store.tables import Case, Region
+
+
+class CaseOps(Base):
+    """Opening, advancing and checking cases."""
+
+    # --- opening ----------------------------------------------------------------------
+
+    def start_case(
+        self,
+        slug: str,
+        workflow: str,
+        *,
+        params: dict[str, str] | None = None,
+        round: str | None = None,
+    ) -> dict[str, Any]:
+        """Open a case of `workflow` for a region; a round fills the params from the config.
+
+        Raises:
+            NotFound: unknown region, workflow or round.
+            Refused: the region already has that case.
+            UsageError: missing or malformed parameters.
+        """
+        merged: dict[str, Any] = {}
+        if round is not None:
+            found = self.config.rounds.get(round)
+            if found is None:
+                raise NotFound(f"no round '{round}' in the configuration")
+            if found.workflow != workflow:
+                raise UsageError(f"round '{round}' is for workflow '{found.workflow}', not '{workflow}'")
+            merged.update(found.params)
+        merged.update(params or {})
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug)
+            case = self._open_case(session, region, workflow, merged, round or "")
+            return {"region": slug, "workflow": workflow, "round": round,
+                    "state": case.state, "version": case.workflow_version,
+                    "params": case.params}
+
+    def _open_case(
+        self, session: Session, region: Region, workflow: str, params: dict[str, Any], round_: str
+    ) -> Case:
+        machine = self.catalog.current(workflow)
+        typed = _typed_params(machine.definition, params)
+        exists = session.exec(
+            select(Case.id).where(
+                Case.region_id == region.id, Case.workflow == workflow, Case.round == round_
+            )
+        ).first()
+        if exists:
+            what = f"a {workflow} case" + (f" for round {round_}" if round_ else "")
+            raise Refused(f"region '{region.slug}' already has {what}")
+        now = self.now()
+        case = Case(
+            region_id=region.id, workflow=workflow, workflow_version=machine.definition.version,
+            round=round_, params=typed, state=machine.definition.initial,
+            state_entered_at=now, opened_at=now, lock_version=0,
+        )
+        session.add(case)
+        session.flush()
+        self._record(
+            session, region, "case_opened", case_id=case.id, workflow=workflow,
+            to_state=case.state,
+            data={"version": case.workflow_version, "round": round_ or None, "params": typed},
+        )
+        return case
+
+    # --- finding the case -------------------------------------------------------------
+
+    def _case(
+        self,
+        session: Session,
+        region: Region,
+        workflow: str | None,
+        round_: str | None,
+        trigger: str | None = None,
+    ) -> tuple[Case, WorkflowMachine]:
+        """The one case a command is about; ambiguity is a usage error, not a guess."""
+        cases = region_cases(session, region)
+        if workflow is not None:
+            self.catalog.current(workflow) if workflow not in {c.workflow for c in cases} else None
+            cases = [c for c in cases if c.workflow == workflow]
+        if round_ is not None:
+            cases = [c for c in cases if c.round == round_]
+        machines = {c.id: self.catalog.machine(session, c.workflow, c.workflow_version) for c in cases}
+        if trigger is not None and workflow is None:
+            cases = [c for c in cases if trigger in machines[c.id].definition.triggers]
+            if not cases:
+                raise NotFound(f"no case of region '{region.slug}' has a trigger '{trigger}'")
+        if not cases:
+            what = " ".join(x for x in (workflow, f"round {round_}" if round_ else None) if x)
+            raise NotFound(f"region '{region.slug}' has no {what or 'open'} case".replace("  ", " "))
+        if len(cases) > 1:
+            if trigger is not None:
+                possible = [c for c in cases
+                            if machines[c.id].definition.transition(c.state, trigger)]
+                if len(possible) == 1:
+                    return possible[0], machines[possible[0].id]
+            names = ", ".join(c.workflow + (f" (round {c.round})" if c.round else "") for c in cases)
+            raise UsageError(
+                f"region '{region.slug}' has several cases ({names}); name one with --workflow"
+                " and --round"
+            )
+        return cases[0], machines[cases[0].id]
+
+    # --- advancing --------------------------------------------------------------------
+
+    def advance(
+        self,
+        slug: str,
+        trigger: str,
+        *,
+        workflow: str | None = None,
+        round: str | None = None,
+        reason: str | None = None,
+        dry_run: bool = False,
+        override: bool = False,
+    ) -> dict[str, Any]:
+        """Fire `trigger` on the region's case; refused attempts are audited too.
+
+        Returns:
+            The JSON shape of design §4 (`region, workflow, trigger, from, to, ok, dry_run,
+            unmet`), plus `evidence` and `refusal`.
+
+        Raises:
+            Refused: after auditing the attempt (unless a dry run).
+            Conflict: the region changed between reading and writing; nothing was written.
+        """
+        if override:
+            self._check_override(reason)
+        if not dry_run:
+            self._require_writer()
+        with self._read() as session:
+            region = self._region(session, slug)
+            case, machine = self._case(session, region, workflow, round, trigger)
+            ctx = for_case(region_context(session, region, self.now()), case, machine.definition)
+            seen = (region.event_seq, case.lock_version)
+            decision = machine.fire(case.state, trigger, ctx, actor_roles=self._roles(),
+                                    override=override)
+        result = _decision_json(slug, decision, dry_run)
+        if dry_run:
+            return result
+        with self._write() as session:
+            self._commit_decision(session, slug, case.id, seen, decision, reason, override)
+        if not decision.ok:
+            raise Refused(_refusal_sentence(slug, decision), result=result)
+        return result
+
+    def _check_override(self, reason: str | None) -> None:
+        roles = self._roles()
+        if roles is not None and "override" not in roles:
+            raise Refused(f"actor '{self.actor}' has no override role")
+        if not reason or not reason.strip():
+            raise UsageError("--override needs a --reason saying why the requirements are passed")
+
+    def _commit_decision(
+        self,
+        session: Session,
+        slug: str,
+        case_id: int,
+        seen: tuple[int, int],
+        decision: Decision,
+        reason: str | None,
+        override: bool,
+    ) -> None:
+        region = self._region(session, slug, lock=True)
+        evidence = [r.as_dict() for r in decision.results]
+        common = {"case_id": case_id, "workflow": decision.workflow, "trigger": decision.trigger,
+                  "from_state": decision.source, "reason": reason}
+        if not decision.ok:
+            self._record(session, region, "refused", to_state=decision.dest, **common,
+                         data={"code": decision.code, "refusal": decision.refusal,
+                               "evidence": evidence})
+            return
+        if region.event_seq != seen[0]:
+            raise Conflict(f"region '{slug}' changed while you worked on it; nothing was written, "
+                           "try again")
+        now = self.now()
+        compare_and_set_case(session, case_id, seen[1], state=decision.dest, state_entered_at=now)
+        self._record(
+            session, region, "transition", to_state=decision.dest, **common,
+            data={"evidence": evidence, "override": override,
+                  "overridden": decision.overridden},
+        )
+
+    # --- readiness --------------------------------------------------------------------
+
+    def check(
+        self,
+        slug: str,
+        *,
+        workflow: str | None = None,
+        round: str | None = None,
+        target: str | None = None,
+    ) -> dict[str, Any]:
+        """Every trigger possible now with its unmet requirements; with `target`, the way there.
+
+        Returns:
+            The JSON shape of design §4 (`region, workflow, state, triggers`), plus `path`
+            (the shortest way to `target`, each step with what it lacks) when asked.
+        """
+        with self._read() as session:
+            region = self._region(session, slug)
+            case, machine = self._case(session, region, workflow, round)
+            ctx = for_case(region_context(session, region, self.now()), case, machine.definition)
+            roles = self._roles()
+            triggers = [
+                {"trigger": r.trigger, "label": r.label, "dest": r.dest, "allowed": r.allowed,
+                 "permitted": r.permitted, "unmet": [u.as_dict() for u in r.unmet]}
+                for r in machine.readiness(case.state, ctx, roles)
+            ]
+            out: dict[str, Any] = {
+                "region": slug, "workflow": case.workflow, "round": case.round or None,
+                "state": case.state, "state_label": machine.definition.state_label(case.state),
+                "triggers": triggers,
+            }
+            if target is not None:
+                out["target"] = target
+                out["path"] = _path_json(machine, case.state, target, ctx)
+            return out
+
+
+def _path_json(machine: WorkflowMachine, state: str, target: str, ctx: Any) -> list[dict[str, Any]]:
+    path = machine.path_to(state, target)
+    if path is None:
+        raise Refused(f"state '{target}' cannot be reached from '{state}' in {machine.name}")
+    steps = []
+    for t in path:
+        unmet = [r.as_dict() for r in machine.evaluate(t.requires, ctx) if not r.passed]
+        steps.append({"trigger": t.trigger, "label": t.label or t.trigger, "dest": t.dest,
+                      "unmet": unmet})
+    return steps
+
+
+def _refusal_sentence(slug: str, decision: Decision) -> str:
+    if decision.code == "unmet":
+        n = len(decision.unmet)
+        names = ", ".join(r.requirement for r in decision.unmet)
+        return f"{slug}: '{decision.trigger}' refused, {n} requirement(s) unmet: {names}"
+    return f"{slug}: '{decision.trigger}' refused: {decision.refusal}"
+
+
+def _decision_json(slug: str, decision: Decision, dry_run: bool) -> dict[str, Any]:
+    return {
+        "region": slug,
+        "workflow": decision.workflow,
+        "trigger": decision.trigger,
+        "from": decision.source,
+        "to": decision.dest if decision.ok else decision.source,
+        "ok": decision.ok,
+        "dry_run": dry_run,
+        "unmet": [{"requirement": r.requirement, "label": r.label, "detail": r.detail}
+                  for r in decision.unmet],
+        "overridden": decision.overridden,
+        "refusal": decision.refusal,
+        "code": decision.code,
+        "evidence": [r.as_dict() for r in decision.results],
+    }
+
+
+def _typed_params(definition: WorkflowDef, given: dict[str, Any]) -> dict[str, Any]:
+    """Validate a case's parameters against `params:`; JSON-safe values out."""
+    unknown = set(given) - set(definition.params)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise UsageError(f"workflow '{definition.workflow}' has no parameter '{name}'")
+    typed = {}
+    for name, spec in definition.params.items():
+        raw = given.get(name, spec.default)
+        if raw is None:
+            if spec.required:
+                raise UsageError(
+                    f"workflow '{definition.workflow}' needs parameter '{name}' "
+                    f"(--param {name}=... or --round)"
+                )
+            continue
+        try:
+            typed[name] = dump_value(coerce_value(spec.type, raw))
+        except ValueError as err:
+            raise UsageError(f"parameter '{name}': {err}") from None
+    return typed

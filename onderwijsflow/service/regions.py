@@ -1,0 +1,292 @@
+"""Use cases on a region's own data: the region, its partners, people, documents and facts.
+
+Each method is one transaction that changes the data and appends its audit event together,
+with the old and new value, so the history can be shown and checked later.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlmodel import Session, select
+
+from onderwijsflow.clock import iso_local
+from onderwijsflow.definition.model import FactDef, coerce_value, dump_value
+from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
+from onderwijsflow.service.base import Base, validate_slug
+from onderwijsflow.service.snapshot import load_fact, region_cases
+from onderwijsflow.store.tables import Case, Document, Fact, Partner, Region, RoleAssignment
+from onderwijsflow.vocabulary import (
+    DOCUMENT_KINDS,
+    PARTNER_KINDS,
+    REGION_ROLES,
+    SECTORS,
+    require_member,
+    suggest,
+)
+
+
+def _member(kind: str, word: str, choices: tuple[str, ...]) -> str:
+    if problem := require_member(kind, word, choices):
+        raise UsageError(problem)
+    return word
+
+
+class RegionOps(Base):
+    """Regions and everything recorded about them."""
+
+    def create_region(
+        self,
+        slug: str,
+        *,
+        name: str,
+        provinces: list[str] | tuple[str, ...] = (),
+        sectors: list[str] | tuple[str, ...] = (),
+        coordinator: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a region and open the workflows configured to start with one.
+
+        Raises:
+            Refused: the slug is taken.
+        """
+        validate_slug(slug)
+        for sector in sectors:
+            _member("sector", sector, SECTORS)
+        self._require_writer()
+        with self._write() as session:
+            if session.exec(select(Region.id).where(Region.slug == slug)).first():
+                raise Refused(f"region '{slug}' already exists")
+            region = Region(
+                slug=slug,
+                name=name,
+                provinces=list(provinces),
+                sectors=list(sectors),
+                coordinator=coordinator,
+                created_at=self.now(),
+            )
+            session.add(region)
+            self._flush(session, f"region '{slug}' was created at the same time by someone else")
+            self._record(
+                session,
+                region,
+                "region_created",
+                data={"new": {"name": name, "provinces": list(provinces),
+                              "sectors": list(sectors), "coordinator": coordinator}},
+            )
+            for workflow in self.config.start_with_region:
+                self._open_case(session, region, workflow, params={}, round_="")
+            return self._show(session, region)
+
+    def list_regions(
+        self, *, state: str | None = None, workflow: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every region with its cases' states, optionally filtered by state and workflow."""
+        with self._read() as session:
+            regions = {r.id: r for r in session.exec(select(Region).order_by(Region.slug))}
+            cases: dict[int, dict[str, str]] = {rid: {} for rid in regions}
+            for case in session.exec(select(Case).order_by(Case.id)):
+                key = case.workflow + (f"/{case.round}" if case.round else "")
+                cases[case.region_id][key] = case.state
+            out = []
+            for rid, region in regions.items():
+                states = cases[rid]
+                if not _matches(states, state, workflow):
+                    continue
+                out.append({"slug": region.slug, "name": region.name,
+                            "coordinator": region.coordinator, "cases": states})
+            return out
+
+    def show_region(self, slug: str) -> dict[str, Any]:
+        """One region in full: cases, partners, roles, documents and facts."""
+        with self._read() as session:
+            return self._show(session, self._region(session, slug))
+
+    def _show(self, session: Session, region: Region) -> dict[str, Any]:
+        rid = region.id
+        cases = {}
+        for case in region_cases(session, region):
+            key = case.workflow + (f"/{case.round}" if case.round else "")
+            cases[key] = {"state": case.state, "version": case.workflow_version,
+                          "opened": iso_local(case.opened_at), "round": case.round or None,
+                          "entered": iso_local(case.state_entered_at)}
+        return {
+            "slug": region.slug,
+            "name": region.name,
+            "provinces": region.provinces,
+            "sectors": region.sectors,
+            "coordinator": region.coordinator,
+            "cases": cases,
+            "partners": [
+                {"name": p.name, "kind": p.kind, "sector": p.sector}
+                for p in session.exec(select(Partner).where(Partner.region_id == rid)
+                                      .order_by(Partner.name))
+            ],
+            "roles": [
+                {"role": r.role, "person": r.person, "email": r.email}
+                for r in session.exec(select(RoleAssignment).where(RoleAssignment.region_id == rid)
+                                      .order_by(RoleAssignment.role, RoleAssignment.person))
+            ],
+            "documents": [
+                {"kind": d.kind, "title": d.title, "ref": d.ref,
+                 "date": d.date.isoformat() if d.date else None}
+                for d in session.exec(select(Document).where(Document.region_id == rid)
+                                      .order_by(Document.id))
+            ],
+            "facts": {
+                f.name: dump_value(load_fact(f))
+                for f in session.exec(select(Fact).where(Fact.region_id == rid).order_by(Fact.name))
+            },
+        }
+
+    # --- partners, people, documents ---------------------------------------------------
+
+    def add_partner(self, slug: str, name: str, *, kind: str, sector: str | None = None) -> None:
+        """Record an organisation as partner of the region."""
+        _member("partner kind", kind, PARTNER_KINDS)
+        if sector is not None:
+            _member("sector", sector, SECTORS)
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug)
+            if self._partner(session, region, name):
+                raise Refused(f"'{name}' is already a partner of {slug}")
+            session.add(Partner(region_id=region.id, name=name, kind=kind, sector=sector,
+                                added_at=self.now()))
+            self._flush(session, f"partner '{name}' was added at the same time by someone else")
+            self._record(session, region, "partner_added",
+                         data={"new": {"name": name, "kind": kind, "sector": sector}})
+
+    def remove_partner(self, slug: str, name: str) -> None:
+        """Remove a partner (the audit log keeps what it was)."""
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug)
+            partner = self._partner(session, region, name)
+            if partner is None:
+                raise NotFound(f"'{name}' is not a partner of {slug}")
+            old = {"name": partner.name, "kind": partner.kind, "sector": partner.sector}
+            session.delete(partner)
+            self._record(session, region, "partner_removed", data={"old": old})
+
+    def _partner(self, session: Session, region: Region, name: str) -> Partner | None:
+        return session.exec(
+            select(Partner).where(Partner.region_id == region.id, Partner.name == name)
+        ).first()
+
+    def assign_role(self, slug: str, role: str, person: str, *, email: str | None = None) -> None:
+        """Put a person in a named role for the region."""
+        _member("role", role, REGION_ROLES)
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug)
+            if self._assignment(session, region, role, person):
+                raise Refused(f"{person} is already {role} of {slug}")
+            session.add(RoleAssignment(region_id=region.id, role=role, person=person,
+                                       email=email, assigned_at=self.now()))
+            self._flush(session, f"{person} was made {role} at the same time by someone else")
+            self._record(session, region, "role_assigned",
+                         data={"new": {"role": role, "person": person, "email": email}})
+
+    def unassign_role(self, slug: str, role: str, person: str) -> None:
+        """Take a person out of a role."""
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug)
+            found = self._assignment(session, region, role, person)
+            if found is None:
+                raise NotFound(f"{person} is not {role} of {slug}")
+            old = {"role": role, "person": person, "email": found.email}
+            session.delete(found)
+            self._record(session, region, "role_unassigned", data={"old": old})
+
+    def _assignment(
+        self, session: Session, region: Region, role: str, person: str
+    ) -> RoleAssignment | None:
+        return session.exec(
+            select(RoleAssignment).where(
+                RoleAssignment.region_id == region.id,
+                RoleAssignment.role == role,
+                RoleAssignment.person == person,
+            )
+        ).first()
+
+    def add_document(
+        self, slug: str, kind: str, *, title: str, ref: str | None = None, on: date | None = None
+    ) -> None:
+        """Record a piece of evidence (a plan, an analysis, a decision)."""
+        _member("document kind", kind, DOCUMENT_KINDS)
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug)
+            session.add(Document(region_id=region.id, kind=kind, title=title, ref=ref, date=on,
+                                 added_at=self.now()))
+            self._record(session, region, "document_added",
+                         data={"new": {"kind": kind, "title": title, "ref": ref,
+                                       "date": on.isoformat() if on else None}})
+
+    # --- facts ------------------------------------------------------------------------
+
+    def fact_definition(self, name: str) -> FactDef:
+        """The declaration of fact `name` in the workflows.
+
+        Raises:
+            NotFound: no workflow declares it.
+        """
+        declared: dict[str, FactDef] = {}
+        for loaded in self.catalog.files.values():
+            for key, fact in loaded.definition.facts.items():
+                declared.setdefault(key, fact)
+        if name not in declared:
+            raise NotFound(f"no workflow declares a fact '{name}'{suggest(name, declared)}")
+        return declared[name]
+
+    def set_fact(self, slug: str, name: str, value: str) -> dict[str, Any]:
+        """Set a typed fact; the value is validated against the workflows' `facts:`.
+
+        Raises:
+            UsageError: the value is not of the declared type or not one of its choices.
+        """
+        fact_def = self.fact_definition(name)
+        try:
+            typed = coerce_value(fact_def.type, value)
+        except ValueError as err:
+            raise UsageError(f"fact '{name}': {err}") from None
+        if fact_def.choices and typed not in fact_def.choices:
+            raise UsageError(f"fact '{name}' must be one of {', '.join(fact_def.choices)}")
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug)
+            row = session.get(Fact, (region.id, name))
+            old = dump_value(load_fact(row)) if row else None
+            new = dump_value(typed)
+            if row is None:
+                row = Fact(region_id=region.id, name=name, type=fact_def.type, value=new,
+                           updated_at=self.now())
+            else:
+                row.value, row.type, row.updated_at = new, fact_def.type, self.now()
+            session.add(row)
+            self._record(session, region, "fact_set",
+                         data={"name": name, "old": old, "new": new})
+            return {"region": slug, "fact": name, "old": old, "new": new}
+
+    @staticmethod
+    def _flush(session: Session, conflict: str) -> None:
+        try:
+            session.flush()
+        except SAIntegrityError:
+            raise Conflict(f"{conflict}; nothing was written, try again") from None
+
+
+def _matches(states: dict[str, str], state: str | None, workflow: str | None) -> bool:
+    items = [
+        (key, value) for key, value in states.items()
+        if workflow is None or key.split("/")[0] == workflow
+    ]
+    if workflow is not None and not items:
+        return False
+    return state is None or any(value == state for _, value in items)
+
+
+__all__ = ["RegionOps"]

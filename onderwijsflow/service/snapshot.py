@@ -1,0 +1,67 @@
+"""Read a region out of the store into the plain snapshot that checks evaluate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from onderwijsflow.definition.model import WorkflowDef, coerce_value
+from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext, RoleInfo
+from onderwijsflow.engine.milestones import due_moment
+from onderwijsflow.store.tables import Case, Document, Fact, Partner, Region, RoleAssignment
+
+
+def region_context(
+    session: Session, region: Region, now: datetime, cases: list[Case] | None = None
+) -> RegionContext:
+    """Everything the checks may read about `region`, at `now`."""
+    rid = region.id
+    if cases is None:
+        cases = region_cases(session, region)
+    states: dict[str, list[str]] = {}
+    for case in cases:
+        states.setdefault(case.workflow, []).append(case.state)
+    return RegionContext(
+        slug=region.slug,
+        now=now,
+        partners=[
+            PartnerInfo(p.name, p.kind, p.sector)
+            for p in session.exec(select(Partner).where(Partner.region_id == rid))
+        ],
+        roles=[
+            RoleInfo(r.role, r.person, r.email)
+            for r in session.exec(select(RoleAssignment).where(RoleAssignment.region_id == rid))
+        ],
+        documents=[
+            DocumentInfo(d.kind, d.title, d.ref, d.date)
+            for d in session.exec(select(Document).where(Document.region_id == rid))
+        ],
+        facts={f.name: load_fact(f) for f in session.exec(select(Fact).where(Fact.region_id == rid))},
+        cases=states,
+    )
+
+
+def for_case(ctx: RegionContext, case: Case, definition: WorkflowDef) -> RegionContext:
+    """`ctx` with the case's own parameters and milestone dates filled in."""
+    ctx.params = dict(case.params or {})
+    ctx.milestones = {}
+    for m in definition.milestones:
+        entered = case.state_entered_at if case.state in m.active_in else None
+        moment = due_moment(m, ctx.params, entered)
+        if moment is not None:
+            ctx.milestones[m.name] = moment
+    return ctx
+
+
+def region_cases(session: Session, region: Region) -> list[Case]:
+    """The region's cases, oldest first."""
+    return list(session.exec(select(Case).where(Case.region_id == region.id).order_by(Case.id)))
+
+
+def load_fact(fact: Fact) -> Any:
+    """The typed value of a stored fact (decimals and dates are stored as text)."""
+    if fact.value is None:
+        return None
+    return coerce_value(fact.type, fact.value)  # type: ignore[arg-type]

@@ -1,0 +1,195 @@
+"""The stored shape of onderwijsflow: one SQLModel class per table.
+
+The classes are plain rows without relationships: services query what they need, and the
+engine works on snapshots (`onderwijsflow.service.snapshot`), never on lazily loaded graphs.
+
+Every datetime is aware and in UTC (sqlmodel's ``UTCDateTime`` refuses naive values);
+JSON columns hold values that are already JSON-safe. The metadata carries a naming
+convention so that constraint names are stable across SQLite and PostgreSQL and the
+migrations (``migrations/versions``) can name them explicitly. A change here needs a new
+migration; ``tests/test_store.py`` compares the migrated schema with these classes.
+"""
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from onderwijsflow.clock import wall_clock
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Case",
+    "Document",
+    "Event",
+    "Fact",
+    "Partner",
+    "Region",
+    "RoleAssignment",
+    "WorkflowVersion",
+    "metadata",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: The metadata of every onderwijsflow table (sqlmodel's shared one, given our convention
+#: before any table is declared on it).
+metadata = SQLModel.metadata
+metadata.naming_convention = NAMING_CONVENTION
+
+
+def _json(*, nullable: bool = False) -> Column[Any]:
+    """A fresh JSON column (a Column object can belong to one table only)."""
+    return Column(JSON, nullable=nullable)
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """One version of a workflow definition as it was used: its text and hash.
+
+    A case stays on the version it was opened with, so the text must outlive the file.
+    """
+
+    __tablename__ = "workflow_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    version: int
+    sha256: str
+    text: str
+    loaded_at: dt.datetime = Field(default_factory=wall_clock)
+
+
+class Region(SQLModel, table=True):
+    """An onderwijsregio, the subject of every case.
+
+    `event_seq` and `event_hash` are the head of the region's audit chain. Appending an
+    event locks and updates this row, which is what serializes concurrent appends.
+    """
+
+    __tablename__ = "regions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True)
+    name: str
+    provinces: list[str] = Field(default_factory=list, sa_column=_json())
+    sectors: list[str] = Field(default_factory=list, sa_column=_json())
+    coordinator: str | None = None
+    created_at: dt.datetime = Field(default_factory=wall_clock)
+    event_seq: int = 0
+    event_hash: str = ""
+
+
+class Partner(SQLModel, table=True):
+    """An organisation taking part in a region (school board, union, municipality...)."""
+
+    __tablename__ = "partners"
+    __table_args__ = (UniqueConstraint("region_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="regions.id", index=True)
+    name: str
+    kind: str
+    sector: str | None = None
+    added_at: dt.datetime = Field(default_factory=wall_clock)
+
+
+class RoleAssignment(SQLModel, table=True):
+    """A person holding a named role in a region (programmamanager, ...)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("region_id", "role", "person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="regions.id")
+    role: str
+    person: str
+    email: str | None = None
+    assigned_at: dt.datetime = Field(default_factory=wall_clock)
+
+
+class Document(SQLModel, table=True):
+    """A piece of evidence of a region (plan van aanpak, beschikking, ...)."""
+
+    __tablename__ = "documents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="regions.id", index=True)
+    kind: str
+    title: str
+    ref: str | None = None
+    date: dt.date | None = None
+    added_at: dt.datetime = Field(default_factory=wall_clock)
+
+
+class Fact(SQLModel, table=True):
+    """A typed attribute of a region; `value` is its JSON-safe form, `type` its declared type."""
+
+    __tablename__ = "facts"
+
+    region_id: int = Field(foreign_key="regions.id", primary_key=True)
+    name: str = Field(primary_key=True)
+    value: Any = Field(default=None, sa_column=_json(nullable=True))
+    type: str
+    updated_at: dt.datetime = Field(default_factory=wall_clock)
+
+
+class Case(SQLModel, table=True):
+    """One run of one workflow version for one region.
+
+    `lock_version` is an optimistic concurrency counter: change a case only through
+    `onderwijsflow.store.db.compare_and_set_case`, never by assigning attributes, so that
+    of two concurrent writers exactly one wins.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("region_id", "workflow", "round"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="regions.id", index=True)
+    workflow: str = Field(index=True)
+    workflow_version: int
+    round: str = ""
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    state: str = Field(index=True)
+    state_entered_at: dt.datetime
+    opened_at: dt.datetime
+    lock_version: int = 0
+
+
+class Event(SQLModel, table=True):
+    """One immutable audit record, a link in its region's hash chain.
+
+    The database refuses updates and deletes on this table (triggers in the migrations);
+    `onderwijsflow.store.audit.append_event` is the only writer.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("region_id", "seq"),
+        Index("ix_events_region_id_at", "region_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="regions.id")
+    seq: int
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    workflow: str | None = None
+    kind: str
+    trigger: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    actor: str
+    reason: str | None = None
+    at: dt.datetime
+    recorded_at: dt.datetime
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    prev_hash: str
+    hash: str

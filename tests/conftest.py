@@ -1,0 +1,81 @@
+"""Shared fixtures: real databases, never mocks.
+
+SQLite tests run on a real file in the test's temporary directory. PostgreSQL tests run
+when ``ONDERWIJSFLOW_TEST_PG`` holds a URL (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
+each test gets a schema of its own, dropped afterwards, so tests are independent and can
+run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+PG_ENV = "ONDERWIJSFLOW_TEST_PG"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """The URL of a (not yet existing) SQLite file in the test's temporary directory."""
+    return f"sqlite:///{tmp_path / 'onderwijsflow.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of an empty schema of its own in the test PostgreSQL database.
+
+    Skips the test when ``ONDERWIJSFLOW_TEST_PG`` is not set.
+    """
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests skipped")
+    from sqlalchemy import create_engine, text
+
+    from onderwijsflow.store.db import Database
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(Database(base).url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        separator = "&" if "?" in base else "?"
+        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def _migrated(url: str) -> Iterator:
+    from onderwijsflow.store.db import Database
+    from onderwijsflow.store.migrate import upgrade
+
+    database = Database(url)
+    try:
+        upgrade(database)
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def db(sqlite_url: str) -> Iterator:
+    """A migrated Database on a real SQLite file."""
+    yield from _migrated(sqlite_url)
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator:
+    """A migrated Database on PostgreSQL (skipped without ``ONDERWIJSFLOW_TEST_PG``)."""
+    yield from _migrated(pg_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest) -> Iterator:
+    """A migrated Database, once on SQLite and once on PostgreSQL (when configured)."""
+    url_fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    yield from _migrated(request.getfixturevalue(url_fixture))
