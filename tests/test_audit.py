@@ -122,6 +122,23 @@ def test_data_is_stored_exactly_as_it_was_hashed(any_db: Database) -> None:
     assert _verify(any_db).ok
 
 
+def test_events_can_be_appended_in_bulk_without_flushing(any_db: Database) -> None:
+    with any_db.session() as session:
+        regions = [Region(slug=f"regio-{i}", name=f"Regio {i}") for i in range(3)]
+        session.add_all(regions)  # not flushed yet: append_event gives them their ids
+        events = [
+            audit.append_event(
+                session, regions[i % 3], kind="reminder_sent", actor="scheduler", at=AT, flush=False
+            )
+            for i in range(30)
+        ]
+        assert events[-1].id is None  # still pending: written at the commit
+    assert all(event.id is not None for event in events)
+    assert [e.seq for e in events if e.region_id == regions[0].id] == list(range(1, 11))
+    report = _verify(any_db)
+    assert (report.ok, report.regions, report.events) == (True, 3, 30)
+
+
 def test_naive_effective_time_is_refused(db: Database) -> None:
     region = _region(db)
     with pytest.raises(ValueError, match="aware"), db.session() as session:
@@ -232,8 +249,7 @@ def test_an_altered_event_is_named(any_db: Database) -> None:
     report = _verify(any_db, SLUG)
     assert not report.ok
     assert [b.sentence for b in report.broken] == [
-        "event 7 of zuidoost-brabant: its hash does not match its content "
-        "(altered after it was written)"
+        "event 7 of zuidoost-brabant: its hash does not match its content (altered after it was written)"
     ]
     assert report.broken[0] == (SLUG, 7, report.broken[0].reason)
 
@@ -360,21 +376,15 @@ JSON = st.recursive(
 )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.dictionaries(st.text(max_size=8), JSON, max_size=5), reason=st.text(max_size=40))
-def test_any_json_data_survives_storage_and_verifies(
-    db: Database, data: dict[str, Any], reason: str
-) -> None:
+def test_any_json_data_survives_storage_and_verifies(db: Database, data: dict[str, Any], reason: str) -> None:
     with db.session() as session:
         region = session.exec(select(Region).where(Region.slug == SLUG)).first()
         if region is None:
             region = Region(slug=SLUG, name="Zuidoost-Brabant")
             session.add(region)
             session.flush()
-        audit.append_event(
-            session, region, kind="fact_set", actor="anne", at=AT, reason=reason, data=data
-        )
+        audit.append_event(session, region, kind="fact_set", actor="anne", at=AT, reason=reason, data=data)
     report = _verify(db)
     assert report.ok, report.broken

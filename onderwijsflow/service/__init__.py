@@ -31,7 +31,7 @@ class Onderwijsflow(RegionOps, CaseOps, HistoryOps):
         with self.db.session() as session:
             added = self.catalog.sync(session, self.now())
         self._synced = True
-        return {"database": self.db.url_safe if hasattr(self.db, "url_safe") else self.db_url,
+        return {"database": self.db.display_url,
                 "from_revision": before, "revision": after, "workflows_stored": added}
 
 

@@ -101,9 +101,7 @@ class Database:
                     with session.begin():
                         yield session
                 except OperationalError as exc:
-                    raise DatabaseError(
-                        f"the database at {self.display_url} failed: {_reason(exc)}"
-                    ) from exc
+                    raise DatabaseError(f"the database at {self.display_url} failed: {_reason(exc)}") from exc
         finally:
             connection.close()
 
@@ -118,18 +116,14 @@ class Database:
             return engine.connect()
         except DBAPIError as exc:
             verb = "open" if self.is_sqlite else "reach"
-            raise DatabaseError(
-                f"cannot {verb} the database at {self.display_url}: {_reason(exc)}"
-            ) from exc
+            raise DatabaseError(f"cannot {verb} the database at {self.display_url}: {_reason(exc)}") from exc
 
     def dispose(self) -> None:
         """Close every pooled connection; the object can still be used afterwards."""
         self.engine.dispose()
 
 
-def compare_and_set_case(
-    session: Session, case_id: int, expected_lock_version: int, **values: Any
-) -> None:
+def compare_and_set_case(session: Session, case_id: int, expected_lock_version: int, **values: Any) -> None:
     """Change a case only if nobody else changed it since it was read.
 
     Runs ``UPDATE cases SET ..., lock_version = lock_version + 1 WHERE id = :id AND
@@ -180,8 +174,7 @@ def _normalize(text: str) -> URL:
     if backend == "sqlite" and driver in ("", "pysqlite"):
         return url
     raise DatabaseError(
-        f"the database URL {_display(url)} is not supported; "
-        "use sqlite:///FILE or postgresql://USER@HOST/DB"
+        f"the database URL {_display(url)} is not supported; use sqlite:///FILE or postgresql://USER@HOST/DB"
     )
 
 

@@ -9,6 +9,8 @@ confusing SQL error halfway through a command.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
@@ -16,7 +18,10 @@ from onderwijsflow.errors import DatabaseError
 from onderwijsflow.store.db import Database
 from onderwijsflow.store.migrations import HEAD, REVISIONS
 
-__all__ = ["HEAD", "current_revision", "ensure_current", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["HEAD", "alembic_config", "current_revision", "ensure_current", "upgrade"]
 
 #: Where alembic finds env.py and versions/, as a package resource.
 SCRIPT_LOCATION = "onderwijsflow.store:migrations"
@@ -81,8 +86,7 @@ def ensure_current(db: Database) -> None:
         return
     if revision is None:
         raise DatabaseError(
-            f"the database at {db.display_url} has no onderwijsflow schema yet; "
-            "run 'onderwijsflow init'"
+            f"the database at {db.display_url} has no onderwijsflow schema yet; run 'onderwijsflow init'"
         )
     if revision in REVISIONS:
         raise DatabaseError(
@@ -92,8 +96,11 @@ def ensure_current(db: Database) -> None:
     raise DatabaseError(_newer_message(revision))
 
 
-def alembic_config():  # type: ignore[no-untyped-def]  (alembic is imported lazily)
-    """An alembic Config for the shipped migrations, built in code (no alembic.ini)."""
+def alembic_config() -> Config:
+    """An alembic Config for the shipped migrations, built in code (no alembic.ini).
+
+    Alembic is imported here, not at module level, so that `ensure_current` stays cheap.
+    """
     from alembic.config import Config
 
     config = Config()

@@ -29,9 +29,7 @@ def _when(name: str) -> sa.Column:
 
 
 def _region_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        ["region_id"], ["regions.id"], name=f"fk_{table}_region_id_regions"
-    )
+    return sa.ForeignKeyConstraint(["region_id"], ["regions.id"], name=f"fk_{table}_region_id_regions")
 
 
 def upgrade() -> None:
@@ -84,9 +82,7 @@ def upgrade() -> None:
         _when("assigned_at"),
         sa.PrimaryKeyConstraint("id", name="pk_role_assignments"),
         _region_fk("role_assignments"),
-        sa.UniqueConstraint(
-            "region_id", "role", "person", name="uq_role_assignments_region_id_role_person"
-        ),
+        sa.UniqueConstraint("region_id", "role", "person", name="uq_role_assignments_region_id_role_person"),
     )
     op.create_table(
         "documents",
@@ -125,9 +121,7 @@ def upgrade() -> None:
         sa.Column("lock_version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_cases"),
         _region_fk("cases"),
-        sa.UniqueConstraint(
-            "region_id", "workflow", "round", name="uq_cases_region_id_workflow_round"
-        ),
+        sa.UniqueConstraint("region_id", "workflow", "round", name="uq_cases_region_id_workflow_round"),
     )
     op.create_index("ix_cases_region_id", "cases", ["region_id"])
     op.create_index("ix_cases_workflow", "cases", ["workflow"])
