@@ -11,7 +11,11 @@ exit code and prints the message as one sentence::
     ├── UsageError                exit 2   a value given on the command line is malformed
     ├── Refused                   exit 3   requirements unmet, trigger impossible, not permitted
     ├── NotFound                  exit 4   region, workflow, trigger or case does not exist
-    └── Conflict                  exit 5   the case changed under you; nothing was written
+    ├── Conflict                  exit 5   the case changed under you; nothing was written
+    └── DeliveryError             exit 1   a notification channel could not deliver a message
+        ├── TemporaryDeliveryError         nothing delivered; trying again later may work
+        ├── PermanentDeliveryError         nothing delivered; trying again will not help
+        └── UncertainDeliveryError         the server may have accepted it: a person decides
 """
 
 from __future__ import annotations
@@ -75,3 +79,29 @@ class Conflict(OnderwijsflowError):
     """A concurrent change won the race; nothing was written, try again."""
 
     exit_code = 5
+
+
+class DeliveryError(OnderwijsflowError):
+    """A notification channel did not deliver a message; `details` holds what is known."""
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """No recipient got the message, and the cause may pass (4xx reply, server unreachable).
+
+    The caller may deliver the same message again later.
+    """
+
+
+class PermanentDeliveryError(DeliveryError):
+    """No recipient got the message, and repeating it will not help (5xx reply, login refused).
+
+    A person has to change something (an address, the configuration) first.
+    """
+
+
+class UncertainDeliveryError(DeliveryError):
+    """The connection broke after the message was handed over: it may have arrived or not.
+
+    Exactly-once over SMTP is impossible (design §6); such a message is marked `unknown` and
+    sent again only when a person decides, never automatically.
+    """

@@ -66,9 +66,9 @@ def cli(ctx: click.Context, **options: Any) -> None:
 
 
 def _register() -> None:
-    from onderwijsflow.cli import audit, cases, regions, workflows
+    from onderwijsflow.cli import audit, cases, regions, scheduling, workflows
 
-    for module in (workflows, regions, cases, audit):
+    for module in (workflows, regions, cases, audit, scheduling):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and map every error to one sentence and its exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="onderwijsflow", standalone_mode=False)
+        # Without standalone mode click *returns* the code of a `click.exceptions.Exit`
+        # (e.g. `advance --dry-run` of a refused trigger exits 3) instead of raising it.
+        code = cli.main(args=argv, prog_name="onderwijsflow", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.Abort:
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(err.exit_code)
     except Exception as err:
         sys.exit(_report(err, debug))
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _report(err: Exception, debug: bool) -> int:

@@ -28,7 +28,10 @@ def verify(settings: Settings, slug: str | None, as_json: bool) -> None:
         say(f"audit log intact: {report['events']} events in {report['regions']} regions")
     if not report["ok"]:
         first = report["broken"][0]
-        raise IntegrityError(f"audit log broken: {first['reason']}")
+        raise IntegrityError(
+            f"audit log broken at event {first['seq']} of region '{first['region']}': "
+            f"{first['reason']}"
+        )
 
 
 COMMANDS = [audit]

@@ -68,7 +68,7 @@ def _show_advance(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    prefix = "[dry run] " if result["dry_run"] else ""
+    prefix = "\\[dry run] " if result["dry_run"] else ""  # escaped: not rich markup
     if result["ok"]:
         extra = f" (overridden: {', '.join(result['overridden'])})" if result["overridden"] else ""
         verb = "would move" if result["dry_run"] else "moved"

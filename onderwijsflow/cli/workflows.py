@@ -118,7 +118,7 @@ class DefinitionErrorExit(click.ClickException):
 @workflow.command("graph")
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
-              show_default=True)
+              show_default=True, help="Mermaid (for Markdown) or Graphviz dot.")
 @pass_settings
 def workflow_graph(settings: Settings, name: str, fmt: str) -> None:
     """Workflow NAME as a Mermaid or Graphviz diagram (Dutch labels)."""

@@ -255,10 +255,10 @@ def _within(rest: Path_, entity: str) -> str:
 def _report_duplicates(parsed: _Parsed, report: _Report) -> None:
     for path, node in parsed.containers():
         for key, line, first in parsed.duplicates.get(id(node), []):
+            entity, rest = _describe(path, parsed.data)
+            what = f"key '{key}'{_within(rest, entity)}"
             if len(path) == 1 and path[0] in _NAMED:
                 what = f"{_NAMED[path[0]]} '{key}'"
-            else:
-                what = f"key '{key}'{_within(*reversed(_describe(path, parsed.data)))}"
             report.error_at(line, f"duplicate {what} (first at line {first})")
 
 
@@ -528,39 +528,31 @@ def _compile_requirements(
         except CheckSpecError as err:
             failed[name] = (err.path, str(err))
         except Exception as err:  # a plug-in check, or a spec too odd for a check's validator
-            failed[name] = ((), f"invalid check ({type(err).__name__}: {err})")
+            failed[name] = (("with",), f"invalid check parameters ({err})")
     for name, (path, message) in failed.items():
         # A failing requirement also fails everything that refers to it; report it only once.
-        refs = set(_references(specs[name])) - {name}
+        refs = _references(specs[name]) - {name}
         if all(failed.get(ref, ((), ""))[1] != message for ref in refs):
             report.error(("requirements", name, *path), f"requirement '{name}': {message}")
     return compiled
 
 
-def _references(spec: Any, seen: set[int] | None = None) -> Iterator[str]:
+def _references(spec: Any) -> set[str]:
     """Names of the requirements that `spec` refers to with ``{requirement: NAME}``."""
+    items = (item.get("requirement") for _, item in _spec_items(spec, ()))
+    return {ref for ref in items if isinstance(ref, str)}
+
+
+def _spec_items(spec: Any, path: Path_, seen: set[int] | None = None) -> Iterator[tuple[Path_, Any]]:
+    """Every check item in `spec` (itself, and nested under combinators), with its path."""
     seen = set() if seen is None else seen
-    if not isinstance(spec, dict | list) or id(spec) in seen:
+    if not isinstance(spec, dict) or id(spec) in seen:
         return
     seen.add(id(spec))
-    if isinstance(spec, dict) and isinstance(spec.get("requirement"), str):
-        yield spec["requirement"]
-    for value in spec.values() if isinstance(spec, dict) else spec:
-        yield from _references(value, seen)
-
-
-def _case_checks(spec: Any, path: Path_) -> Iterator[tuple[Path_, dict[str, Any]]]:
-    """Every ``{check: case, with: {...}}`` inside `spec`, with its path."""
-    if not isinstance(spec, dict):
-        return
-    params = spec.get("with")
-    if spec.get("check") == "case" and isinstance(params, dict):
-        yield path, params
-    elif isinstance(params, list):
-        for i, item in enumerate(params):
-            yield from _case_checks(item, (*path, "with", i))
-    elif isinstance(params, dict):
-        yield from _case_checks(params, (*path, "with"))
+    yield path, spec
+    inner = spec.get("with")
+    for i, item in enumerate(inner) if isinstance(inner, list) else [(None, inner)]:
+        yield from _spec_items(item, (*path, "with", i) if i is not None else (*path, "with"), seen)
 
 
 def _check_case_states(
@@ -568,15 +560,17 @@ def _check_case_states(
 ) -> None:
     """A ``case`` check must name states that the (known) other workflow declares."""
     for name, spec in (parsed.data.get("requirements") or {}).items():
-        for path, params in _case_checks(spec, ("requirements", name)):
-            other = workflows.get(params.get("workflow"))  # type: ignore[arg-type]
-            states = params.get("state")
+        for path, item in _spec_items(spec, ("requirements", name)):
+            params = item.get("with") if item.get("check") == "case" else None
+            params = params if isinstance(params, dict) else {}
+            target, states = params.get("workflow"), params.get("state")
+            other = workflows.get(target) if isinstance(target, str) else None
             states = [states] if isinstance(states, str) else states
-            for j, state in enumerate(states if other and isinstance(states, list) else []):
-                if state not in other.states:  # type: ignore[union-attr]
+            for j, state in enumerate(states if isinstance(states, list) else []):
+                if other and state not in other.states:
                     report.error((*path, "with", "state", j), f"requirement '{name}' checks for "
-                                 f"state '{state}' of workflow '{other.workflow}', which that "  # type: ignore[union-attr]
-                                 f"workflow does not declare{suggest(str(state), other.states)}")  # type: ignore[union-attr]
+                                 f"state '{state}' of workflow '{target}', which that workflow "
+                                 f"does not declare{suggest(str(state), other.states)}")
 
 
 # --- public API -----------------------------------------------------------------------------

@@ -111,7 +111,11 @@ class RoleParams(_Params):
     @field_validator("role", mode="before")
     @classmethod
     def _roles(cls, value: Any) -> Any:
-        roles = (value,) if isinstance(value, str) else tuple(value)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(r, str) for r in value):
+            raise ValueError("role must be a role name or a list of role names")
+        roles = tuple(value)
         for role in roles:
             _member("role", REGION_ROLES)(role)
         return roles
@@ -159,6 +163,17 @@ class FactParams(_Params):
         return self
 
 
+def _equal(value: Any, wanted: Any) -> bool:
+    """`value == wanted`, except that YAML's floats meet decimal facts by their written value.
+
+    ``Decimal("0.1") == 0.1`` is False in Python (the float is not exactly 0.1), while a
+    workflow saying ``equals: 0.1`` means the decimal 0.1.
+    """
+    if isinstance(value, Decimal) and isinstance(wanted, float):
+        return value == Decimal(repr(wanted))
+    return bool(value == wanted)
+
+
 def _show(value: Any) -> str:
     return "not set" if value is None else repr(value) if isinstance(value, str) else str(value)
 
@@ -171,7 +186,9 @@ def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
         want = "set" if p.set else "not set"
         return CheckResult(present == p.set, f"{p.name} must be {want}, is {_show(value)}")
     if p.equals is not None:
-        return CheckResult(value == p.equals, f"{p.name} must be {p.equals!r}, is {_show(value)}")
+        return CheckResult(
+            _equal(value, p.equals), f"{p.name} must be {p.equals!r}, is {_show(value)}"
+        )
     ok = value is not None
     try:
         if ok and p.min is not None:
@@ -222,10 +239,14 @@ class MomentParams(_Params):
     @classmethod
     def _date(cls, value: Any) -> Any:
         from onderwijsflow.clock import parse_moment
+        from onderwijsflow.errors import UsageError
 
         if isinstance(value, date) and not isinstance(value, datetime):
             value = value.isoformat()
-        return parse_moment(value) if isinstance(value, str) else value
+        try:
+            return parse_moment(value) if isinstance(value, str) else value
+        except UsageError as err:
+            raise ValueError(str(err)) from None
 
     @model_validator(mode="after")
     def _one(self) -> MomentParams:
@@ -328,6 +349,9 @@ class CheckRegistry:
 
     def _reference(self, data: dict[str, Any], scope: CompileScope, seen: tuple[str, ...]) -> Compiled:
         ref = data["requirement"]
+        if not isinstance(ref, str):
+            raise CheckSpecError("'requirement:' takes the name of a declared requirement",
+                                 ("requirement",))
         if set(data) != {"requirement"}:
             raise CheckSpecError("'requirement:' stands alone in a check item")
         if ref not in scope.requirements:
@@ -336,7 +360,9 @@ class CheckRegistry:
                 ("requirement",),
             )
         if ref in seen:
-            raise CheckSpecError(f"requirement '{ref}' refers to itself", ("requirement",))
+            cycle = " -> ".join((*seen[seen.index(ref):], ref))
+            what = "refers to itself" if len(seen) == 1 or seen[-1] == ref else f"is in a cycle ({cycle})"
+            raise CheckSpecError(f"requirement '{ref}' {what}", ("requirement",))
         return self.compile(scope.requirements[ref], scope, (*seen, ref))
 
     def _combinator(self, name: str, params: Any, scope: CompileScope, seen: tuple[str, ...]) -> Compiled:

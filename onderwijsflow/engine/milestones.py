@@ -17,13 +17,23 @@ from onderwijsflow.definition.model import DueDef, MilestoneDef
 
 @lru_cache(maxsize=64)
 def _holidays(year: int) -> frozenset[date]:
-    import holidays
+    """The *algemeen erkende feestdagen* of the Algemene termijnenwet (art. 3) in `year`.
 
-    return frozenset(holidays.country_holidays("NL", years=year, language="nl"))
+    The `holidays` package lists Dutch public holidays, but has Bevrijdingsdag only in
+    lustrum years (2025, 2030); the termijnenwet counts the fifth of May every year and
+    puts Good Friday on a par with the holidays (art. 3(2)).
+    """
+    import holidays
+    from dateutil.easter import easter
+
+    days = set(holidays.country_holidays("NL", years=year, language="nl"))
+    days.add(date(year, 5, 5))
+    days.add(easter(year) - timedelta(days=2))
+    return frozenset(days)
 
 
 def is_working_day(day: date) -> bool:
-    """Not a Saturday, Sunday or Dutch public holiday."""
+    """Not a Saturday, Sunday or public holiday in the sense of the Algemene termijnenwet."""
     return day.weekday() < 5 and day not in _holidays(day.year)
 
 

@@ -146,9 +146,11 @@ class Base:
             raise NotFound(f"no region '{slug}'{suggest(slug, known)}")
         return region
 
-    def _record(self, session: Session, region: Region, kind: str, **fields: Any) -> Event:
+    def _record(
+        self, session: Session, region: Region, kind: str, *, actor: str | None = None, **fields: Any
+    ) -> Event:
         return audit.append_event(
-            session, region, kind=kind, actor=self.actor, at=self.now(), **fields
+            session, region, kind=kind, actor=actor or self.actor, at=self.now(), **fields
         )
 
     def _roles(self) -> frozenset[str] | None:

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
 from onderwijsflow.engine.machine import Decision, WorkflowMachine
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
+from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import Base
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
 from onderwijsflow.store.db import compare_and_set_case
@@ -84,6 +85,8 @@ class CaseOps(Base):
             to_state=case.state,
             data={"version": case.workflow_version, "round": round_ or None, "params": typed},
         )
+        on_enter(session, case, machine.definition, state=case.state, entered_at=now,
+                 reminder_time=self.config.reminder_time)
         return case
 
     # --- finding the case -------------------------------------------------------------
@@ -162,7 +165,12 @@ class CaseOps(Base):
         if dry_run:
             return result
         with self._write() as session:
-            self._commit_decision(session, slug, case.id, seen, decision, reason, override)
+            region = self._region(session, slug, lock=True)
+            if decision.ok and region.event_seq != seen[0]:
+                raise Conflict(f"region '{slug}' changed while you worked on it; nothing was "
+                               "written, try again")
+            self._commit_decision(session, region, case.id, seen[1], machine, decision,
+                                  reason=reason, override=override)
         if not decision.ok:
             raise Refused(_refusal_sentence(slug, decision), result=result)
         return result
@@ -177,32 +185,38 @@ class CaseOps(Base):
     def _commit_decision(
         self,
         session: Session,
-        slug: str,
+        region: Region,
         case_id: int,
-        seen: tuple[int, int],
+        lock_version: int,
+        machine: WorkflowMachine,
         decision: Decision,
+        *,
         reason: str | None,
-        override: bool,
+        override: bool = False,
+        actor: str | None = None,
+        closing: str = "met",
     ) -> None:
-        region = self._region(session, slug, lock=True)
+        """Write a decision: a refused event, or the move with its evidence and milestones."""
         evidence = [r.as_dict() for r in decision.results]
         common = {"case_id": case_id, "workflow": decision.workflow, "trigger": decision.trigger,
-                  "from_state": decision.source, "reason": reason}
+                  "from_state": decision.source, "reason": reason, "actor": actor}
         if not decision.ok:
             self._record(session, region, "refused", to_state=decision.dest, **common,
                          data={"code": decision.code, "refusal": decision.refusal,
                                "evidence": evidence})
             return
-        if region.event_seq != seen[0]:
-            raise Conflict(f"region '{slug}' changed while you worked on it; nothing was written, "
-                           "try again")
         now = self.now()
-        compare_and_set_case(session, case_id, seen[1], state=decision.dest, state_entered_at=now)
+        compare_and_set_case(session, case_id, lock_version, state=decision.dest,
+                             state_entered_at=now)
         self._record(
             session, region, "transition", to_state=decision.dest, **common,
             data={"evidence": evidence, "override": override,
                   "overridden": decision.overridden},
         )
+        case = session.get(Case, case_id, populate_existing=True)
+        assert case is not None and decision.dest is not None
+        on_enter(session, case, machine.definition, state=decision.dest, entered_at=now,
+                 reminder_time=self.config.reminder_time, closing=closing)
 
     # --- readiness --------------------------------------------------------------------
 

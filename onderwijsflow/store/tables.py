@@ -24,8 +24,11 @@ __all__ = [
     "Document",
     "Event",
     "Fact",
+    "Milestone",
+    "Outbox",
     "Partner",
     "Region",
+    "Reminder",
     "RoleAssignment",
     "WorkflowVersion",
     "metadata",
@@ -193,3 +196,91 @@ class Event(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
     prev_hash: str
     hash: str
+
+
+class Milestone(SQLModel, table=True):
+    """One occurrence of a case's milestone, with its due moment.
+
+    Planned when the case enters one of the milestone's `active_in` states; `status` is
+    ``pending`` until it is ``met`` (the case left `active_in` in time), ``overdue`` (it
+    passed while still active) or ``retired``. Recurring milestones get one row per
+    occurrence.
+    """
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        UniqueConstraint("case_id", "name", "occurrence"),
+        Index("ix_milestones_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    region_id: int = Field(foreign_key="regions.id", index=True)
+    workflow: str
+    name: str
+    occurrence: int = 1
+    due_at: dt.datetime
+    status: str = "pending"
+    planned_at: dt.datetime
+    closed_at: dt.datetime | None = None
+
+
+class Reminder(SQLModel, table=True):
+    """A moment the scheduler must act on: a reminder before a milestone, or its passing.
+
+    `kind` is ``reminder`` (one per `remind:` offset), ``overdue`` (a one-off milestone
+    passes) or ``rollover`` (a recurring one passes and the next occurrence is planned).
+    The database is the source of truth: workers claim rows (`claimed_by`, `lease_until`)
+    and a claim whose lease ran out is taken again.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("milestone_id", "kind", "offset"),
+        Index("ix_reminders_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    milestone_id: int = Field(foreign_key="milestones.id", index=True)
+    region_id: int = Field(foreign_key="regions.id")
+    kind: str
+    offset: str = ""
+    due_at: dt.datetime
+    status: str = "pending"
+    claimed_by: str | None = None
+    lease_until: dt.datetime | None = None
+    updated_at: dt.datetime
+
+
+class Outbox(SQLModel, table=True):
+    """A message to deliver through one channel, written with the change that causes it.
+
+    ``pending`` -> ``sending`` (handed to the channel) -> ``sent``; a temporary failure goes
+    back to ``pending`` with a later `next_attempt_at`; a permanent one is ``failed``. A
+    ``sending`` row whose lease ran out has an uncertain fate and becomes ``unknown``: it is
+    shown to a person and only sent again on purpose (`scheduler resend`).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("message_id", "channel"),
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reminder_id: int | None = Field(default=None, foreign_key="reminders.id")
+    region_id: int = Field(foreign_key="regions.id")
+    channel: str
+    message_id: str
+    sender: str
+    recipients: list[str] = Field(default_factory=list, sa_column=_json())
+    missing: list[str] = Field(default_factory=list, sa_column=_json())
+    subject: str
+    body: str
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: dt.datetime
+    lease_until: dt.datetime | None = None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None = None
+    error: str | None = None

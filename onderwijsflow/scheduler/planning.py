@@ -1,0 +1,122 @@
+"""Plan and retire milestones when a case enters a state (design §3, "milestones").
+
+Called inside the transaction that moves the case, so a transition and its milestones
+are one unit: a reminder can never be lost between the two.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select, update
+
+from onderwijsflow.clock import local_moment, to_local
+from onderwijsflow.definition.model import MilestoneDef, WorkflowDef
+from onderwijsflow.engine.milestones import due_moment, previous_working_day
+from onderwijsflow.store.tables import Case, Milestone, Reminder
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+#: Reminder rows that are still waiting to be acted on.
+OPEN = ("pending", "claimed")
+
+
+def on_enter(
+    session: Session,
+    case: Case,
+    definition: WorkflowDef,
+    *,
+    state: str,
+    entered_at: dt.datetime,
+    reminder_time: dt.time,
+    closing: str = "met",
+) -> list[Milestone]:
+    """Retire milestones the new `state` leaves and plan those it enters.
+
+    Args:
+        closing: the status a left milestone gets (``met``, or ``overdue`` when the
+            scheduler's own overdue action moved the case).
+
+    Returns:
+        The milestone occurrences planned now.
+    """
+    pending = {
+        m.name: m
+        for m in session.exec(
+            select(Milestone).where(Milestone.case_id == case.id, Milestone.status == "pending")
+        )
+    }
+    by_name = {m.name: m for m in definition.milestones}
+    for name, row in pending.items():
+        spec = by_name.get(name)
+        if spec is None or state not in spec.active_in:
+            close(session, row, closing, entered_at)
+    planned = []
+    for spec in definition.milestones:
+        if state in spec.active_in and spec.name not in pending:
+            row = plan(session, case, spec, entered_at, reminder_time, occurrence=None)
+            if row is not None:
+                planned.append(row)
+    return planned
+
+
+def plan(
+    session: Session,
+    case: Case,
+    spec: MilestoneDef,
+    entered_at: dt.datetime,
+    reminder_time: dt.time,
+    *,
+    occurrence: int | None,
+    due: dt.datetime | None = None,
+) -> Milestone | None:
+    """Store one occurrence of `spec` and its reminder rows; None when it has no date."""
+    due = due or due_moment(spec, case.params or {}, entered_at)
+    if due is None:
+        return None
+    if occurrence is None:
+        last = session.exec(
+            select(Milestone.occurrence)
+            .where(Milestone.case_id == case.id, Milestone.name == spec.name)
+            .order_by(col(Milestone.occurrence).desc())
+        ).first()
+        occurrence = (last or 0) + 1
+    row = Milestone(case_id=case.id, region_id=case.region_id, workflow=case.workflow,
+                    name=spec.name, occurrence=occurrence, due_at=due, planned_at=entered_at)
+    session.add(row)
+    session.flush()
+    for offset, moment in reminder_moments(spec, due, reminder_time):
+        session.add(Reminder(milestone_id=row.id, region_id=case.region_id, kind="reminder",
+                             offset=offset, due_at=moment, updated_at=entered_at))
+    final_kind = "rollover" if spec.every is not None else "overdue"
+    session.add(Reminder(milestone_id=row.id, region_id=case.region_id, kind=final_kind,
+                         due_at=due, updated_at=entered_at))
+    return row
+
+
+def reminder_moments(
+    spec: MilestoneDef, due: dt.datetime, reminder_time: dt.time
+) -> Iterable[tuple[str, dt.datetime]]:
+    """(offset, moment) per `remind:` offset: `reminder_time` local on the day the offset
+    lies before the due date; under the termijnenwet a non-working day moves back."""
+    due_day = to_local(due).date()
+    for offset in spec.remind:
+        day = offset.before(due_day)
+        assert isinstance(day, dt.date)
+        if spec.termijnenwet:
+            day = previous_working_day(day)
+        yield offset.text, local_moment(day, reminder_time)
+
+
+def close(session: Session, row: Milestone, status: str, at: dt.datetime) -> None:
+    """End a milestone occurrence and retire its open reminders."""
+    row.status = status
+    row.closed_at = at
+    session.add(row)
+    session.execute(
+        update(Reminder)
+        .where(col(Reminder.milestone_id) == row.id, col(Reminder.status).in_(OPEN))
+        .values(status="retired", updated_at=at, claimed_by=None, lease_until=None)
+    )

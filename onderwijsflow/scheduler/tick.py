@@ -1,0 +1,419 @@
+"""One pass of the scheduler: act on what fell due, then deliver the outbox.
+
+Acting (phase 1) locks each due milestone (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
+``BEGIN IMMEDIATE`` write lock on SQLite) and, in one transaction per batch, coalesces its
+due reminders (after downtime only the latest goes out, the rest are ``skipped``), writes the
+message to the outbox, and for a passed milestone sends one overdue notice and fires
+`on_overdue` as the actor ``scheduler``. A crash rolls the batch back: nothing is lost.
+
+Delivering (phase 2) marks an outbox row ``sending`` (committed) before handing it to the
+channel and ``sent`` after. A row still ``sending`` when its lease runs out died in between:
+its fate is ``unknown`` and only a person resends it (design §6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select, update
+
+from onderwijsflow.definition.model import MilestoneDef
+from onderwijsflow.engine.machine import WorkflowMachine
+from onderwijsflow.errors import (
+    NotFound,
+    PermanentDeliveryError,
+    Refused,
+    TemporaryDeliveryError,
+    UncertainDeliveryError,
+)
+from onderwijsflow.scheduler import messages
+from onderwijsflow.scheduler.planning import close, plan
+from onderwijsflow.service.snapshot import for_case, region_context
+from onderwijsflow.store.tables import Case, Milestone, Outbox, Region, Reminder, RoleAssignment
+
+if TYPE_CHECKING:
+    from onderwijsflow.notify.channels import Channel
+    from onderwijsflow.service import Onderwijsflow
+
+log = logging.getLogger("onderwijsflow.scheduler")
+
+SCHEDULER_ACTOR = "scheduler"
+#: Backoff between delivery attempts of one outbox row (temporary failures).
+RETRY_AFTER = (dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(minutes=30),
+               dt.timedelta(hours=2))
+
+
+@dataclass
+class TickReport:
+    """What one pass did."""
+
+    milestones: int = 0
+    queued: int = 0
+    skipped: int = 0
+    overdue: int = 0
+    transitions: list[str] = field(default_factory=list)
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    unknown: int = 0
+    missing: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return dict(self.__dict__)
+
+
+class Scheduler:
+    """Runs ticks for one application; several may share one PostgreSQL database."""
+
+    def __init__(
+        self,
+        app: Onderwijsflow,
+        *,
+        channels: list[Channel] | None = None,
+        worker: str | None = None,
+        lease: dt.timedelta = dt.timedelta(minutes=10),
+        batch: int = 200,
+    ) -> None:
+        self.app = app
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease = lease
+        self.batch = batch
+        self._channels = channels
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """The configured channels by name (``log``, ``smtp``, ``maildir``; ``-2``... when repeated)."""
+        if self._channels is None:
+            from onderwijsflow.notify.channels import build_channels
+
+            self._channels = build_channels(self.app.config.notify)
+        names: dict[str, Channel] = {}
+        for channel in self._channels:
+            name = channel.name
+            n = 2
+            while name in names:
+                name, n = f"{channel.name}-{n}", n + 1
+            names[name] = channel
+        return names
+
+    # --- the pass ---------------------------------------------------------------------
+
+    def tick(self) -> TickReport:
+        """One pass: act on everything due now, then deliver what is waiting."""
+        report = TickReport()
+        self.app._ready()
+        while self._act(report):
+            pass
+        self._expire(report)
+        while self._deliver_batch(report):
+            pass
+        return report
+
+    def next_due(self) -> dt.datetime | None:
+        """The earliest moment something will fall due (for an earlier wake-up)."""
+        with self.app.db.session(write=False) as session:
+            first = session.exec(
+                select(Reminder.due_at).where(Reminder.status == "pending")
+                .order_by(col(Reminder.due_at)).limit(1)
+            ).first()
+            retry = session.exec(
+                select(Outbox.next_attempt_at).where(Outbox.status == "pending")
+                .order_by(col(Outbox.next_attempt_at)).limit(1)
+            ).first()
+        found = [m for m in (first, retry) if m is not None]
+        return min(found) if found else None
+
+    # --- phase 1: act on due milestones ------------------------------------------------
+
+    def _act(self, report: TickReport) -> bool:
+        now = self.app.now()
+        with self.app._write() as session:
+            due = (
+                select(Reminder.milestone_id)
+                .where(Reminder.status == "pending", Reminder.due_at <= now)
+                .distinct()
+                .limit(self.batch)
+            )
+            rows = list(session.exec(
+                select(Milestone).where(col(Milestone.id).in_(due)).order_by(col(Milestone.id))
+                .with_for_update(skip_locked=True)
+            ))
+            for milestone in rows:
+                self._act_on(session, milestone, now, report)
+            report.milestones += len(rows)
+            return len(rows) == self.batch
+
+    def _act_on(self, session: Session, ms: Milestone, now: dt.datetime, report: TickReport) -> None:
+        due = list(session.exec(
+            select(Reminder).where(Reminder.milestone_id == ms.id, Reminder.status == "pending",
+                                   Reminder.due_at <= now).order_by(col(Reminder.due_at))
+        ))
+        case = session.get(Case, ms.case_id)
+        assert case is not None
+        machine = self.app.catalog.machine(session, case.workflow, case.workflow_version)
+        spec = next((m for m in machine.definition.milestones if m.name == ms.name), None)
+        if spec is None or ms.status != "pending" or case.state not in spec.active_in:
+            self._mark(session, due, "retired", now)
+            return
+        final = [r for r in due if r.kind != "reminder"]
+        reminders = [r for r in due if r.kind == "reminder"]
+        if final:
+            self._mark(session, reminders, "skipped", now)
+            report.skipped += len(reminders)
+            self._passed(session, ms, case, machine, spec, final[0], now, report)
+            return
+        *older, latest = reminders
+        self._mark(session, older, "skipped", now)
+        report.skipped += len(older)
+        self._queue(session, ms, case, machine, spec, latest, "reminder", now, report)
+
+    def _passed(self, session: Session, ms: Milestone, case: Case, machine: WorkflowMachine,
+                spec: MilestoneDef, row: Reminder, now: dt.datetime, report: TickReport) -> None:
+        if row.kind == "rollover":
+            self._mark(session, [row], "done", now)
+            close(session, ms, "met", now)
+            assert spec.every is not None
+            plan(session, case, spec, now, self.app.config.reminder_time,
+                 occurrence=ms.occurrence + 1, due=spec.every.add_to(ms.due_at))  # type: ignore[arg-type]
+            return
+        report.overdue += 1
+        self._queue(session, ms, case, machine, spec, row, "overdue", now, report)
+        if spec.on_overdue is not None:
+            self._fire_overdue(session, ms, case, machine, spec, report)
+        if ms.status == "pending":
+            close(session, ms, "overdue", now)
+
+    def _fire_overdue(self, session: Session, ms: Milestone, case: Case, machine: WorkflowMachine,
+                      spec: MilestoneDef, report: TickReport) -> None:
+        assert spec.on_overdue is not None
+        region = session.get(Region, case.region_id)
+        assert region is not None
+        ctx = for_case(region_context(session, region, self.app.now()), case, machine.definition)
+        decision = machine.fire(case.state, spec.on_overdue.trigger, ctx, actor_roles=None)
+        reason = f"Mijlpaal '{spec.label or spec.name}' verstreken ({messages.dutch_moment(ms.due_at)})"
+        self.app._commit_decision(session, region, case.id, case.lock_version, machine, decision,
+                                  reason=reason, actor=SCHEDULER_ACTOR, closing="overdue")
+        if decision.ok:
+            report.transitions.append(f"{region.slug}: {decision.source} -> {decision.dest}")
+            log.info("%s: %s moved %s -> %s (%s)", region.slug, case.workflow, decision.source,
+                     decision.dest, reason)
+
+    # --- writing messages -------------------------------------------------------------
+
+    def _queue(self, session: Session, ms: Milestone, case: Case, machine: WorkflowMachine,
+               spec: MilestoneDef, row: Reminder, kind: str, now: dt.datetime,
+               report: TickReport) -> None:
+        region = session.get(Region, case.region_id)
+        assert region is not None
+        recipients, missing = self._recipients(session, region, spec)
+        ctx = for_case(region_context(session, region, now), case, machine.definition)
+        notice = messages.Notice(
+            kind=kind, region_name=region.name, region_slug=region.slug, workflow=case.workflow,
+            milestone_label=spec.label or spec.name, due_at=ms.due_at, now=now,
+            state_label=machine.definition.state_label(case.state),
+            next_steps=tuple(self._next_steps(machine, case, ctx)),
+        )
+        sender = self.app.config.notify.sender
+        from onderwijsflow.notify.message import make_message_id
+
+        message_id = make_message_id(f"{kind}-{row.id}", sender)
+        for name in self.channels:
+            session.add(Outbox(
+                reminder_id=row.id, region_id=region.id, channel=name, message_id=message_id,
+                sender=sender, recipients=recipients, missing=missing,
+                subject=messages.subject(notice), body=messages.body(notice),
+                next_attempt_at=now, created_at=now,
+            ))
+        self._mark(session, [row], "queued", now)
+        report.queued += 1
+        if missing:
+            report.missing += [f"{region.slug}: {m}" for m in missing]
+            log.warning("%s: no e-mail address for %s (%s)", region.slug, ", ".join(missing),
+                        spec.name)
+
+    @staticmethod
+    def _next_steps(machine: WorkflowMachine, case: Case, ctx: Any) -> list[Any]:
+        automatic = {m.on_overdue.trigger for m in machine.definition.milestones if m.on_overdue}
+        states = machine.definition.states
+        return [
+            r for r in machine.readiness(case.state, ctx)
+            if r.results and not states[r.dest].final and r.trigger not in automatic
+        ]
+
+    @staticmethod
+    def _recipients(session: Session, region: Region, spec: MilestoneDef) -> tuple[list[str], list[str]]:
+        """E-mail addresses for `notify:`; roles without one are reported, not dropped."""
+        people = list(session.exec(
+            select(RoleAssignment).where(RoleAssignment.region_id == region.id)
+        ))
+        found, missing = [], []
+        for target in spec.notify:
+            if target == "coordinator":
+                (found if region.coordinator else missing).append(region.coordinator or "coordinator")
+                continue
+            holders = [p for p in people if p.role == target]
+            if not holders:
+                missing.append(f"{target} (nobody appointed)")
+            for person in holders:
+                if person.email:
+                    found.append(person.email)
+                else:
+                    missing.append(f"{person.person} ({target})")
+        return sorted(set(found)), missing
+
+    @staticmethod
+    def _mark(session: Session, rows: list[Reminder], status: str, now: dt.datetime) -> None:
+        for row in rows:
+            row.status = status
+            row.updated_at = now
+            session.add(row)
+
+    # --- phase 2: deliver --------------------------------------------------------------
+
+    def _expire(self, report: TickReport) -> None:
+        """A row still `sending` past its lease died mid-send: its fate is unknown."""
+        now = self.app.now()
+        with self.app.db.session() as session:
+            result = session.execute(
+                update(Outbox)
+                .where(col(Outbox.status) == "sending", col(Outbox.lease_until) < now)
+                .values(status="unknown", error="the worker stopped while handing this message "
+                        "to the channel; check whether it arrived, then resend or leave it")
+            )
+            report.unknown += result.rowcount or 0  # type: ignore[attr-defined]
+
+    def _deliver_batch(self, report: TickReport) -> bool:
+        now = self.app.now()
+        with self.app.db.session() as session:
+            rows = list(session.exec(
+                select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                .order_by(col(Outbox.id)).limit(self.batch).with_for_update(skip_locked=True)
+            ))
+            for row in rows:
+                row.status, row.lease_until, row.attempts = "sending", now + self.lease, row.attempts + 1
+                session.add(row)
+            claimed = [(r.id, r) for r in rows]
+        for _, row in claimed:
+            self._deliver(row, report)
+        return len(claimed) == self.batch
+
+    def _deliver(self, row: Outbox, report: TickReport) -> None:
+        from onderwijsflow.notify.message import Message
+
+        channel = self.channels.get(row.channel)
+        message = Message(message_id=row.message_id, sender=row.sender,
+                          recipients=tuple(row.recipients), subject=row.subject, body=row.body)
+        outcome: dict[str, Any]
+        try:
+            if channel is None:
+                raise PermanentDeliveryError(f"channel '{row.channel}' is no longer configured")
+            if not message.recipients and row.channel != "log":
+                raise PermanentDeliveryError("no recipient has an e-mail address")
+            delivered = channel.deliver(message)
+            outcome = {"status": "sent", "refused": dict(delivered.refused)}
+        except TemporaryDeliveryError as err:
+            outcome = {"status": "retry", "error": str(err)}
+        except PermanentDeliveryError as err:
+            outcome = {"status": "failed", "error": str(err)}
+        except UncertainDeliveryError as err:
+            outcome = {"status": "unknown", "error": str(err)}
+        self._record_delivery(row, outcome, report)
+
+    def _record_delivery(self, row: Outbox, outcome: dict[str, Any], report: TickReport) -> None:
+        now = self.app.now()
+        with self.app._write() as session:
+            fresh = session.get(Outbox, row.id, populate_existing=True)
+            assert fresh is not None
+            status = outcome["status"]
+            if status == "retry" and fresh.attempts >= len(RETRY_AFTER) + 1:
+                status = "failed"
+            if status == "retry":
+                fresh.status = "pending"
+                fresh.next_attempt_at = now + RETRY_AFTER[fresh.attempts - 1]
+                report.retrying += 1
+            else:
+                fresh.status = status
+            fresh.error = outcome.get("error") or (
+                f"refused: {outcome['refused']}" if outcome.get("refused") else None)
+            fresh.lease_until = None
+            if status == "sent":
+                fresh.sent_at = now
+                report.sent += 1
+            if status == "failed":
+                report.failed += 1
+            if status == "unknown":
+                report.unknown += 1
+            session.add(fresh)
+            if status in ("sent", "failed"):
+                self._audit_delivery(session, fresh, status)
+        log.info("%s %s via %s to %s: %s", fresh.message_id, status, fresh.channel,
+                 ", ".join(fresh.recipients) or "-", fresh.subject)
+
+    def _audit_delivery(self, session: Session, row: Outbox, status: str) -> None:
+        region = session.get(Region, row.region_id)
+        assert region is not None
+        reminder = session.get(Reminder, row.reminder_id) if row.reminder_id else None
+        milestone = session.get(Milestone, reminder.milestone_id) if reminder else None
+        self.app._record(
+            session, region, "reminder_sent" if status == "sent" else "reminder_failed",
+            actor=SCHEDULER_ACTOR,
+            case_id=milestone.case_id if milestone else None,
+            workflow=milestone.workflow if milestone else None,
+            data={"outbox": row.id, "channel": row.channel, "message_id": row.message_id,
+                  "kind": reminder.kind if reminder else None,
+                  "milestone": milestone.name if milestone else None,
+                  "recipients": row.recipients, "missing": row.missing, "subject": row.subject,
+                  "error": row.error},
+        )
+
+    # --- operator actions -------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Pending reminders and every delivery that needs attention."""
+        self.app._ready()
+        with self.app.db.session(write=False) as session:
+            pending = session.exec(
+                select(Reminder.id).where(Reminder.status == "pending")
+            ).all()
+            rows = list(session.exec(
+                select(Outbox).where(col(Outbox.status).in_(("pending", "sending", "failed", "unknown")))
+                .order_by(col(Outbox.id))
+            ))
+            slugs = {r.id: r.slug for r in session.exec(select(Region))}
+        return {
+            "reminders_pending": len(pending),
+            "deliveries": [
+                {"id": r.id, "status": r.status, "region": slugs.get(r.region_id),
+                 "channel": r.channel, "subject": r.subject, "recipients": r.recipients,
+                 "missing": r.missing, "attempts": r.attempts, "error": r.error,
+                 "message_id": r.message_id}
+                for r in rows
+            ],
+        }
+
+    def resend(self, outbox_id: int) -> dict[str, Any]:
+        """Deliberately queue a delivery again (an `unknown` or `failed` one); audited."""
+        self.app._require_writer()
+        now = self.app.now()
+        with self.app._write() as session:
+            row = session.get(Outbox, outbox_id)
+            if row is None:
+                raise NotFound(f"no delivery {outbox_id}")
+            if row.status not in ("unknown", "failed"):
+                raise Refused(f"delivery {outbox_id} is {row.status}; only unknown or failed "
+                              "deliveries are resent")
+            previous = row.status
+            row.status, row.next_attempt_at, row.error = "pending", now, None
+            session.add(row)
+            region = session.get(Region, row.region_id)
+            assert region is not None
+            self.app._record(session, region, "reminder_resend",
+                             data={"outbox": row.id, "previous": previous,
+                                   "message_id": row.message_id})
+        return {"id": outbox_id, "status": "pending", "previous": previous}

@@ -1,0 +1,523 @@
+"""Requirement checks: every built-in, the combinators, compile errors and plug-ins (design §3).
+
+A check answers pass/fail *and* a sentence of what it found; the sentences are part of the
+contract (they are what a refused coordinator reads), so they are asserted exactly.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+
+from onderwijsflow.definition.loader import load_workflow_text
+from onderwijsflow.definition.model import FactDef
+from onderwijsflow.engine import checks
+from onderwijsflow.engine.checks import (
+    ENTRY_POINT_GROUP,
+    CheckRegistry,
+    CheckResult,
+    CheckSpecError,
+    CheckType,
+    CompileScope,
+    check_type,
+)
+from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext, RoleInfo
+from onderwijsflow.errors import DefinitionError
+
+NOW = datetime(2024, 9, 1, 10, 0, tzinfo=UTC)
+DEADLINE = datetime(2024, 10, 15, 14, 0, tzinfo=UTC)  # 15 October 2024 16:00 local
+
+FACTS = {
+    "subsidiebedrag": FactDef(type="decimal"),
+    "leraren": FactDef(type="int"),
+    "startdatum": FactDef(type="date"),
+    "fase": FactDef(type="string", choices=("verkenning", "pilot")),
+    "akkoord": FactDef(type="bool"),
+}
+MILESTONES = frozenset({"deadline_aanvraag", "beschikking"})
+
+
+def scope(**requirements: Any) -> CompileScope:
+    return CompileScope(facts=FACTS, milestones=MILESTONES, requirements=requirements)
+
+
+REGISTRY = CheckRegistry(plugins=False)
+
+
+def compile_(spec: Any, **requirements: Any):
+    return REGISTRY.compile(spec, scope(**requirements))
+
+
+def run(spec: Any, ctx: RegionContext, **requirements: Any) -> CheckResult:
+    return compile_(spec, **requirements)(ctx)
+
+
+def region(**fields: Any) -> RegionContext:
+    fields.setdefault("now", NOW)
+    return RegionContext(slug="twente", **fields)
+
+
+EMPTY = region()
+FULL = region(
+    partners=[
+        PartnerInfo("Stichting Atlant", "schoolbestuur", "PO"),
+        PartnerInfo("Stichting Keender", "schoolbestuur", "VO"),
+        PartnerInfo("AOb", "vakbond"),
+        PartnerInfo("Saxion", "lerarenopleiding", "HO"),
+    ],
+    roles=[
+        RoleInfo("programmamanager", "Ans de Vries", "ans@example.org"),
+        RoleInfo("projectleider", "Bram Jansen"),
+    ],
+    documents=[
+        DocumentInfo("plan_van_aanpak", "PvA Twente 2025", "PVA-1", date(2024, 9, 1)),
+        DocumentInfo("arbeidsmarktanalyse", "Analyse 2024"),
+        DocumentInfo("arbeidsmarktanalyse", "Analyse 2024 (herzien)"),
+    ],
+    facts={
+        "subsidiebedrag": Decimal("150000.50"),
+        "leraren": 12,
+        "startdatum": date(2024, 8, 1),
+        "fase": "pilot",
+        "akkoord": False,
+    },
+    cases={"regiovorming": ["voorlopige_pilot"], "subsidie": ["ingediend"]},
+    milestones={"deadline_aanvraag": DEADLINE},
+)
+
+
+def check(which: str, /, **params: Any) -> dict[str, Any]:
+    return {"check": which, "with": params}
+
+
+# --- leaf checks: pass and fail, with their sentence ------------------------------------------
+
+LEAF_CASES = [
+    # partner
+    (check("partner", kind="beroepsgroep"), EMPTY, False, "1 beroepsgroep partner needed, 0 found"),
+    (check("partner", kind="vakbond"), FULL, True, "1 vakbond partner needed, 1 found"),
+    (check("partner", kind="schoolbestuur", min=2), FULL, True,
+     "2 schoolbestuur partner needed, 2 found"),
+    (check("partner", kind="schoolbestuur", min=3), FULL, False,
+     "3 schoolbestuur partner needed, 2 found"),
+    (check("partner", kind="schoolbestuur", sector="PO"), FULL, True,
+     "1 schoolbestuur partner (PO) needed, 1 found"),
+    (check("partner", kind="schoolbestuur", sector="MBO"), FULL, False,
+     "1 schoolbestuur partner (MBO) needed, 0 found"),
+    # role: one role, several roles, min
+    (check("role", role="programmamanager"), EMPTY, False, "1 programmamanager needed, found: none"),
+    (check("role", role="programmamanager"), FULL, True,
+     "1 programmamanager needed, found: Ans de Vries (programmamanager)"),
+    (check("role", role=["kwartiermaker", "projectleider"]), FULL, True,
+     "1 kwartiermaker or projectleider needed, found: Bram Jansen (projectleider)"),
+    (check("role", role=["kwartiermaker", "penvoerder"]), FULL, False,
+     "1 kwartiermaker or penvoerder needed, found: none"),
+    (check("role", role=["programmamanager", "projectleider"], min=2), FULL, True,
+     "2 programmamanager or projectleider needed, "
+     "found: Ans de Vries (programmamanager), Bram Jansen (projectleider)"),
+    (check("role", role=["programmamanager", "secretaris"], min=2), FULL, False,
+     "2 programmamanager or secretaris needed, found: Ans de Vries (programmamanager)"),
+    # document
+    (check("document", kind="plan_van_aanpak"), EMPTY, False,
+     "1 plan_van_aanpak document needed, 0 found"),
+    (check("document", kind="plan_van_aanpak"), FULL, True,
+     "1 plan_van_aanpak document needed, 1 found: 'PvA Twente 2025'"),
+    (check("document", kind="arbeidsmarktanalyse", min=2), FULL, True,
+     "2 arbeidsmarktanalyse document needed, 2 found: 'Analyse 2024'; 'Analyse 2024 (herzien)'"),
+    (check("document", kind="arbeidsmarktanalyse", min=3), FULL, False,
+     "3 arbeidsmarktanalyse document needed, 2 found: 'Analyse 2024'; 'Analyse 2024 (herzien)'"),
+    # fact: set
+    (check("fact", name="subsidiebedrag", set=True), EMPTY, False,
+     "subsidiebedrag must be set, is not set"),
+    (check("fact", name="subsidiebedrag", set=True), FULL, True,
+     "subsidiebedrag must be set, is 150000.50"),
+    (check("fact", name="subsidiebedrag", set=False), EMPTY, True,
+     "subsidiebedrag must be not set, is not set"),
+    (check("fact", name="subsidiebedrag", set=False), FULL, False,
+     "subsidiebedrag must be not set, is 150000.50"),
+    # fact: equals (text, bool, int, date)
+    (check("fact", name="fase", equals="pilot"), FULL, True, "fase must be 'pilot', is 'pilot'"),
+    (check("fact", name="fase", equals="verkenning"), FULL, False,
+     "fase must be 'verkenning', is 'pilot'"),
+    (check("fact", name="fase", equals="pilot"), EMPTY, False, "fase must be 'pilot', is not set"),
+    (check("fact", name="akkoord", equals=False), FULL, True, "akkoord must be False, is False"),
+    (check("fact", name="akkoord", equals=True), FULL, False, "akkoord must be True, is False"),
+    (check("fact", name="leraren", equals=12), FULL, True, "leraren must be 12, is 12"),
+    (check("fact", name="startdatum", equals=date(2024, 8, 1)), FULL, True,
+     "startdatum must be datetime.date(2024, 8, 1), is 2024-08-01"),
+    # fact: min / max over ints, decimals and dates
+    (check("fact", name="leraren", min=10), FULL, True, "leraren must be at least 10, is 12"),
+    (check("fact", name="leraren", min=15), FULL, False, "leraren must be at least 15, is 12"),
+    (check("fact", name="leraren", min=10), EMPTY, False, "leraren must be at least 10, is not set"),
+    (check("fact", name="leraren", max=12), FULL, True, "leraren must be at most 12, is 12"),
+    (check("fact", name="leraren", max=11), FULL, False, "leraren must be at most 11, is 12"),
+    (check("fact", name="leraren", min=1, max=20), FULL, True,
+     "leraren must be at least 1 and at most 20, is 12"),
+    (check("fact", name="leraren", min=13, max=20), FULL, False,
+     "leraren must be at least 13 and at most 20, is 12"),
+    (check("fact", name="subsidiebedrag", min="150000.50"), FULL, True,
+     "subsidiebedrag must be at least 150000.50, is 150000.50"),
+    (check("fact", name="subsidiebedrag", min=150000.51), FULL, False,
+     "subsidiebedrag must be at least 150000.51, is 150000.50"),
+    (check("fact", name="subsidiebedrag", max=100000), FULL, False,
+     "subsidiebedrag must be at most 100000, is 150000.50"),
+    (check("fact", name="startdatum", min=date(2024, 8, 1)), FULL, True,
+     "startdatum must be at least 2024-08-01, is 2024-08-01"),
+    (check("fact", name="startdatum", min="2024-08-02"), FULL, False,
+     "startdatum must be at least 2024-08-02, is 2024-08-01"),
+    (check("fact", name="startdatum", max=date(2024, 12, 31)), FULL, True,
+     "startdatum must be at most 2024-12-31, is 2024-08-01"),
+    # a bound of the wrong kind fails, it does not crash
+    (check("fact", name="startdatum", min=5), FULL, False, "startdatum must be at least 5, is 2024-08-01"),
+    (check("fact", name="fase", min=1), FULL, False, "fase must be at least 1, is 'pilot'"),
+    # case
+    (check("case", workflow="subsidie", state=["verleend", "in_uitvoering"]), FULL, False,
+     "a subsidie case in verleend or in_uitvoering needed, found: ingediend"),
+    (check("case", workflow="subsidie", state="ingediend"), FULL, True,
+     "a subsidie case in ingediend needed, found: ingediend"),
+    (check("case", workflow="subsidie", state="ingediend"), EMPTY, False,
+     "a subsidie case in ingediend needed, found: no case"),
+]
+
+
+@pytest.mark.parametrize(("spec", "ctx", "passed", "detail"), LEAF_CASES)
+def test_leaf_check(spec: dict[str, Any], ctx: RegionContext, passed: bool, detail: str) -> None:
+    assert run(spec, ctx) == CheckResult(passed, detail)
+
+
+def test_a_case_check_passes_when_any_case_of_that_workflow_is_in_a_state() -> None:
+    ctx = region(cases={"subsidie": ["afgewezen", "verleend"]})
+    result = run(check("case", workflow="subsidie", state="verleend"), ctx)
+    assert result == CheckResult(True, "a subsidie case in verleend needed, found: afgewezen, verleend")
+
+
+def test_a_decimal_fact_equals_the_number_written_in_yaml() -> None:
+    """`equals: 0.1` in YAML is a float; a decimal fact of 0.1 must still match it."""
+    ctx = region(facts={"subsidiebedrag": Decimal("0.1")})
+    assert run(check("fact", name="subsidiebedrag", equals=0.1), ctx).passed
+    ctx = region(facts={"subsidiebedrag": Decimal("150000.00")})
+    assert run(check("fact", name="subsidiebedrag", equals=150000), ctx).passed
+    assert not run(check("fact", name="subsidiebedrag", equals=150000.01), ctx).passed
+
+
+# --- before / after ---------------------------------------------------------------------------
+
+MOMENT_CASES = [
+    # milestone
+    (check("before", milestone="deadline_aanvraag"), NOW, True,
+     "must be before milestone deadline_aanvraag (2024-10-15T16:00:00+02:00)"),
+    (check("before", milestone="deadline_aanvraag"), DEADLINE, False,
+     "must be before milestone deadline_aanvraag (2024-10-15T16:00:00+02:00)"),
+    (check("after", milestone="deadline_aanvraag"), DEADLINE, True,
+     "must be on or after milestone deadline_aanvraag (2024-10-15T16:00:00+02:00)"),
+    (check("after", milestone="deadline_aanvraag"), NOW, False,
+     "must be on or after milestone deadline_aanvraag (2024-10-15T16:00:00+02:00)"),
+    # milestone with an offset (6 weeks after the deadline is 26 November, winter time)
+    (check("after", milestone="deadline_aanvraag", offset="P6W"),
+     datetime(2024, 11, 26, 13, 59, tzinfo=UTC), False,
+     "must be on or after P6W after milestone deadline_aanvraag (2024-11-26T15:00:00+01:00)"),
+    (check("after", milestone="deadline_aanvraag", offset="P6W"),
+     datetime(2024, 11, 26, 14, 0, tzinfo=UTC), True,
+     "must be on or after P6W after milestone deadline_aanvraag (2024-11-26T15:00:00+01:00)"),
+    # a milestone without a date for this case
+    (check("before", milestone="beschikking"), NOW, False,
+     "milestone beschikking has no date for this case"),
+    (check("after", milestone="beschikking"), NOW, False,
+     "milestone beschikking has no date for this case"),
+    # a date: end of that day local; a date-time without offset is local time
+    (check("before", date=date(2024, 10, 15)), datetime(2024, 10, 15, 21, 59, tzinfo=UTC), True,
+     "must be before the date (2024-10-15T23:59:59+02:00)"),
+    (check("before", date="2024-10-15"), datetime(2024, 10, 15, 22, 0, tzinfo=UTC), False,
+     "must be before the date (2024-10-15T23:59:59+02:00)"),
+    (check("after", date="2024-10-15T16:00"), datetime(2024, 10, 15, 14, 0, tzinfo=UTC), True,
+     "must be on or after the date (2024-10-15T16:00:00+02:00)"),
+    (check("after", date="2024-07-01", offset="P1Y"), datetime(2025, 7, 1, 12, 0, tzinfo=UTC),
+     False, "must be on or after P1Y after the date (2025-07-01T23:59:59+02:00)"),
+    (check("before", date="2024-07-01", offset="P1Y"), datetime(2025, 7, 1, 12, 0, tzinfo=UTC),
+     True, "must be before P1Y after the date (2025-07-01T23:59:59+02:00)"),
+]
+
+
+@pytest.mark.parametrize(("spec", "now", "passed", "detail"), MOMENT_CASES)
+def test_before_and_after(spec: dict[str, Any], now: datetime, passed: bool, detail: str) -> None:
+    ctx = region(now=now, milestones={"deadline_aanvraag": DEADLINE})
+    assert run(spec, ctx) == CheckResult(passed, detail)
+
+
+# --- combinators and references ---------------------------------------------------------------
+
+BEROEPSGROEP = check("partner", kind="beroepsgroep")
+VAKBOND = check("partner", kind="vakbond")
+PVA = check("document", kind="plan_van_aanpak")
+
+
+def test_any_passes_with_the_first_passing_sentence() -> None:
+    spec = {"check": "any", "with": [BEROEPSGROEP, VAKBOND]}
+    assert run(spec, FULL) == CheckResult(True, "1 vakbond partner needed, 1 found")
+
+
+def test_any_fails_saying_none_of_them_held() -> None:
+    spec = {"check": "any", "with": [BEROEPSGROEP, VAKBOND]}
+    assert run(spec, EMPTY) == CheckResult(
+        False, "none of: 1 beroepsgroep partner needed, 0 found; 1 vakbond partner needed, 0 found"
+    )
+
+
+def test_all_fails_naming_only_what_failed() -> None:
+    spec = {"check": "all", "with": [VAKBOND, BEROEPSGROEP, PVA]}
+    assert run(spec, FULL) == CheckResult(False, "1 beroepsgroep partner needed, 0 found")
+    assert run(spec, EMPTY).detail == (
+        "1 vakbond partner needed, 0 found; 1 beroepsgroep partner needed, 0 found; "
+        "1 plan_van_aanpak document needed, 0 found"
+    )
+
+
+def test_all_passes_with_every_sentence() -> None:
+    spec = {"check": "all", "with": [VAKBOND, PVA]}
+    assert run(spec, FULL) == CheckResult(
+        True, "1 vakbond partner needed, 1 found; 1 plan_van_aanpak document needed, 1 found: "
+        "'PvA Twente 2025'"
+    )
+
+
+@pytest.mark.parametrize("params", [BEROEPSGROEP, [BEROEPSGROEP]])
+def test_not_inverts_and_says_so(params: Any) -> None:
+    spec = {"check": "not", "with": params}
+    assert run(spec, EMPTY) == CheckResult(True, "must not hold: 1 beroepsgroep partner needed, 0 found")
+    ctx = region(partners=[PartnerInfo("NVS-NVL", "beroepsgroep")])
+    assert run(spec, ctx) == CheckResult(False, "must not hold: 1 beroepsgroep partner needed, 1 found")
+
+
+def test_combinators_nest() -> None:
+    spec = {"check": "all", "with": [
+        {"check": "any", "with": [BEROEPSGROEP, VAKBOND]},
+        {"check": "not", "with": check("partner", kind="gemeente")},
+    ]}
+    assert run(spec, FULL).passed
+    ctx = region(partners=[PartnerInfo("AOb", "vakbond"), PartnerInfo("Enschede", "gemeente")])
+    assert run(spec, ctx) == CheckResult(False, "must not hold: 1 gemeente partner needed, 1 found")
+
+
+def test_a_requirement_reference_evaluates_the_named_requirement() -> None:
+    requirements = {"pva_aanwezig": {"label": "PvA", **PVA}}
+    spec = {"check": "all", "with": [{"requirement": "pva_aanwezig"}, VAKBOND]}
+    assert run(spec, FULL, **requirements).passed
+    assert run(spec, EMPTY, **requirements) == CheckResult(
+        False, "1 plan_van_aanpak document needed, 0 found; 1 vakbond partner needed, 0 found"
+    )
+    assert run({"requirement": "pva_aanwezig"}, FULL, **requirements).passed
+
+
+def test_a_requirement_that_refers_to_itself_is_an_error() -> None:
+    requirements = {"rond": {"label": "Rond", "check": "any",
+                             "with": [PVA, {"requirement": "rond"}]}}
+    with pytest.raises(CheckSpecError, match="requirement 'rond' refers to itself"):
+        compile_(requirements["rond"], **requirements)
+
+
+def test_requirements_that_refer_to_each_other_are_an_error() -> None:
+    requirements = {
+        "a": {"label": "A", "check": "all", "with": [{"requirement": "b"}]},
+        "b": {"label": "B", "check": "not", "with": {"requirement": "a"}},
+    }
+    with pytest.raises(CheckSpecError, match=r"requirement '[ab]' (refers to itself|is in a cycle)"):
+        compile_(requirements["a"], **requirements)
+
+
+def test_a_loaded_workflow_reports_self_reference_at_its_line() -> None:
+    text = WORKFLOW.replace("REQUIREMENT", "check: any\n    with: [{requirement: rond}]")
+    with pytest.raises(DefinitionError) as caught:
+        load_workflow_text(text, "zelf.yaml")
+    assert "zelf.yaml:" in str(caught.value)
+    assert "requirement 'rond' refers to itself" in str(caught.value)
+
+
+# --- compile errors ---------------------------------------------------------------------------
+
+COMPILE_ERRORS = [
+    ({"check": "parnter", "with": {"kind": "beroepsgroep"}},
+     "unknown check 'parnter' (did you mean 'partner'?)", ("check",)),
+    ({"check": "patrner"}, "unknown check 'patrner' (did you mean 'partner'?)", ("check",)),
+    ({"check": "docment", "with": {"kind": "plan_van_aanpak"}},
+     "unknown check 'docment' (did you mean 'document'?)", ("check",)),
+    (check("partner", kind="beroepsgroe"),
+     "check 'partner' 'kind': unknown partner kind 'beroepsgroe' (did you mean 'beroepsgroep'?)",
+     ("with", "kind")),
+    (check("partner", kind="vakbond", sector="WO"), "check 'partner' 'sector': unknown sector 'WO'",
+     ("with", "sector")),
+    (check("partner", kind="vakbond", min=0), "check 'partner' 'min': Input should be greater than",
+     ("with", "min")),
+    (check("partner"), "check 'partner' 'kind': Field required", ("with", "kind")),
+    (check("document", kind="plan_van_aanpak", title="PvA"),
+     "check 'document' 'title': Extra inputs are not permitted", ("with", "title")),
+    (check("document", kind="plan_van_aanpk"),
+     "unknown document kind 'plan_van_aanpk' (did you mean 'plan_van_aanpak'?)", ("with", "kind")),
+    (check("role", role=["programmamanager", "voorzitter"]), "unknown role 'voorzitter'",
+     ("with", "role")),
+    (check("fact", name="leraren"), "a fact check needs one of set, equals, min or max", ("with",)),
+    (check("fact", name="leraren", set=True, min=3), "a fact check takes one of set, equals, min/max",
+     ("with",)),
+    (check("fact", name="leraar", min=3),
+     "fact 'leraar' is not declared under facts: (did you mean 'leraren'?)", ("with", "name")),
+    (check("fact", name="onbekend", set=True), "fact 'onbekend' is not declared under facts:",
+     ("with", "name")),
+    (check("before", milestone="deadline_aanvrag"),
+     "unknown milestone 'deadline_aanvrag' (did you mean 'deadline_aanvraag'?)",
+     ("with", "milestone")),
+    (check("after", milestone="deadline_aanvraag", date="2024-10-15"),
+     "give exactly one of milestone or date", ("with",)),
+    (check("after"), "give exactly one of milestone or date", ("with",)),
+    (check("after", milestone="deadline_aanvraag", offset="P-1D"),
+     "'P-1D' is not an ISO 8601 duration", ("with", "offset")),
+    (check("before", date="15-10-2024"), "check 'before' 'date': '15-10-2024' is not a date",
+     ("with", "date")),
+    (check("case", workflow="subsidie"), "check 'case' 'state': Field required", ("with", "state")),
+    ({"check": "any", "with": []}, "check 'any' takes a non-empty list of checks", ("with",)),
+    ({"check": "all", "with": BEROEPSGROEP}, "check 'all' takes a non-empty list", ("with",)),
+    ({"check": "not", "with": [BEROEPSGROEP, VAKBOND]}, "check 'not' takes exactly one check",
+     ("with",)),
+    ({"check": "any", "with": [VAKBOND, check("partner", kind="beroepsgroe")]},
+     "unknown partner kind 'beroepsgroe'", ("with", 1, "with", "kind")),
+    ({"check": "partner", "with": {"kind": "vakbond"}, "wiht": 1}, "unknown key 'wiht' in a check",
+     ("wiht",)),
+    ({"with": {"kind": "vakbond"}}, "a requirement needs 'check: NAME' or 'requirement: NAME'", ()),
+    ("partner", "a check must be a mapping", ()),
+    ({"requirement": "pva_aanwzig"}, "unknown requirement 'pva_aanwzig' (did you mean 'pva_aanwezig'?)",
+     ("requirement",)),
+    ({"requirement": "pva_aanwezig", "check": "partner"}, "'requirement:' stands alone", ()),
+]
+
+
+@pytest.mark.parametrize(("spec", "message", "path"), COMPILE_ERRORS)
+def test_compile_errors_say_what_and_where(spec: Any, message: str, path: tuple[Any, ...]) -> None:
+    with pytest.raises(CheckSpecError) as caught:
+        compile_(spec, pva_aanwezig={"label": "PvA", **PVA})
+    assert message in str(caught.value)
+    assert caught.value.path == path
+
+
+def test_a_label_and_description_are_allowed_beside_a_check() -> None:
+    spec = {"label": "Vakbond", "description": "De vakbond doet mee", **VAKBOND}
+    assert run(spec, FULL).passed
+
+
+def test_registry_names_include_the_combinators() -> None:
+    assert REGISTRY.names == sorted(
+        ["after", "all", "any", "before", "case", "document", "fact", "not", "partner", "role"]
+    )
+
+
+# --- custom checks: `extra` and entry-point plug-ins ---------------------------------------------
+
+
+class SectorsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min: int = Field(default=2, ge=1)
+
+
+@check_type("sectoren", SectorsParams)
+def sectors_check(p: SectorsParams, ctx: RegionContext) -> CheckResult:
+    sectors = sorted({x.sector for x in ctx.partners if x.kind == "schoolbestuur" and x.sector})
+    return CheckResult(len(sectors) >= p.min,
+                       f"school boards of {p.min} sectors needed, found: {', '.join(sectors) or 'none'}")
+
+
+WORKFLOW = """\
+workflow: proef
+version: 1
+title: Proef
+initial: begin
+states:
+  begin: {label: Begin}
+  klaar: {label: Klaar, final: true}
+requirements:
+  rond:
+    label: Rond
+    REQUIREMENT
+transitions:
+  - {trigger: af, source: begin, dest: klaar, requires: [rond]}
+"""
+
+
+def test_a_custom_check_type_passed_as_extra_is_usable() -> None:
+    assert isinstance(sectors_check, CheckType)
+    registry = CheckRegistry({"sectoren": sectors_check}, plugins=False)
+    assert "sectoren" in registry.names
+    compiled = registry.compile({"check": "sectoren", "with": {"min": 2}}, scope())
+    assert compiled(FULL) == CheckResult(True, "school boards of 2 sectors needed, found: PO, VO")
+    assert compiled(EMPTY) == CheckResult(False, "school boards of 2 sectors needed, found: none")
+    with pytest.raises(CheckSpecError, match="check 'sectoren' 'min'"):
+        registry.compile({"check": "sectoren", "with": {"min": 0}}, scope())
+    # inside combinators too
+    nested = registry.compile({"check": "not", "with": {"check": "sectoren", "with": {"min": 3}}},
+                              scope())
+    assert nested(FULL).passed
+
+
+def test_a_workflow_can_use_a_custom_check_through_its_registry() -> None:
+    text = WORKFLOW.replace("REQUIREMENT", "check: sectoren\n    with: {min: 2}")
+    registry = CheckRegistry({"sectoren": sectors_check}, plugins=False)
+    loaded = load_workflow_text(text, "proef.yaml", registry=registry)
+    assert loaded.requirements["rond"](FULL).passed
+    with pytest.raises(DefinitionError, match="unknown check 'sectoren'"):
+        load_workflow_text(text, "proef.yaml", registry=CheckRegistry(plugins=False))
+
+
+class FakeEntryPoint:
+    def __init__(self, name: str, target: Any) -> None:
+        self.name = name
+        self.group = ENTRY_POINT_GROUP
+        self._target = target
+
+    def load(self) -> Any:
+        return self._target
+
+
+def fake_entry_points(monkeypatch: pytest.MonkeyPatch, *found: FakeEntryPoint) -> list[str]:
+    asked: list[str] = []
+
+    def entry_points(*, group: str | None = None, **_: Any) -> list[FakeEntryPoint]:
+        asked.append(group or "")
+        return list(found) if group == ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    return asked
+
+
+def test_an_entry_point_plugin_is_registered_and_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = fake_entry_points(monkeypatch, FakeEntryPoint("sectoren", sectors_check))
+    registry = CheckRegistry()
+    assert asked == [ENTRY_POINT_GROUP]
+    assert registry.types["sectoren"] is sectors_check
+    assert "sectoren" in registry.names
+    assert registry.compile({"check": "sectoren"}, scope())(FULL).passed
+    # and a workflow loaded with the default registry can use it
+    text = WORKFLOW.replace("REQUIREMENT", "check: sectoren\n    with: {min: 3}")
+    loaded = load_workflow_text(text, "proef.yaml")
+    assert loaded.requirements["rond"](FULL) == CheckResult(
+        False, "school boards of 3 sectors needed, found: PO, VO"
+    )
+
+
+def test_plugins_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = fake_entry_points(monkeypatch, FakeEntryPoint("sectoren", sectors_check))
+    registry = CheckRegistry(plugins=False)
+    assert asked == []
+    assert "sectoren" not in registry.types
+
+
+def test_an_explicit_extra_wins_over_a_plugin_of_the_same_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_entry_points(monkeypatch, FakeEntryPoint("sectoren", sectors_check))
+    other = CheckType("sectoren", SectorsParams, lambda p, ctx: CheckResult(True, "always"))
+    assert CheckRegistry({"sectoren": other}).types["sectoren"] is other
+
+
+def test_an_entry_point_that_is_not_a_check_type_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_entry_points(monkeypatch, FakeEntryPoint("kapot", lambda: None))
+    with pytest.raises(TypeError, match=f"entry point kapot in {ENTRY_POINT_GROUP} is not a CheckType"):
+        checks._entry_point_checks()

@@ -1,0 +1,77 @@
+"""A cheap CLI start: importing the CLI (and asking for help) loads no heavy library (style §6).
+
+Each check runs in a fresh interpreter, because this test process has long imported
+everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ["sqlalchemy", "sqlmodel", "transitions", "pydantic", "rich", "yaml", "alembic",
+         "apscheduler"]
+
+PROBE = """
+import json
+import sys
+
+HEAVY = json.loads(sys.argv[1])
+
+
+def loaded():
+    return sorted({name.split(".")[0] for name in sys.modules} & set(HEAVY))
+
+
+import onderwijsflow.cli
+
+after_import = loaded()
+try:
+    onderwijsflow.cli.main(["--help"])
+except SystemExit as done:
+    code = done.code
+print(json.dumps({"import": after_import, "help": loaded(), "code": code}), file=sys.stderr)
+"""
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["ONDERWIJSFLOW_DB"] = f"sqlite:///{tmp_path / 'never-created.db'}"
+    return env
+
+
+def test_importing_the_cli_and_asking_for_help_imports_nothing_heavy(tmp_path: Path) -> None:
+    probe = subprocess.run([sys.executable, "-c", PROBE, json.dumps(HEAVY)], cwd=tmp_path,
+                           env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    report = json.loads(probe.stderr.strip().splitlines()[-1])
+    assert report["import"] == [], f"importing onderwijsflow.cli imported {report['import']}"
+    assert report["help"] == [], f"--help imported {report['help']}"
+    assert report["code"] == 0
+    assert "Usage:" in probe.stdout
+    assert list(tmp_path.iterdir()) == [], "--help touched no database"
+
+
+@pytest.mark.parametrize("how", ["python -m onderwijsflow", "onderwijsflow"])
+def test_help_exits_0(tmp_path: Path, how: str) -> None:
+    if how == "onderwijsflow":
+        script = shutil.which("onderwijsflow")
+        if script is None:
+            pytest.skip("the onderwijsflow console script is not installed (pip install -e .)")
+        command = [script]
+    else:
+        command = [sys.executable, "-m", "onderwijsflow"]
+    result = subprocess.run([*command, "--help"], cwd=tmp_path, env=_env(tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("Usage: onderwijsflow")
+    for command_name in ("advance", "check", "history", "region", "audit"):
+        assert command_name in result.stdout
