@@ -128,11 +128,16 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """Keys of `top` win; mappings (rounds, actors, notify) merge key by key."""
+    """Keys of `top` win; top-level mappings (rounds, notify) merge key by key, one level deep.
+
+    A round the user's file names replaces the shipped round of that name as a whole: its
+    params must not be mixed with the shipped round's (they may be for another workflow).
+    `actors` is never merged: the user's list is the list of who may write.
+    """
     out = dict(base)
     for key, value in top.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "actors":
-            out[key] = _merge(out[key], value)
+            out[key] = {**out[key], **value}
         else:
             out[key] = value
     return out

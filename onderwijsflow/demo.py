@@ -21,6 +21,7 @@ from rich.table import Table
 from onderwijsflow.clock import Clock, parse_moment
 from onderwijsflow.config import load_config
 from onderwijsflow.errors import Refused
+from onderwijsflow.scheduler.tick import Scheduler
 from onderwijsflow.service import Onderwijsflow
 
 NOTICE = ("Fictieve gegevens / invented data: de regionamen zijn echt, maar alle partners, "
@@ -236,6 +237,7 @@ def _act_round(app: Onderwijsflow, out: Console) -> None:
     for r in _regions(*APPLYING):
         _doc(app, r, "concept_plan_van_aanpak", "Conceptplan van aanpak 2025", "2024-08-23")
         _go(app, r, "subsidie", "leg_concept_voor")
+    _tick(app, out, "2024-09-16T09:00")
     _at(app, "2024-09-20T10:00")
     for r in _regions(*DEFINITIVE):
         app.assign_role(_as(app, r).slug, "penvoerder", f"Stichting Primair Onderwijs {r.stem}")
@@ -250,12 +252,21 @@ def _act_round(app: Onderwijsflow, out: Console) -> None:
         _go(app, r, "subsidie", "dien_aanvraag_in")
     out.print(f"{len(_regions(*APPLYING))} aanvragen op tijd ingediend / applications in on time")
     late = _regions(LATE)[0]
-    _at(app, "2024-10-16T09:15")
-    _doc(app, late, "subsidieaanvraag", "Subsidieaanvraag 2025", "2024-10-16")
-    out.print(f"\n[bold]{late.name}[/bold] dient op 16 oktober in / submits on 16 October:")
+    _at(app, "2024-10-15T16:30")
+    _doc(app, late, "subsidieaanvraag", "Subsidieaanvraag 2025", "2024-10-15")
+    out.print(f"\n[bold]{late.name}[/bold] dient een half uur te laat in / submits half an hour late:")
     _refused(app, out, late, "subsidie", "dien_aanvraag_in")
-    moved = _go(app, late, "subsidie", "deadline_verstreken", "Deadline 15 oktober 2024 16:00 verstreken")
-    out.print(f"→ {moved['to']}: geen subsidie voor 2025 / no subsidy for 2025")
+    _tick(app, out, "2024-10-16T09:00")
+
+
+def _tick(app: Onderwijsflow, out: Console, moment: str) -> None:
+    """One pass of the scheduler: reminders go out (to the log), passed deadlines act."""
+    _at(app, moment)
+    report = Scheduler(app).tick()
+    out.print(f"scheduler tick {moment[:10]}: {report.queued} herinnering(en) / reminder(s), "
+              f"{report.overdue} verlopen / overdue")
+    for moved in report.transitions:
+        out.print(f"   door de scheduler / by the scheduler: {escape(moved)}")
 
 
 def _readiness(app: Onderwijsflow, out: Console, slug: str, workflow: str, target: str) -> None:

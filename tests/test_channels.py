@@ -283,7 +283,6 @@ def test_to_email_refuses_a_naive_date() -> None:
     [
         ({"message_id": "reminder-42@example.org"}, "not of the form"),
         ({"message_id": "<reminder-42>"}, "not of the form"),
-        ({"recipients": ()}, "no recipients"),
         ({"recipients": ANNE}, "not one string"),
         ({"subject": "Herinnering\nBcc: iedereen@example.org"}, "line break"),
         ({"recipients": (f"{ANNE}\r\nBcc: x@example.org",)}, "line break"),
@@ -420,6 +419,17 @@ def test_smtp_with_every_recipient_refused_for_good_or_not_keeps_trying_the_temp
     assert report.accepted == (PIET,)
     assert report.refused == {ANNE: "550 5.1.1 no such user"}
     assert [r.rcpt_tos for r in handler.received] == [[PIET]]
+
+
+def test_message_without_recipients_is_logged_but_not_mailed(caplog, naps) -> None:
+    message = Message("<a@example.org>", SENDER, (), "Onderwerp", "tekst")
+    assert "To" not in message.to_email()
+    with caplog.at_level(logging.INFO, logger="onderwijsflow.notify"):
+        assert LogChannel().deliver(message).accepted == ()
+    assert "message <a@example.org> to (no recipients): Onderwerp" in caplog.text
+    with pytest.raises(PermanentDeliveryError, match="no recipients"):
+        SmtpChannel("127.0.0.1", free_port(), sleep=naps.append).deliver(message)
+    assert naps == []
 
 
 def test_smtp_with_nothing_listening_fails_temporarily_after_its_attempts(naps) -> None:

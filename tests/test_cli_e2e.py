@@ -215,33 +215,33 @@ def write_config(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def assert_advance_shape(doc: dict[str, Any]) -> None:
-    assert ADVANCE_KEYS <= doc.keys()
+    assert doc.keys() >= ADVANCE_KEYS
     assert isinstance(doc["ok"], bool) and isinstance(doc["dry_run"], bool)
     for unmet in doc["unmet"]:
-        assert UNMET_KEYS <= unmet.keys()
+        assert unmet.keys() >= UNMET_KEYS
         assert all(isinstance(unmet[k], str) and unmet[k] for k in UNMET_KEYS)
 
 
 def assert_check_shape(doc: dict[str, Any]) -> None:
-    assert CHECK_KEYS <= doc.keys()
+    assert doc.keys() >= CHECK_KEYS
     assert doc["triggers"], "a case in verkenning has triggers"
     for trigger in doc["triggers"]:
-        assert CHECK_TRIGGER_KEYS <= trigger.keys()
+        assert trigger.keys() >= CHECK_TRIGGER_KEYS
         for unmet in trigger["unmet"]:
-            assert UNMET_KEYS <= unmet.keys()
+            assert unmet.keys() >= UNMET_KEYS
 
 
 def assert_history_shape(doc: dict[str, Any]) -> None:
-    assert HISTORY_KEYS <= doc.keys()
+    assert doc.keys() >= HISTORY_KEYS
     for event in doc["events"]:
-        assert EVENT_KEYS <= event.keys()
+        assert event.keys() >= EVENT_KEYS
         assert isinstance(event["seq"], int) and len(event["hash"]) == 64
 
 
 def assert_show_shape(doc: dict[str, Any]) -> None:
-    assert SHOW_KEYS <= doc.keys()
+    assert doc.keys() >= SHOW_KEYS
     for case in doc["cases"].values():
-        assert SHOW_CASE_KEYS <= case.keys()
+        assert case.keys() >= SHOW_CASE_KEYS
     assert isinstance(doc["partners"], list) and isinstance(doc["roles"], list)
     assert isinstance(doc["documents"], list) and isinstance(doc["facts"], dict)
 

@@ -145,7 +145,9 @@ def run(db_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> InPro
 # --- help for every command ---------------------------------------------------------------------
 
 
-def _commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def _commands(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, command
     if isinstance(command, click.Group):
         for name, sub in sorted(command.commands.items()):
@@ -491,11 +493,15 @@ def test_graph(run: InProcess) -> None:
     assert dot.code == 0 and "digraph" in dot.out
 
 
-# --- known problems --------------------------------------------------------------------------------------
+# --- user data is printed as given, never as markup -----------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="user-given names are printed as rich markup (see report)")
 def test_names_with_square_brackets_are_printed_as_given(run: InProcess) -> None:
     result = run("partner", "add", "twente", "Stichting [/] Oost", "--kind", "overig")
     assert result.code == 0, str(result)
     assert "Stichting [/] Oost" in result.out
+    added = run("partner", "add", "twente", "[bold]Vet[/bold]", "--kind", "overig")
+    assert added.code == 0 and "[bold]Vet[/bold]" in added.out
+    shown = run("region", "show", "twente")
+    assert shown.code == 0, str(shown)
+    assert "Stichting [/] Oost" in shown.out and "[bold]Vet[/bold]" in shown.out

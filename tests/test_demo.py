@@ -69,6 +69,21 @@ def test_featured_region_is_refused_then_fixed_then_moves(demo: tuple[dict[str, 
     assert all(r["passed"] for r in moved["data"]["evidence"])
 
 
+def test_late_application_is_refused_and_the_scheduler_closes_it(demo: tuple[dict[str, Any], Path]) -> None:
+    _, path = demo
+    late = next(r.slug for r in REGIONS if r.stage == "late")
+    app = _open(path)
+    try:
+        events = app.history(late, workflow="subsidie", all_events=True)["events"]
+    finally:
+        app.close()
+    refused = next(e for e in events if e["kind"] == "refused")
+    assert refused["trigger"] == "dien_aanvraag_in"
+    assert [r["requirement"] for r in refused["data"]["evidence"] if not r["passed"]] == ["voor_deadline"]
+    closed = next(e for e in events if e["kind"] == "transition" and e["seq"] > refused["seq"])
+    assert (closed["actor"], closed["to"]) == ("scheduler", "deadline_verstreken")
+
+
 def test_simulated_clock_runs_from_spring_2024_forward(demo: tuple[dict[str, Any], Path]) -> None:
     summary, path = demo
     app = _open(path)

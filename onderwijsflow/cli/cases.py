@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from onderwijsflow.cli import Settings, pass_settings
-from onderwijsflow.cli.output import emit_json, json_option, say, short_time, table, unmet_lines
+from onderwijsflow.cli.output import emit_json, esc, json_option, say, short_time, table, unmet_lines
 
 
 @click.command()
@@ -68,7 +68,7 @@ def _show_advance(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    prefix = "\\[dry run] " if result["dry_run"] else ""  # escaped: not rich markup
+    prefix = "[dry run] " if result["dry_run"] else ""
     if result["ok"]:
         extra = f" (overridden: {', '.join(result['overridden'])})" if result["overridden"] else ""
         verb = "would move" if result["dry_run"] else "moved"
@@ -95,13 +95,13 @@ def check(settings: Settings, slug: str, workflow: str | None, round_: str | Non
     if as_json:
         emit_json(result)
         return
-    say(f"{slug}: {result['workflow']} is in [bold]{result['state']}[/bold] "
-        f"({result['state_label']})")
+    say(f"{esc(slug)}: {result['workflow']} is in [bold]{result['state']}[/bold] "
+        f"({esc(result['state_label'])})", markup=True)
     for t in result["triggers"]:
         mark = "[green]allowed[/green]" if t["allowed"] else "[red]blocked[/red]"
         if not t["permitted"]:
             mark += " (not permitted for you)"
-        say(f"- {t['trigger']} -> {t['dest']}: {mark}")
+        say(f"- {t['trigger']} -> {t['dest']}: {mark}", markup=True)
         for line in unmet_lines(t["unmet"]):
             say("  " + line)
     if target is not None:

@@ -49,25 +49,31 @@ def console() -> Any:
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Show rows as a rich table."""
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*("" if v is None else str(v) for v in row))
+        grid.add_row(*(Text("" if v is None else str(v)) for v in row))
     console().print(grid)
 
 
-def say(text: str) -> None:
-    """One line for people (rich markup allowed)."""
-    console().print(text)
+def say(text: str, *, markup: bool = False) -> None:
+    """One line for people; user data is printed as given unless `markup` is asked for."""
+    console().print(text, markup=markup)
+
+
+def esc(value: object) -> str:
+    """`value` as text that rich markup shows literally."""
+    from rich.markup import escape
+
+    return escape(str(value))
 
 
 def unmet_lines(unmet: list[dict[str, Any]]) -> list[str]:
-    """`- label (requirement): detail` for each unmet requirement, markup escaped."""
-    from rich.markup import escape
-
-    return [escape(f"  - {u['label']} ({u['requirement']}): {u['detail']}") for u in unmet]
+    """`- label (requirement): detail` for each unmet requirement."""
+    return [f"  - {u['label']} ({u['requirement']}): {u['detail']}" for u in unmet]
 
 
 def short_time(iso: str | None) -> str:

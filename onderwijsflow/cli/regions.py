@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from onderwijsflow.cli import Settings, pass_settings
-from onderwijsflow.cli.output import emit_json, json_option, say, table
+from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
 
 SECTORS = ["PO", "VO", "SO", "VSO", "MBO", "HO"]
 
@@ -68,8 +68,9 @@ def region_show(settings: Settings, slug: str, as_json: bool) -> None:
 
 
 def _show(r: dict[str, Any]) -> None:
-    say(f"[bold]{r['name']}[/bold] ({r['slug']})  coordinator: {r['coordinator'] or '-'}  "
-        f"provinces: {', '.join(r['provinces']) or '-'}  sectors: {', '.join(r['sectors']) or '-'}")
+    say(f"[bold]{esc(r['name'])}[/bold] ({r['slug']})  coordinator: {esc(r['coordinator'] or '-')}  "
+        f"provinces: {esc(', '.join(r['provinces']) or '-')}  sectors: {', '.join(r['sectors']) or '-'}",
+        markup=True)
     table("Cases", ["workflow", "state", "version", "opened"],
           [(w, c["state"], c["version"], c["opened"]) for w, c in r["cases"].items()])
     table("Partners", ["name", "kind", "sector"],

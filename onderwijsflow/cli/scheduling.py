@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from onderwijsflow.cli import Settings, pass_settings
-from onderwijsflow.cli.output import emit_json, json_option, say, table
+from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
 
 
 @click.group()
@@ -34,7 +34,7 @@ def tick(settings: Settings, as_json: bool) -> None:
     for moved in report.transitions:
         say(f"  moved by the scheduler: {moved}")
     for missing in report.missing:
-        say(f"  [yellow]no e-mail address:[/yellow] {missing}")
+        say(f"  [yellow]no e-mail address:[/yellow] {esc(missing)}", markup=True)
 
 
 @scheduler.command("run")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from onderwijsflow.cli import Settings, pass_settings
-from onderwijsflow.cli.output import emit_json, json_option, say, table
+from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
 
 
 @click.command()
@@ -57,7 +57,7 @@ def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
     if as_json:
         emit_json(d.model_dump(mode="json", by_alias=True, exclude_none=True))
         return
-    say(f"[bold]{d.title}[/bold] ({d.workflow} v{d.version}), initial: {d.initial}")
+    say(f"[bold]{esc(d.title)}[/bold] ({d.workflow} v{d.version}), initial: {d.initial}", markup=True)
     table("States", ["state", "label", "final"],
           [(k, s.label, "final" if s.final else "") for k, s in d.states.items()])
     table("Transitions", ["trigger", "from", "to", "requires", "by"],

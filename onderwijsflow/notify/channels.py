@@ -89,7 +89,8 @@ class LogChannel:
 
     def deliver(self, message: Message) -> DeliveryReport:
         """Log the message's ID, recipients and subject on one line (Message forbids line breaks)."""
-        log.info("message %s to %s: %s", message.message_id, ", ".join(message.recipients), message.subject)
+        recipients = ", ".join(message.recipients) or "(no recipients)"
+        log.info("message %s to %s: %s", message.message_id, recipients, message.subject)
         return DeliveryReport(self.name, message.recipients)
 
     def __repr__(self) -> str:
@@ -322,9 +323,16 @@ class SmtpChannel:
         Raises:
             TemporaryDeliveryError: nobody got the message and every attempt failed for a
                 reason that may pass.
-            PermanentDeliveryError: nobody got the message and trying again will not help.
+            PermanentDeliveryError: nobody got the message and trying again will not help,
+                including a message without recipients.
             UncertainDeliveryError: the connection broke after the message was handed over.
         """
+        if not message.recipients:
+            raise PermanentDeliveryError(
+                f"{self.name} cannot send message {message.message_id}: it has no recipients",
+                channel=self.name,
+                message_id=message.message_id,
+            )
         email = message.to_email()
         accepted: list[str] = []
         refused: dict[str, str] = {}

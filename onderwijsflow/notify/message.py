@@ -34,18 +34,20 @@ _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 @dataclass(frozen=True)
 class Message:
-    """A plain-text message to one or more recipients.
+    """A plain-text message to its recipients.
 
     Attributes:
         message_id: the RFC 5322 Message-ID, ``<local@domain>``; see `make_message_id`.
         sender: the From address, bare (``a@b.nl``) or with a name (``Onderwijsflow <a@b.nl>``).
-        recipients: the To addresses, in the same two forms; at least one.
+        recipients: the To addresses, in the same two forms. May be empty: the scheduler
+            still logs a reminder whose roles have no e-mail address, while the mail channels
+            refuse it (`SmtpChannel` with a `PermanentDeliveryError`).
         subject: one line.
         body: the text, any Unicode; sent as UTF-8.
         headers: extra ``(name, value)`` headers, e.g. ``("X-Onderwijsflow-Reminder", "42")``.
 
     Raises:
-        ValueError: a malformed Message-ID, no recipients, a line break in a header value
+        ValueError: a malformed Message-ID, a line break in a header value
             (it would let text inject headers), or an extra header that `to_email` writes itself.
     """
 
@@ -62,8 +64,6 @@ class Message:
         object.__setattr__(self, "headers", tuple(tuple(pair) for pair in self.headers))
         if not _MESSAGE_ID.fullmatch(self.message_id):
             raise ValueError(f"Message-ID {self.message_id!r} is not of the form <local@domain>")
-        if not self.recipients:
-            raise ValueError(f"message {self.message_id} has no recipients")
         for value in (self.sender, self.subject, *self.recipients):
             _single_line(value)
         for name, value in self.headers:
@@ -89,7 +89,8 @@ class Message:
         email["Message-ID"] = self.message_id
         email["Date"] = format_datetime(moment.astimezone(LOCAL))
         email["From"] = self.sender
-        email["To"] = ", ".join(self.recipients)
+        if self.recipients:
+            email["To"] = ", ".join(self.recipients)
         email["Subject"] = self.subject
         for name, value in self.headers:
             email[name] = value

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -183,9 +184,9 @@ class Scheduler:
                  occurrence=ms.occurrence + 1, due=spec.every.add_to(ms.due_at))  # type: ignore[arg-type]
             return
         report.overdue += 1
-        self._queue(session, ms, case, machine, spec, row, "overdue", now, report)
         if spec.on_overdue is not None:
             self._fire_overdue(session, ms, case, machine, spec, report)
+        self._queue(session, ms, case, machine, spec, row, "overdue", now, report)
         if ms.status == "pending":
             close(session, ms, "overdue", now)
 
@@ -222,7 +223,8 @@ class Scheduler:
         sender = self.app.config.notify.sender
         from onderwijsflow.notify.message import make_message_id
 
-        message_id = make_message_id(f"{kind}-{row.id}", sender)
+        # Row ids repeat across databases; a mail server may drop a Message-ID it has seen.
+        message_id = make_message_id(f"{kind}-{row.id}-{uuid.uuid4().hex[:12]}", sender)
         for name in self.channels:
             session.add(Outbox(
                 reminder_id=row.id, region_id=region.id, channel=name, message_id=message_id,
@@ -307,10 +309,14 @@ class Scheduler:
         from onderwijsflow.notify.message import Message
 
         channel = self.channels.get(row.channel)
-        message = Message(message_id=row.message_id, sender=row.sender,
-                          recipients=tuple(row.recipients), subject=row.subject, body=row.body)
         outcome: dict[str, Any]
         try:
+            try:
+                message = Message(message_id=row.message_id, sender=row.sender,
+                                  recipients=tuple(row.recipients), subject=row.subject,
+                                  body=row.body)
+            except ValueError as err:
+                raise PermanentDeliveryError(f"the message cannot be sent: {err}") from None
             if channel is None:
                 raise PermanentDeliveryError(f"channel '{row.channel}' is no longer configured")
             if not message.recipients and row.channel != "log":
