@@ -19,7 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +88,7 @@ class Cli:
     """``python -m onderwijsflow`` against one database, from a scratch working directory."""
 
     def __init__(self, tmp_path: Path, db: Path, *, actor: str = "anne",
-                 config: Path | None = None) -> None:
+                 config: Path | None = None, bytecode: Path | None = None) -> None:
         self.db = db
         self.cwd = tmp_path / "cwd"
         self.cwd.mkdir(exist_ok=True)
@@ -99,7 +99,7 @@ class Cli:
             env["ONDERWIJSFLOW_CONFIG"] = str(config)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         env["COLUMNS"] = "200"
-        self.env = env
+        self.env = with_bytecode_cache(env, bytecode)
 
     def start(self, args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start one command; `env` adds to (or, with a None value, removes from) the environment."""
@@ -131,6 +131,33 @@ class Cli:
             args, env = (call if isinstance(call, tuple) else (call, None))
             started.append((args, self.start(args, env)))
         return [self.finish(args, process) for args, process in started]
+
+
+@pytest.fixture(scope="session")
+def bytecode_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the CLI processes keep their compiled modules.
+
+    The environment may set ``PYTHONDONTWRITEBYTECODE``; every process would then compile the
+    package again, a third of its start-up. The processes keep their bytecode under
+    ``PYTHONPYCACHEPREFIX`` instead: pytest's cache directory (reused by later runs), or a
+    temporary directory when the cache is switched off.
+    """
+    cache = getattr(pytestconfig, "cache", None)
+    return cache.mkdir("onderwijsflow-bytecode") if cache is not None else tmp_path_factory.mktemp("bytecode")
+
+
+def with_bytecode_cache(env: dict[str, str], cache: Path | None) -> dict[str, str]:
+    """`env` with compiled modules kept under `cache` (see `bytecode_cache`)."""
+    if cache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+@pytest.fixture
+def make_cli(tmp_path: Path, bytecode_cache: Path) -> Callable[..., Cli]:
+    """Build a :class:`Cli` for a database (and options) of the test's choosing."""
+    return lambda db, **options: Cli(tmp_path, db, bytecode=bytecode_cache, **options)
 
 
 def assert_one_error_line(run: Run, *fragments: str) -> None:
@@ -199,9 +226,9 @@ def db_file(tmp_path: Path, template_db: Path) -> Path:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, db_file: Path) -> Cli:
+def cli(make_cli: Callable[..., Cli], db_file: Path) -> Cli:
     """The CLI on the test's migrated database, as actor anne, in single-user mode."""
-    return Cli(tmp_path, db_file)
+    return make_cli(db_file)
 
 
 def write_config(tmp_path: Path, name: str, text: str) -> Path:
@@ -249,8 +276,9 @@ def assert_show_shape(doc: dict[str, Any]) -> None:
 # --- the main flow -----------------------------------------------------------------------------
 
 
-def test_refused_advance_names_what_is_missing_and_the_fix_lets_it_through(tmp_path: Path) -> None:
-    cli = Cli(tmp_path, tmp_path / "x.db")
+def test_refused_advance_names_what_is_missing_and_the_fix_lets_it_through(
+        tmp_path: Path, make_cli: Callable[..., Cli]) -> None:
+    cli = make_cli(tmp_path / "x.db")
 
     init = cli("init")
     assert_ok(init)
@@ -512,11 +540,12 @@ AS_OF = [
 ]
 
 
-def test_history_as_of_rebuilds_the_state_on_past_dates(tmp_path: Path, db_file: Path) -> None:
+def test_history_as_of_rebuilds_the_state_on_past_dates(tmp_path: Path, db_file: Path,
+                                                        make_cli: Callable[..., Cli]) -> None:
     config = write_config(tmp_path, "sim.yaml", SIMULATED_CLOCK)
     with library(db_file, config=config, now="2024-01-10T10:00") as app:
         make_ready(app, "twente")
-    cli = Cli(tmp_path, db_file)  # the config file is given with --config, then through the env
+    cli = make_cli(db_file)  # the config file is given with --config, then through the env
 
     first = cli("--config", str(config), "--now", "2024-03-01T12:00",
                 "advance", "twente", "dien_aanvraag_in", "--json")
@@ -656,12 +685,13 @@ def test_override_with_reason_records_what_was_overridden(cli: Cli) -> None:
     assert evidence == dict.fromkeys(APPLICATION_REQUIREMENTS, False)
 
 
-def test_actors_roles_decide_who_may_write_fire_and_override(tmp_path: Path, db_file: Path) -> None:
+def test_actors_roles_decide_who_may_write_fire_and_override(
+        tmp_path: Path, db_file: Path, make_cli: Callable[..., Cli]) -> None:
     config = write_config(tmp_path, "actors.yaml", ACTORS)
     with library(db_file) as app:  # set up in single-user mode
         app.create_region("leeg", name="Leeg")
         before = all_events(app, "leeg")
-    cli = Cli(tmp_path, db_file, config=config)
+    cli = make_cli(db_file, config=config)
 
     anne_override, stranger, auditor, auditor_dry, admin = cli.many(
         ["--actor", "anne", "advance", "leeg", "dien_aanvraag_in", "--override", "--reason", "x"],
@@ -690,8 +720,11 @@ def test_actors_roles_decide_who_may_write_fire_and_override(tmp_path: Path, db_
     with library(db_file) as app:
         new = all_events(app, "leeg")[len(before):]
         assert app.show_region("leeg")["partners"] == []
-    # Only the admin's refused attempt and olaf's override were written.
-    assert [(e["kind"], e["actor"], e["trigger"]) for e in new] == [
-        ("refused", "adri", "trek_in"), ("transition", "olaf", "dien_aanvraag_in")]
-    assert new[0]["data"]["code"] == "not_permitted"
-    assert new[1]["data"]["overridden"] == APPLICATION_REQUIREMENTS
+    # Every refused attempt to fire a trigger is audited (design §6), then olaf's override.
+    *refused, moved = new
+    assert sorted((e["kind"], e["actor"], e["trigger"]) for e in refused) == [
+        ("refused", "adri", "trek_in"), ("refused", "anne", "dien_aanvraag_in"),
+        ("refused", "piet", "trek_in")]
+    assert {e["data"]["code"] for e in refused} == {"not_permitted"}
+    assert (moved["kind"], moved["actor"], moved["trigger"]) == ("transition", "olaf", "dien_aanvraag_in")
+    assert moved["data"]["overridden"] == APPLICATION_REQUIREMENTS

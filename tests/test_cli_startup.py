@@ -41,16 +41,38 @@ print(json.dumps({"import": after_import, "help": loaded(), "code": code}), file
 """
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["ONDERWIJSFLOW_DB"] = f"sqlite:///{tmp_path / 'never-created.db'}"
+@pytest.fixture(scope="session")
+def bytecode_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the CLI processes keep their compiled modules.
+
+    The environment may set ``PYTHONDONTWRITEBYTECODE``; every process would then compile the
+    package again, a third of its start-up. The processes keep their bytecode under
+    ``PYTHONPYCACHEPREFIX`` instead: pytest's cache directory (reused by later runs), or a
+    temporary directory when the cache is switched off.
+    """
+    cache = getattr(pytestconfig, "cache", None)
+    return cache.mkdir("onderwijsflow-bytecode") if cache is not None else tmp_path_factory.mktemp("bytecode")
+
+
+def with_bytecode_cache(env: dict[str, str], cache: Path | None) -> dict[str, str]:
+    """`env` with compiled modules kept under `cache` (see `bytecode_cache`)."""
+    if cache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
     return env
 
 
-def test_importing_the_cli_and_asking_for_help_imports_nothing_heavy(tmp_path: Path) -> None:
+def _env(tmp_path: Path, bytecode: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["ONDERWIJSFLOW_DB"] = f"sqlite:///{tmp_path / 'never-created.db'}"
+    return with_bytecode_cache(env, bytecode)
+
+
+def test_importing_the_cli_and_asking_for_help_imports_nothing_heavy(tmp_path: Path,
+                                                                    bytecode_cache: Path) -> None:
     probe = subprocess.run([sys.executable, "-c", PROBE, json.dumps(HEAVY)], cwd=tmp_path,
-                           env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+                           env=_env(tmp_path, bytecode_cache), capture_output=True, text=True, timeout=60)
     report = json.loads(probe.stderr.strip().splitlines()[-1])
     assert report["import"] == [], f"importing onderwijsflow.cli imported {report['import']}"
     assert report["help"] == [], f"--help imported {report['help']}"
@@ -60,7 +82,7 @@ def test_importing_the_cli_and_asking_for_help_imports_nothing_heavy(tmp_path: P
 
 
 @pytest.mark.parametrize("how", ["python -m onderwijsflow", "onderwijsflow"])
-def test_help_exits_0(tmp_path: Path, how: str) -> None:
+def test_help_exits_0(tmp_path: Path, how: str, bytecode_cache: Path) -> None:
     if how == "onderwijsflow":
         script = shutil.which("onderwijsflow")
         if script is None:
@@ -68,7 +90,7 @@ def test_help_exits_0(tmp_path: Path, how: str) -> None:
         command = [script]
     else:
         command = [sys.executable, "-m", "onderwijsflow"]
-    result = subprocess.run([*command, "--help"], cwd=tmp_path, env=_env(tmp_path),
+    result = subprocess.run([*command, "--help"], cwd=tmp_path, env=_env(tmp_path, bytecode_cache),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

@@ -84,25 +84,47 @@ def make_ready(app: Any, slug: str) -> None:
     app.add_document(slug, "arbeidsmarktanalyse", title="Arbeidsmarktanalyse")
 
 
-def environment(db: Path, actor: str) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def bytecode_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the CLI processes keep their compiled modules.
+
+    The environment may set ``PYTHONDONTWRITEBYTECODE``; every process would then compile the
+    package again, a third of its start-up. The processes keep their bytecode under
+    ``PYTHONPYCACHEPREFIX`` instead: pytest's cache directory (reused by later runs), or a
+    temporary directory when the cache is switched off.
+    """
+    cache = getattr(pytestconfig, "cache", None)
+    return cache.mkdir("onderwijsflow-bytecode") if cache is not None else tmp_path_factory.mktemp("bytecode")
+
+
+def with_bytecode_cache(env: dict[str, str], cache: Path | None) -> dict[str, str]:
+    """`env` with compiled modules kept under `cache` (see `bytecode_cache`)."""
+    if cache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+def environment(db: Path, actor: str, bytecode: Path | None) -> dict[str, str]:
+    """A child's environment: the database, the actor, this checkout's package."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
     env["ONDERWIJSFLOW_DB"] = f"sqlite:///{db}"
     env["ONDERWIJSFLOW_ACTOR"] = actor
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env
+    return with_bytecode_cache(env, bytecode)
 
 
 class Processes:
     """Driver processes started together and released round by round."""
 
-    def __init__(self, tmp_path: Path, db: Path,
-                 drivers: Sequence[tuple[str, str, list[str]]]) -> None:
+    def __init__(self, tmp_path: Path, db: Path, drivers: Sequence[tuple[str, str, list[str]]],
+                 bytecode: Path | None) -> None:
         self.processes = []
         for i, (actor, source, argv) in enumerate(drivers):
             script = tmp_path / f"driver_{i}.py"
             script.write_text(source, encoding="utf-8")
             self.processes.append(subprocess.Popen(
-                [sys.executable, str(script), *argv], cwd=tmp_path, env=environment(db, actor),
+                [sys.executable, str(script), *argv], cwd=tmp_path, env=environment(db, actor, bytecode),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             ))
 
@@ -142,9 +164,10 @@ class Processes:
 
 
 @contextmanager
-def started(tmp_path: Path, db: Path,
-            drivers: Sequence[tuple[str, str, list[str]]]) -> Iterator[Processes]:
-    processes = Processes(tmp_path, db, drivers)
+def started(tmp_path: Path, db: Path, drivers: Sequence[tuple[str, str, list[str]]],
+            bytecode: Path | None = None) -> Iterator[Processes]:
+    """The drivers, started; killed on the way out if a failure left them running."""
+    processes = Processes(tmp_path, db, drivers, bytecode)
     try:
         yield processes
     finally:
@@ -160,7 +183,8 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
-def test_two_coordinators_advancing_one_case_at_once(tmp_path: Path, db: Path) -> None:
+def test_two_coordinators_advancing_one_case_at_once(tmp_path: Path, db: Path,
+                                                     bytecode_cache: Path) -> None:
     slugs = [f"regio-{i}" for i in range(ROUNDS)]
     with library(db) as app:
         for slug in slugs:
@@ -169,7 +193,8 @@ def test_two_coordinators_advancing_one_case_at_once(tmp_path: Path, db: Path) -
 
     rounds = json.dumps([["advance", slug, "dien_aanvraag_in", "--json"] for slug in slugs])
     outcomes = []
-    with started(tmp_path, db, [("anne", RACER, [rounds]), ("bert", RACER, [rounds])]) as racers:
+    racers_ = [("anne", RACER, [rounds]), ("bert", RACER, [rounds])]
+    with started(tmp_path, db, racers_, bytecode_cache) as racers:
         for _ in slugs:
             codes = sorted(int(line.split()[1]) for line in racers.release(report="exit"))
             assert codes in ([0, 3], [0, 5]), codes
@@ -203,13 +228,14 @@ def test_two_coordinators_advancing_one_case_at_once(tmp_path: Path, db: Path) -
     assert report["ok"] is True, report
 
     verify = subprocess.run([sys.executable, "-m", "onderwijsflow", "audit", "verify"],
-                            cwd=tmp_path, env=environment(db, "anne"), capture_output=True,
+                            cwd=tmp_path, env=environment(db, "anne", bytecode_cache), capture_output=True,
                             text=True, timeout=120)
     assert verify.returncode == 0, verify.stderr
     assert "intact" in verify.stdout
 
 
-def test_many_writes_from_two_processes_are_all_kept(tmp_path: Path, db: Path) -> None:
+def test_many_writes_from_two_processes_are_all_kept(tmp_path: Path, db: Path,
+                                                     bytecode_cache: Path) -> None:
     """anne and bert each add partners to a region of their own and to one they share."""
     with library(db) as app:
         for slug in ("noord", "zuid", "samen"):
@@ -222,7 +248,7 @@ def test_many_writes_from_two_processes_are_all_kept(tmp_path: Path, db: Path) -
     }
     url = f"sqlite:///{db}"
     drivers = [(who, WRITER, [url, who, json.dumps(plan)]) for who, plan in plans.items()]
-    with started(tmp_path, db, drivers) as writers:
+    with started(tmp_path, db, drivers, bytecode_cache) as writers:
         writers.release(report="done")
         finished = writers.finish()
     assert finished == [(0, ""), (0, "")]

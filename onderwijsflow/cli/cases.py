@@ -61,7 +61,8 @@ def advance(settings: Settings, slug: str, trigger: str, workflow: str | None,
         raise
     _show_advance(result, as_json)
     if dry_run and not result["ok"]:
-        raise click.exceptions.Exit(3)
+        raise Refused(f"[dry run] {result['region']}: '{trigger}' would be refused: "
+                      f"{result['refusal']}")
 
 
 def _show_advance(result: dict[str, Any], as_json: bool) -> None:

@@ -158,13 +158,19 @@ class Base:
 
     def _require_writer(self) -> None:
         """Once actors are listed, only a coordinator or admin may change things."""
+        problem = self._writer_problem()
+        if problem:
+            raise Refused(problem)
+
+    def _writer_problem(self) -> str | None:
         roles = self._roles()
         if roles is None:
-            return
+            return None
         if self.actor not in self.config.actors:
-            raise Refused(f"actor '{self.actor}' is not listed in the configuration and may not write")
+            return f"actor '{self.actor}' is not listed in the configuration and may not write"
         if not roles & {"coordinator", "admin"}:
-            raise Refused(f"actor '{self.actor}' has no coordinator or admin role and may not write")
+            return f"actor '{self.actor}' has no coordinator or admin role and may not write"
+        return None
 
 
 def validate_slug(slug: str) -> str:

@@ -150,10 +150,9 @@ class CaseOps(Base):
             Refused: after auditing the attempt (unless a dry run).
             Conflict: the region changed between reading and writing; nothing was written.
         """
+        denied = None if dry_run else self._writer_problem()
         if override:
-            self._check_override(reason)
-        if not dry_run:
-            self._require_writer()
+            denied = denied or self._override_problem(reason)
         with self._read() as session:
             region = self._region(session, slug)
             case, machine = self._case(session, region, workflow, round, trigger)
@@ -161,6 +160,10 @@ class CaseOps(Base):
             seen = (region.event_seq, case.lock_version)
             decision = machine.fire(case.state, trigger, ctx, actor_roles=self._roles(),
                                     override=override)
+        if denied and decision.code in ("ok", "unmet", "not_permitted"):
+            # Not permitted: still an attempt, audited like any other refusal.
+            decision.ok, decision.code, decision.refusal = False, "not_permitted", denied
+            decision.overridden = []
         result = _decision_json(slug, decision, dry_run)
         if dry_run:
             return result
@@ -175,12 +178,14 @@ class CaseOps(Base):
             raise Refused(_refusal_sentence(slug, decision), result=result)
         return result
 
-    def _check_override(self, reason: str | None) -> None:
-        roles = self._roles()
-        if roles is not None and "override" not in roles:
-            raise Refused(f"actor '{self.actor}' has no override role")
+    def _override_problem(self, reason: str | None) -> str | None:
+        """Why this actor may not override now (a missing reason is a usage error)."""
         if not reason or not reason.strip():
             raise UsageError("--override needs a --reason saying why the requirements are passed")
+        roles = self._roles()
+        if roles is not None and "override" not in roles:
+            return f"actor '{self.actor}' has no override role"
+        return None
 
     def _commit_decision(
         self,
