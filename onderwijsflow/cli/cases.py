@@ -139,4 +139,66 @@ def history(settings: Settings, slug: str, workflow: str | None, as_of: str | No
         say(f"State on {result['as_of']}: {states}")
 
 
-COMMANDS = [start, advance, check, history]
+@click.command("advance-all")
+@click.argument("trigger")
+@click.option("--workflow", required=True, help="The workflow whose cases to advance.")
+@click.option("--in-state", metavar="STATE", help="Only cases in this state.")
+@click.option("--dry-run", is_flag=True, help="Decide and show, but write nothing.")
+@click.option("--reason", help="Why (recorded with every decision).")
+@json_option
+@pass_settings
+def advance_all(settings: Settings, trigger: str, workflow: str, in_state: str | None,
+                dry_run: bool, reason: str | None, as_json: bool) -> None:
+    """Fire TRIGGER for every matching case; each is its own audited decision.
+
+    Exits 3 when any case was refused; the refused ones are listed with what they miss.
+    """
+    import sys
+
+    from onderwijsflow.errors import Refused
+
+    with _progress(enabled=not as_json and sys.stderr.isatty()) as report:
+        result = settings.app.advance_all(trigger, workflow=workflow, in_state=in_state,
+                                          dry_run=dry_run, reason=reason, progress=report)
+    if as_json:
+        emit_json(result)
+    else:
+        verb = "would move" if dry_run else "moved"
+        say(f"{len(result['moved'])} of {result['matched']} case(s) {verb} by {trigger}; "
+            f"{len(result['refused'])} refused")
+        for item in result["refused"]:
+            say(f"- {item['region']}: {item['refusal'] if item['code'] != 'unmet' else 'unmet'}")
+            for line in unmet_lines(item["unmet"]):
+                say("  " + line)
+    if result["refused"]:
+        raise Refused(f"{len(result['refused'])} of {result['matched']} case(s) refused '{trigger}'")
+
+
+class _progress:
+    """A rich progress bar on stderr fed by (done, total) callbacks, or nothing."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self._bar = Progress(console=Console(stderr=True), transient=True)
+        self._bar.__enter__()
+        self._task = self._bar.add_task("advancing", total=None)
+        return self._update
+
+    def _update(self, done: int, total: int) -> None:
+        self._bar.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+COMMANDS = [start, advance, advance_all, check, history]

@@ -32,22 +32,29 @@ def on_enter(
     entered_at: dt.datetime,
     reminder_time: dt.time,
     closing: str = "met",
+    previous: str | None = None,
 ) -> list[Milestone]:
     """Retire milestones the new `state` leaves and plan those it enters.
 
     Args:
         closing: the status a left milestone gets (``met``, or ``overdue`` when the
             scheduler's own overdue action moved the case).
+        previous: the state the case left (None when it was just opened); a case can only
+            have pending milestones while in some `active_in`, so otherwise none are read.
 
     Returns:
         The milestone occurrences planned now.
     """
-    pending = {
-        m.name: m
-        for m in session.exec(
-            select(Milestone).where(Milestone.case_id == case.id, Milestone.status == "pending")
-        )
-    }
+    watched = {s for m in definition.milestones for s in m.active_in}
+    if previous in watched:
+        pending = {
+            m.name: m
+            for m in session.exec(
+                select(Milestone).where(Milestone.case_id == case.id, Milestone.status == "pending")
+            )
+        }
+    else:
+        pending = {}
     by_name = {m.name: m for m in definition.milestones}
     for name, row in pending.items():
         spec = by_name.get(name)

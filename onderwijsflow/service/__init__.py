@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from onderwijsflow.service.cases import CaseOps
+from onderwijsflow.service.bulk import BulkOps
 from onderwijsflow.service.history import HistoryOps
 from onderwijsflow.service.regions import RegionOps
 
 
-class Onderwijsflow(RegionOps, CaseOps, HistoryOps):
+class Onderwijsflow(RegionOps, BulkOps, HistoryOps):
     """The application: every use case a coordinator has, usable from Python."""
 
     def init(self) -> dict[str, Any]:

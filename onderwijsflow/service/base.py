@@ -149,6 +149,7 @@ class Base:
     def _record(
         self, session: Session, region: Region, kind: str, *, actor: str | None = None, **fields: Any
     ) -> Event:
+        """Append an audit event by this app's actor (or `actor`) at the effective time."""
         return audit.append_event(
             session, region, kind=kind, actor=actor or self.actor, at=self.now(), **fields
         )

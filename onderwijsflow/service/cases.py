@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
@@ -200,15 +201,20 @@ class CaseOps(Base):
         override: bool = False,
         actor: str | None = None,
         closing: str = "met",
+        flush: bool = True,
     ) -> None:
-        """Write a decision: a refused event, or the move with its evidence and milestones."""
+        """Write a decision: a refused event, or the move with its evidence and milestones.
+
+        Args:
+            flush: False lets bulk work batch the event INSERTs until the next flush.
+        """
         evidence = [r.as_dict() for r in decision.results]
         common = {"case_id": case_id, "workflow": decision.workflow, "trigger": decision.trigger,
                   "from_state": decision.source, "reason": reason, "actor": actor}
         if not decision.ok:
             self._record(session, region, "refused", to_state=decision.dest, **common,
                          data={"code": decision.code, "refusal": decision.refusal,
-                               "evidence": evidence})
+                               "evidence": evidence}, flush=flush)
             return
         now = self.now()
         compare_and_set_case(session, case_id, lock_version, state=decision.dest,
@@ -216,12 +222,17 @@ class CaseOps(Base):
         self._record(
             session, region, "transition", to_state=decision.dest, **common,
             data={"evidence": evidence, "override": override,
-                  "overridden": decision.overridden},
+                  "overridden": decision.overridden}, flush=flush,
         )
-        case = session.get(Case, case_id, populate_existing=True)
+        case = session.get(Case, case_id)
         assert case is not None and decision.dest is not None
+        # Mirror the compare-and-set in the loaded row without marking it dirty.
+        set_committed_value(case, "state", decision.dest)
+        set_committed_value(case, "state_entered_at", now)
+        set_committed_value(case, "lock_version", lock_version + 1)
         on_enter(session, case, machine.definition, state=decision.dest, entered_at=now,
-                 reminder_time=self.config.reminder_time, closing=closing)
+                 reminder_time=self.config.reminder_time, closing=closing,
+                 previous=decision.source)
 
     # --- readiness --------------------------------------------------------------------
 

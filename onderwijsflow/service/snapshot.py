@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from onderwijsflow.definition.model import WorkflowDef, coerce_value
 from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext, RoleInfo
@@ -41,6 +41,25 @@ def region_context(
         facts={f.name: load_fact(f) for f in session.exec(select(Fact).where(Fact.region_id == rid))},
         cases=states,
     )
+
+
+def region_contexts(
+    session: Session, regions: list[Region], now: datetime
+) -> dict[int, RegionContext]:
+    """Snapshots of many regions with one query per kind of row, for bulk work."""
+    ids = [r.id for r in regions]
+    out = {r.id: RegionContext(slug=r.slug, now=now) for r in regions}
+    for p in session.exec(select(Partner).where(col(Partner.region_id).in_(ids))):
+        out[p.region_id].partners.append(PartnerInfo(p.name, p.kind, p.sector))
+    for r in session.exec(select(RoleAssignment).where(col(RoleAssignment.region_id).in_(ids))):
+        out[r.region_id].roles.append(RoleInfo(r.role, r.person, r.email))
+    for d in session.exec(select(Document).where(col(Document.region_id).in_(ids))):
+        out[d.region_id].documents.append(DocumentInfo(d.kind, d.title, d.ref, d.date))
+    for f in session.exec(select(Fact).where(col(Fact.region_id).in_(ids))):
+        out[f.region_id].facts[f.name] = load_fact(f)
+    for c in session.exec(select(Case).where(col(Case.region_id).in_(ids)).order_by(col(Case.id))):
+        out[c.region_id].cases.setdefault(c.workflow, []).append(c.state)
+    return out
 
 
 def for_case(ctx: RegionContext, case: Case, definition: WorkflowDef) -> RegionContext:

@@ -1,0 +1,104 @@
+"""`advance-all`: fire one trigger for every matching case, each its own audited decision.
+
+Cases are taken in batches; each batch is one write transaction that locks its regions,
+reads their snapshots with a handful of queries, decides every case on the shared machine
+and writes the moves and refusals with their events. A batch that fails rolls back whole
+and stops the run; the batches before it stay done and are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import col, select
+
+from onderwijsflow.engine.context import RegionContext
+from onderwijsflow.errors import NotFound
+from onderwijsflow.service.cases import CaseOps, _decision_json
+from onderwijsflow.service.snapshot import for_case, region_contexts
+from onderwijsflow.store.tables import Case, Region
+
+
+class BulkOps(CaseOps):
+    """Operations over many cases at once."""
+
+    def advance_all(
+        self,
+        trigger: str,
+        *,
+        workflow: str,
+        in_state: str | None = None,
+        dry_run: bool = False,
+        reason: str | None = None,
+        batch: int = 500,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Fire `trigger` on every case of `workflow` (in `in_state`, if given).
+
+        Args:
+            progress: called with (done, total) after each batch.
+
+        Returns:
+            ``{"moved": [...], "refused": [{"region", "unmet", ...}], "dry_run"}``; moved
+            entries are the advance JSON of each case.
+        """
+        machine = self.catalog.current(workflow)
+        if trigger not in machine.definition.triggers:
+            raise NotFound(f"workflow '{workflow}' has no trigger '{trigger}'")
+        if in_state is not None and in_state not in machine.definition.states:
+            raise NotFound(f"workflow '{workflow}' has no state '{in_state}'")
+        if not dry_run:
+            self._require_writer()
+        ids = self._matching_cases(workflow, in_state)
+        moved: list[dict[str, Any]] = []
+        refused: list[dict[str, Any]] = []
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            if dry_run:
+                with self._read() as session:
+                    self._decide_batch(session, chunk, trigger, reason, moved, refused, write=False)
+            else:
+                with self._write() as session:
+                    self._decide_batch(session, chunk, trigger, reason, moved, refused, write=True)
+            if progress is not None:
+                progress(min(start + batch, len(ids)), len(ids))
+        return {"workflow": workflow, "trigger": trigger, "dry_run": dry_run,
+                "matched": len(ids), "moved": moved, "refused": refused}
+
+    def _matching_cases(self, workflow: str, in_state: str | None) -> list[int]:
+        with self._read() as session:
+            query = select(Case.id).where(Case.workflow == workflow)
+            if in_state is not None:
+                query = query.where(Case.state == in_state)
+            return list(session.exec(query.order_by(col(Case.region_id), col(Case.id))))
+
+    def _decide_batch(self, session: Any, case_ids: list[int], trigger: str, reason: str | None,
+                      moved: list[dict[str, Any]], refused: list[dict[str, Any]],
+                      *, write: bool) -> None:
+        cases = list(session.exec(select(Case).where(col(Case.id).in_(case_ids))
+                                  .order_by(col(Case.region_id), col(Case.id))))
+        region_query = select(Region).where(col(Region.id).in_({c.region_id for c in cases}))
+        if write:
+            region_query = region_query.order_by(col(Region.id)).with_for_update()
+        regions = {r.id: r for r in session.exec(region_query)}
+        contexts = region_contexts(session, list(regions.values()), self.now())
+        with session.no_autoflush:  # events INSERT in batches at commit, not one by one
+            for case in cases:
+                result = self._decide_one(session, case, regions[case.region_id],
+                                          contexts[case.region_id], trigger, reason, write=write)
+                (moved if result["ok"] else refused).append(result)
+
+    def _decide_one(self, session: Any, case: Case, region: Region, ctx: RegionContext,
+                    trigger: str, reason: str | None, *, write: bool) -> dict[str, Any]:
+        machine = self.catalog.machine(session, case.workflow, case.workflow_version)
+        decision = machine.fire(case.state, trigger, for_case(ctx, case, machine.definition),
+                                actor_roles=self._roles())
+        if write:
+            self._commit_decision(session, region, case.id, case.lock_version, machine,
+                                  decision, reason=reason, flush=False)
+            if decision.ok:
+                # Later cases of this region see the new state in their `case` checks.
+                states = ctx.cases[case.workflow]
+                states[states.index(decision.source)] = decision.dest
+        return _decision_json(region.slug, decision, not write)
