@@ -66,9 +66,9 @@ def cli(ctx: click.Context, **options: Any) -> None:
 
 
 def _register() -> None:
-    from onderwijsflow.cli import audit, cases, regions, scheduling, workflows
+    from onderwijsflow.cli import audit, cases, importing, regions, report, scheduling, workflows
 
-    for module in (workflows, regions, cases, audit, scheduling):
+    for module in (workflows, regions, cases, audit, scheduling, report, importing):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         # Without standalone mode click *returns* the code of a `click.exceptions.Exit`
-        # (e.g. `advance --dry-run` of a refused trigger exits 3) instead of raising it.
+        # (a command's `ctx.exit(n)`) instead of raising it.
         code = cli.main(args=argv, prog_name="onderwijsflow", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)

@@ -10,6 +10,7 @@ raised as one :class:`~onderwijsflow.errors.DefinitionError`. A workflow that lo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Hashable, Iterator, Mapping
@@ -44,8 +45,9 @@ Path_ = tuple[Any, ...]
 # --- YAML with line numbers ----------------------------------------------------------------
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that records the line of every key and item and refuses duplicate keys.
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A SafeLoader (libyaml's parser where present) that records the line of every key and
+    item and refuses duplicate keys.
 
     It also reads YAML 1.2 style: only true/false are booleans (a state named `no` stays
     text) and ``16:00`` is text, not the sexagesimal number 960.
@@ -154,8 +156,9 @@ class _Parsed:
             todo.extend(((*path, key), value) for key, value in items)
 
 
+@functools.lru_cache(maxsize=64)
 def _parse(text: str) -> _Parsed:
-    """Read YAML text, keeping lines.
+    """Read YAML text, keeping lines (cached: the cross-file checks read each file again).
 
     Raises:
         _YamlProblem: the YAML is malformed, with the line where it went wrong.
