@@ -16,10 +16,11 @@ from typing import Any
 
 from onderwijsflow.service.bulk import BulkOps
 from onderwijsflow.service.history import HistoryOps
+from onderwijsflow.service.importing import ImportOps
 from onderwijsflow.service.regions import RegionOps
 
 
-class Onderwijsflow(RegionOps, BulkOps, HistoryOps):
+class Onderwijsflow(RegionOps, BulkOps, ImportOps, HistoryOps):
     """The application: every use case a coordinator has, usable from Python."""
 
     def init(self) -> dict[str, Any]:
