@@ -123,10 +123,13 @@ class RoleParams(_Params):
 
 @check_type("role", RoleParams)
 def _role(p: RoleParams, ctx: RegionContext) -> CheckResult:
-    people = sorted({f"{r.person} ({r.role})" for r in ctx.roles if r.role in p.role})
+    holders: dict[str, list[str]] = {}
+    for r in ctx.roles:
+        if r.role in p.role:
+            holders.setdefault(r.person, []).append(r.role)
     wanted = " or ".join(p.role)
-    found = ", ".join(people) if people else "none"
-    return CheckResult(len(people) >= p.min, f"{p.min} {wanted} needed, found: {found}")
+    found = ", ".join(f"{person} ({'/'.join(roles)})" for person, roles in sorted(holders.items()))
+    return CheckResult(len(holders) >= p.min, f"{p.min} {wanted} needed, found: {found or 'none'}")
 
 
 class DocumentParams(_Params):
