@@ -33,7 +33,7 @@ from onderwijsflow.vocabulary import (
 ENTRY_POINT_GROUP = "onderwijsflow.checks"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """The outcome of one check: passed or not, and what was found."""
 
@@ -420,11 +420,13 @@ def _all(children: list[Compiled]) -> Compiled:
 
 def _any(children: list[Compiled]) -> Compiled:
     def run(ctx: RegionContext) -> CheckResult:
-        results = [c(ctx) for c in children]
-        passed = [r.detail for r in results if r.passed]
-        if passed:
-            return CheckResult(True, passed[0])
-        return CheckResult(False, "none of: " + "; ".join(r.detail for r in results))
+        failed = []
+        for child in children:
+            result = child(ctx)
+            if result.passed:
+                return result
+            failed.append(result.detail)
+        return CheckResult(False, "none of: " + "; ".join(failed))
 
     return run
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from onderwijsflow.definition.model import TransitionDef, WorkflowDef
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequirementResult:
     """One requirement evaluated: the evidence a transition event keeps."""
 
@@ -103,6 +103,8 @@ class WorkflowMachine:
         self.loaded = loaded
         self.definition: WorkflowDef = loaded.definition
         d = self.definition
+        self._triggers = frozenset(d.triggers)
+        self._labels = {name: r.label for name, r in d.requirements.items()}
         self._machine = Machine(
             model=None,
             states=list(d.states),
@@ -122,11 +124,11 @@ class WorkflowMachine:
 
     def evaluate(self, names: tuple[str, ...], ctx: RegionContext) -> list[RequirementResult]:
         """Evaluate the named requirements against `ctx`, keeping every sentence."""
-        reqs = self.definition.requirements
+        compiled, labels = self.loaded.requirements, self._labels
         out = []
         for name in names:
-            result = self.loaded.requirements[name](ctx)
-            out.append(RequirementResult(name, reqs[name].label, result.passed, result.detail))
+            result = compiled[name](ctx)
+            out.append(RequirementResult(name, labels[name], result.passed, result.detail))
         return out
 
     def _guard(self, names: tuple[str, ...]):
@@ -156,7 +158,7 @@ class WorkflowMachine:
             NotFound: when this workflow has no such trigger at all.
         """
         d = self.definition
-        if trigger not in d.triggers:
+        if trigger not in self._triggers:
             raise NotFound(f"workflow '{d.workflow}' has no trigger '{trigger}'")
         decision = Decision(d.workflow, trigger, state, None, ok=False)
         transition = d.transition(state, trigger)

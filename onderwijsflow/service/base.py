@@ -25,7 +25,7 @@ from onderwijsflow.resources import shipped
 from onderwijsflow.service.catalog import Catalog
 from onderwijsflow.store import audit
 from onderwijsflow.store.db import Database
-from onderwijsflow.store.tables import Event, Region
+from onderwijsflow.store.tables import Region
 from onderwijsflow.vocabulary import suggest
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -137,9 +137,17 @@ class Base:
     # --- helpers for use cases ---------------------------------------------------------
 
     def _region(self, session: Session, slug: str, *, lock: bool = False) -> Region:
+        """The region `slug`; with `lock`, its row is locked until the transaction ends.
+
+        A write use case locks first and reads afterwards, so that on PostgreSQL (READ
+        COMMITTED) what it checks (a duplicate, a fact's old value) is what the previous
+        writer committed, and writers of one region queue instead of deadlocking. The lock is
+        ``FOR NO KEY UPDATE`` (see `audit._locked_head`); on SQLite ``BEGIN IMMEDIATE``
+        already serializes writers.
+        """
         query = select(Region).where(Region.slug == slug)
         if lock:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         region = session.exec(query).first()
         if region is None:
             known = session.exec(select(Region.slug)).all() if len(slug) > 2 else []
@@ -147,9 +155,21 @@ class Base:
         return region
 
     def _record(
-        self, session: Session, region: Region, kind: str, *, actor: str | None = None, **fields: Any
-    ) -> Event:
-        """Append an audit event by this app's actor (or `actor`) at the effective time."""
+        self,
+        session: Session,
+        region: Region,
+        kind: str,
+        *,
+        actor: str | None = None,
+        batch: audit.EventBatch | None = None,
+        **fields: Any,
+    ) -> Any:
+        """Append an audit event by this app's actor (or `actor`) at the effective time.
+
+        With `batch`, the event joins a bulk write instead of being flushed on its own.
+        """
+        if batch is not None:
+            return batch.append(region, kind=kind, actor=actor or self.actor, at=self.now(), **fields)
         return audit.append_event(
             session, region, kind=kind, actor=actor or self.actor, at=self.now(), **fields
         )

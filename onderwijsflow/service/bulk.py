@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import NotFound
-from onderwijsflow.service.cases import CaseOps, _decision_json
+from onderwijsflow.service.cases import CaseBatch, CaseOps, _decision_json
 from onderwijsflow.service.snapshot import for_case, region_contexts
 from onderwijsflow.store.tables import Case, Region
 
@@ -83,22 +83,25 @@ class BulkOps(CaseOps):
             region_query = region_query.order_by(col(Region.id)).with_for_update()
         regions = {r.id: r for r in session.exec(region_query)}
         contexts = region_contexts(session, list(regions.values()), self.now())
-        with session.no_autoflush:  # events INSERT in batches at commit, not one by one
+        batch = CaseBatch() if write else None
+        with session.no_autoflush:
             for case in cases:
                 result = self._decide_one(session, case, regions[case.region_id],
-                                          contexts[case.region_id], trigger, reason, write=write)
+                                          contexts[case.region_id], trigger, reason, batch)
                 (moved if result["ok"] else refused).append(result)
+        if batch is not None:
+            batch.write(session)
 
     def _decide_one(self, session: Any, case: Case, region: Region, ctx: RegionContext,
-                    trigger: str, reason: str | None, *, write: bool) -> dict[str, Any]:
+                    trigger: str, reason: str | None, batch: CaseBatch | None) -> dict[str, Any]:
         machine = self.catalog.machine(session, case.workflow, case.workflow_version)
         decision = machine.fire(case.state, trigger, for_case(ctx, case, machine.definition),
                                 actor_roles=self._roles())
-        if write:
+        if batch is not None:
             self._commit_decision(session, region, case.id, case.lock_version, machine,
-                                  decision, reason=reason, flush=False)
+                                  decision, reason=reason, batch=batch)
             if decision.ok:
                 # Later cases of this region see the new state in their `case` checks.
                 states = ctx.cases[case.workflow]
                 states[states.index(decision.source)] = decision.dest
-        return _decision_json(region.slug, decision, not write)
+        return _decision_json(region.slug, decision, batch is None)

@@ -19,8 +19,41 @@ from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
 from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import Base
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
+from onderwijsflow.store.audit import EventBatch
 from onderwijsflow.store.db import compare_and_set_case
 from onderwijsflow.store.tables import Case, Region
+
+
+class CaseBatch(EventBatch):
+    """Events plus case moves of one bulk batch, each kind written with one statement.
+
+    The moves are still compare-and-set (``WHERE lock_version = :v``): if any case changed
+    under the batch, the whole batch is a :class:`Conflict` and nothing of it is written.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.moves: list[dict[str, Any]] = []
+
+    def write(self, session: Session) -> None:
+        """Move the cases, then write the events and region heads."""
+        if self.moves:
+            from sqlalchemy import bindparam, update
+
+            cases = Case.__table__  # type: ignore[attr-defined]
+            result = session.execute(
+                update(cases)
+                .where(cases.c.id == bindparam("cid"), cases.c.lock_version == bindparam("v"))
+                .values(state=bindparam("state"), state_entered_at=bindparam("entered"),
+                        lock_version=cases.c.lock_version + 1),
+                self.moves,
+            )
+            dialect = session.get_bind().dialect
+            if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.moves):  # type: ignore[attr-defined]
+                raise Conflict("cases changed while advancing them; nothing of this batch was "
+                               "written, try again")
+            self.moves.clear()
+        super().write(session)
 
 
 class CaseOps(Base):
@@ -54,7 +87,7 @@ class CaseOps(Base):
         merged.update(params or {})
         self._require_writer()
         with self._write() as session:
-            region = self._region(session, slug)
+            region = self._region(session, slug, lock=True)
             case = self._open_case(session, region, workflow, merged, round or "")
             return {"region": slug, "workflow": workflow, "round": round,
                     "state": case.state, "version": case.workflow_version,
@@ -201,12 +234,13 @@ class CaseOps(Base):
         override: bool = False,
         actor: str | None = None,
         closing: str = "met",
-        flush: bool = True,
+        batch: CaseBatch | None = None,
     ) -> None:
         """Write a decision: a refused event, or the move with its evidence and milestones.
 
         Args:
-            flush: False lets bulk work batch the event INSERTs until the next flush.
+            batch: bulk work collects the events and case updates here and writes them
+                with a few statements at the end of its batch.
         """
         evidence = [r.as_dict() for r in decision.results]
         common = {"case_id": case_id, "workflow": decision.workflow, "trigger": decision.trigger,
@@ -214,15 +248,19 @@ class CaseOps(Base):
         if not decision.ok:
             self._record(session, region, "refused", to_state=decision.dest, **common,
                          data={"code": decision.code, "refusal": decision.refusal,
-                               "evidence": evidence}, flush=flush)
+                               "evidence": evidence}, batch=batch)
             return
         now = self.now()
-        compare_and_set_case(session, case_id, lock_version, state=decision.dest,
-                             state_entered_at=now)
+        if batch is None:
+            compare_and_set_case(session, case_id, lock_version, state=decision.dest,
+                                 state_entered_at=now)
+        else:
+            batch.moves.append({"cid": case_id, "v": lock_version, "state": decision.dest,
+                                "entered": now})
         self._record(
             session, region, "transition", to_state=decision.dest, **common,
             data={"evidence": evidence, "override": override,
-                  "overridden": decision.overridden}, flush=flush,
+                  "overridden": decision.overridden}, batch=batch,
         )
         case = session.get(Case, case_id)
         assert case is not None and decision.dest is not None

@@ -48,21 +48,24 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from onderwijsflow.definition.model import FactDef, coerce_value, dump_value
+from onderwijsflow.clock import wall_clock
+from onderwijsflow.definition.model import FactDef, ValueType, WorkflowDef, coerce_value, dump_value
 from onderwijsflow.errors import Conflict, UsageError
+from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import SLUG
-from onderwijsflow.service.cases import CaseOps
-from onderwijsflow.service.snapshot import load_fact
-from onderwijsflow.store.tables import Fact, Partner, Region, RoleAssignment
+from onderwijsflow.service.cases import CaseOps, _typed_params
+from onderwijsflow.store.audit import event_hash
+from onderwijsflow.store.tables import Case, Event, Fact, Partner, Region, RoleAssignment
 from onderwijsflow.vocabulary import PARTNER_KINDS, REGION_ROLES, SECTORS, require_member, suggest
 
 __all__ = ["COLUMNS", "ImportOps", "PartnerItem", "PersonItem", "Progress", "RegionRow", "read_regions_csv"]
@@ -76,10 +79,12 @@ FACT_PREFIX = "fact:"
 Progress = Callable[[int, int], None]
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: Unicode category Cc: line breaks, tabs, NUL (which PostgreSQL refuses in text) and the like.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ITEMS = re.compile(r"\||\r\n|\r|\n")
-#: Regions written between flushes: large enough to batch the INSERTs, small enough that
-#: the progress bar moves while the work is done rather than all at the commit.
-_FLUSH_EVERY = 200
+#: Rows written per batch: large enough to batch the INSERTs, small enough that the
+#: progress bar moves while the work is done rather than all at the commit.
+_BATCH = 500
 #: Parameters per IN (...) list when preloading; far below SQLite's and PostgreSQL's limits.
 _CHUNK = 900
 
@@ -345,7 +350,7 @@ class _RowReader:
 
     def plain(self, what: str, value: str) -> bool:
         """True for one line of text without control characters."""
-        if any(unicodedata.category(ch) == "Cc" for ch in value):
+        if _CONTROL.search(value):
             self.problem(f"{what} '{_short(value)}' contains a line break or control character")
             return False
         return True
@@ -445,39 +450,230 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 # --- applying it ---------------------------------------------------------------------------
+#
+# Writing goes through SQLAlchemy Core, a batch of rows at a time, each kind of row in one
+# executemany: building ORM objects and flushing them one region at a time costs about
+# fifty times more, and 10,000 regions with their partners and events are 100,000 rows.
+# The rows written are the ones the single commands write through the ORM, and every event
+# is hashed by `audit.event_hash` from the same fields `audit.append_event` uses, so that
+# `audit verify`, `history` and `region show` see no difference (tests/test_import.py
+# compares an import with the same regions made by the single commands).
+
+_REGIONS = Region.__table__  # type: ignore[attr-defined]
+_CASES = Case.__table__  # type: ignore[attr-defined]
+_PARTNERS = Partner.__table__  # type: ignore[attr-defined]
+_ROLES = RoleAssignment.__table__  # type: ignore[attr-defined]
+_FACTS = Fact.__table__  # type: ignore[attr-defined]
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+
+_REGION_FIELDS = ("name", "provinces", "sectors", "coordinator")
 
 
 @dataclass
-class _Existing:
-    """What the database already holds for the file's slugs, loaded in a few queries."""
+class _Head:
+    """One region as the import sees it: its own fields and the head of its audit chain."""
 
-    regions: dict[str, Region]
-    partners: dict[int, dict[str, Partner]]
-    roles: dict[int, dict[tuple[str, str], RoleAssignment]]
-    facts: dict[int, dict[str, Fact]]
+    id: int
+    fields: dict[str, Any]
+    seq: int = 0
+    hash: str = ""
 
-    @classmethod
-    def load(cls, session: Session, slugs: Sequence[str]) -> _Existing:
-        regions = {
-            region.slug: region
-            for chunk in _chunks(slugs)
-            for region in session.exec(select(Region).where(col(Region.slug).in_(chunk)))
-        }
-        ids = [region.id for region in regions.values()]
-        found = cls(regions, {i: {} for i in ids}, {i: {} for i in ids}, {i: {} for i in ids})
-        for chunk in _chunks(ids):
-            for p in session.exec(select(Partner).where(col(Partner.region_id).in_(chunk))):
-                found.partners[p.region_id][p.name] = p
-            for r in session.exec(select(RoleAssignment).where(col(RoleAssignment.region_id).in_(chunk))):
-                found.roles[r.region_id][r.role, r.person] = r
-            for f in session.exec(select(Fact).where(col(Fact.region_id).in_(chunk))):
-                found.facts[f.region_id][f.name] = f
-        return found
+
+@dataclass
+class _Known:
+    """What an existing region already holds, keyed as the file names things."""
+
+    partners: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> id, kind, sector
+    people: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # -> id, email
+    facts: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (type, value)
+
+
+@dataclass(frozen=True)
+class _Opening:
+    """A workflow every new region starts with (`start_with_region`), prepared once."""
+
+    workflow: str
+    definition: WorkflowDef
+    params: dict[str, Any]
+
+    @property
+    def plans_milestones(self) -> bool:
+        """True when a milestone is active in the initial state (so opening plans it)."""
+        return any(self.definition.initial in m.active_in for m in self.definition.milestones)
+
+
+def _load_existing(session: Session, slugs: Sequence[str]) -> tuple[dict[str, _Head], dict[int, _Known]]:
+    """The file's regions that exist already, locked as `append_event` locks them, with
+    their partners, people and facts: a handful of queries, however long the file."""
+    r = _REGIONS.c
+    heads: dict[str, _Head] = {}
+    for slug_chunk in _chunks(slugs):
+        query = select(r.id, r.slug, r.event_seq, r.event_hash, *(r[name] for name in _REGION_FIELDS))
+        for row in session.execute(query.where(r.slug.in_(slug_chunk)).with_for_update()):
+            fields = {name: row._mapping[name] for name in _REGION_FIELDS}
+            for name in ("provinces", "sectors"):
+                fields[name] = list(fields[name] or [])
+            heads[row.slug] = _Head(row.id, fields, row.event_seq, row.event_hash)
+    known = {head.id: _Known() for head in heads.values()}
+    for chunk in _chunks(list(known)):
+        for p in session.execute(select(_PARTNERS).where(_PARTNERS.c.region_id.in_(chunk))):
+            known[p.region_id].partners[p.name] = {"id": p.id, "kind": p.kind, "sector": p.sector}
+        for a in session.execute(select(_ROLES).where(_ROLES.c.region_id.in_(chunk))):
+            known[a.region_id].people[a.role, a.person] = {"id": a.id, "email": a.email}
+        for f in session.execute(select(_FACTS).where(_FACTS.c.region_id.in_(chunk))):
+            known[f.region_id].facts[f.name] = (f.type, f.value)
+    return heads, known
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
+
+
+class _Batch:
+    """The writes of a batch of rows, collected and then sent kind by kind in one statement."""
+
+    def __init__(self, actor: str, at: datetime) -> None:
+        self.actor = actor
+        self.at = at.astimezone(UTC)
+        self.events: list[dict[str, Any]] = []
+        self.inserts: dict[Any, list[dict[str, Any]]] = {_PARTNERS: [], _ROLES: [], _FACTS: []}
+        self.region_updates: list[dict[str, Any]] = []
+        self.partner_updates: list[dict[str, Any]] = []
+        self.people_updates: list[dict[str, Any]] = []
+        self.fact_updates: list[dict[str, Any]] = []
+        self.touched: dict[int, _Head] = {}
+
+    def event(self, head: _Head, kind: str, data: dict[str, Any], **columns: Any) -> None:
+        """Chain one event to `head`, with exactly the fields `audit.append_event` hashes.
+
+        `data` is built here from text, numbers, booleans, None, lists and dicts only, so it
+        is stored as it is hashed without the JSON round trip `append_event` needs.
+        """
+        fields: dict[str, Any] = {
+            "region_id": head.id, "seq": head.seq + 1, "case_id": None, "workflow": None,
+            "kind": kind, "trigger": None, "from_state": None, "to_state": None,
+            "actor": self.actor, "reason": None, "at": self.at, "recorded_at": wall_clock(),
+            "data": data, "prev_hash": head.hash, **columns,
+        }
+        fields["hash"] = event_hash(head.hash, fields)
+        head.seq, head.hash = fields["seq"], fields["hash"]
+        self.events.append(fields)
+        self.touched[head.id] = head
+
+    # --- what the single commands write ----------------------------------------------
+
+    def created(self, head: _Head, row: RegionRow, cases: list[tuple[int, _Opening]]) -> None:
+        """``region create`` (with its cases), then every partner, person and fact."""
+        self.event(head, "region_created", {"new": head.fields})
+        for case_id, opening in cases:
+            self.event(head, "case_opened", {"version": opening.definition.version, "round": None,
+                                             "params": opening.params},
+                       case_id=case_id, workflow=opening.workflow, to_state=opening.definition.initial)
+        known = _Known()
+        for partner in row.partners:
+            self.partner(head, partner, known)
+        for person in row.people:
+            self.person(head, person, known)
+        for name, value in row.facts.items():
+            self.fact(head, name, value, known)
+
+    def updated(self, head: _Head, row: RegionRow, known: _Known) -> bool:
+        """The additive update of an existing region; True when anything changed."""
+        changes = [self.region(head, row)]
+        changes += [self.partner(head, partner, known) for partner in row.partners]
+        changes += [self.person(head, person, known) for person in row.people]
+        changes += [self.fact(head, name, value, known) for name, value in row.facts.items()]
+        return any(changes)
+
+    def region(self, head: _Head, row: RegionRow) -> bool:
+        """Take over a new name or coordinator; add provinces and sectors."""
+        old = head.fields
+        new = {"name": row.name, "provinces": _unique(old["provinces"] + row.provinces),
+               "sectors": _unique(old["sectors"] + row.sectors),
+               "coordinator": row.coordinator or old["coordinator"]}
+        changed = [key for key in _REGION_FIELDS if old[key] != new[key]]
+        if not changed:
+            return False
+        self.event(head, "region_updated", {"old": {k: old[k] for k in changed},
+                                            "new": {k: new[k] for k in changed}})
+        head.fields = new
+        self.region_updates.append({"b_id": head.id, **new})
+        return True
+
+    def partner(self, head: _Head, item: PartnerItem, known: _Known) -> bool:
+        """``partner add``; a partner whose kind or sector changed is removed and added again."""
+        found = known.partners.get(item.name)
+        sector = item.sector or (found["sector"] if found else None)
+        wanted = PartnerItem(item.name, item.kind, sector)
+        if found is not None:
+            old = PartnerItem(item.name, found["kind"], found["sector"])
+            if old == wanted:
+                return False
+            self.event(head, "partner_removed", {"old": old.as_data()})
+            self.partner_updates.append({"b_id": found["id"], "kind": wanted.kind,
+                                         "sector": wanted.sector, "added_at": self.at})
+        else:
+            self.inserts[_PARTNERS].append({"region_id": head.id, **wanted.as_data(), "added_at": self.at})
+        known.partners[item.name] = {"id": found["id"] if found else None, "kind": wanted.kind,
+                                     "sector": wanted.sector}
+        self.event(head, "partner_added", {"new": wanted.as_data()})
+        return True
+
+    def person(self, head: _Head, item: PersonItem, known: _Known) -> bool:
+        """``role assign``; a changed e-mail address is unassigned and assigned again."""
+        found = known.people.get((item.role, item.person))
+        if found is not None:
+            if item.email is None or item.email == found["email"]:
+                return False
+            old = PersonItem(item.role, item.person, found["email"])
+            self.event(head, "role_unassigned", {"old": old.as_data()})
+            self.people_updates.append({"b_id": found["id"], "email": item.email, "assigned_at": self.at})
+        else:
+            self.inserts[_ROLES].append({"region_id": head.id, **item.as_data(), "assigned_at": self.at})
+        known.people[item.role, item.person] = {"id": found["id"] if found else None, "email": item.email}
+        self.event(head, "role_assigned", {"new": item.as_data()})
+        return True
+
+    def fact(self, head: _Head, name: str, value: tuple[str, Any], known: _Known) -> bool:
+        """``fact set``, when the value differs from what is stored."""
+        found = known.facts.get(name)
+        if found == value:
+            return False
+        kind, new = value
+        if found is None:
+            self.inserts[_FACTS].append({"region_id": head.id, "name": name, "type": kind, "value": new,
+                                         "updated_at": self.at})
+        else:
+            self.fact_updates.append({"b_region": head.id, "b_name": name, "type": kind, "value": new,
+                                      "updated_at": self.at})
+        # What `fact set` records as old: the stored value read back as its type.
+        old = dump_value(coerce_value(cast(ValueType, found[0]), found[1])) \
+            if found and found[1] is not None else None
+        known.facts[name] = value
+        self.event(head, "fact_set", {"name": name, "old": old, "new": new})
+        return True
+
+    # --- to the database --------------------------------------------------------------
+
+    def write(self, session: Session) -> None:
+        """Send everything collected: rows first, then the events, then the chain heads."""
+        for table, rows in self.inserts.items():
+            if rows:
+                session.execute(insert(table), rows)
+        by_id = {_REGIONS: self.region_updates, _PARTNERS: self.partner_updates, _ROLES: self.people_updates}
+        for table, rows in by_id.items():
+            if rows:
+                session.execute(update(table).where(table.c.id == bindparam("b_id")), rows)
+        if self.fact_updates:
+            session.execute(update(_FACTS).where(_FACTS.c.region_id == bindparam("b_region"),
+                                                 _FACTS.c.name == bindparam("b_name")), self.fact_updates)
+        if self.events:
+            session.execute(insert(_EVENTS), self.events)
+        if self.touched:
+            session.execute(update(_REGIONS).where(_REGIONS.c.id == bindparam("b_id")),
+                            [{"b_id": h.id, "event_seq": h.seq, "event_hash": h.hash}
+                             for h in self.touched.values()])
 
 
 class ImportOps(CaseOps):
@@ -490,34 +686,35 @@ class ImportOps(CaseOps):
 
         Args:
             path: the CSV file.
-            progress: called with (regions done, regions in the file) while writing.
+            progress: called with (regions done, regions in the file) after each batch.
 
         Returns:
-            ``{"file", "rows", "created": [...], "updated": [...], "unchanged": [...]}`` with
-            the slugs of each outcome in file order.
+            ``{"file", "rows", "created": [...], "updated": [...], "unchanged": [...]}``, the
+            slugs of each outcome in file order.
 
         Raises:
-            UsageError: the file has problems; ``details["problems"]`` lists all of them
-                with their line numbers. Nothing was written.
+            UsageError: the file has problems; ``details["problems"]`` lists every one with
+                its line number. Nothing was written.
             Refused: the actor may not write.
-            Conflict: another writer created one of the regions meanwhile; nothing was written.
+            Conflict: someone created one of the regions meanwhile; nothing was written.
         """
         rows = read_regions_csv(path, self._declared_facts())
+        openings = self._openings()
         self._require_writer()
         outcome: dict[str, Any] = {"file": str(path), "rows": len(rows),
                                    "created": [], "updated": [], "unchanged": []}
         try:
             with self._write() as session:
-                existing = _Existing.load(session, [row.slug for row in rows])
-                for done, row in enumerate(rows, 1):
-                    outcome[self._apply(session, row, existing)].append(row.slug)
-                    if done % _FLUSH_EVERY == 0:
-                        session.flush()
+                heads, known = _load_existing(session, [row.slug for row in rows])
+                if progress is not None:
+                    progress(0, len(rows))
+                for start in range(0, len(rows), _BATCH):
+                    self._import_batch(session, rows[start:start + _BATCH], heads, known, openings, outcome)
                     if progress is not None:
-                        progress(done, len(rows))
+                        progress(min(start + _BATCH, len(rows)), len(rows))
         except SAIntegrityError:
-            raise Conflict("regions in the file were changed at the same time by someone else; "
-                           "nothing was imported, try again") from None
+            raise Conflict("regions in the file were created or changed at the same time by "
+                           "someone else; nothing was imported, try again") from None
         return outcome
 
     def _declared_facts(self) -> dict[str, FactDef]:
@@ -527,122 +724,66 @@ class ImportOps(CaseOps):
                 declared.setdefault(name, fact)
         return declared
 
-    def _apply(self, session: Session, row: RegionRow, existing: _Existing) -> str:
-        """Write one row; returns ``created``, ``updated`` or ``unchanged``."""
-        region = existing.regions.get(row.slug)
-        if region is None:
-            self._create(session, row)
-            return "created"
-        assert region.id is not None
-        changed = [
-            self._update_region(session, region, row),
-            *(self._put_partner(session, region, p, existing.partners[region.id]) for p in row.partners),
-            *(self._put_person(session, region, p, existing.roles[region.id]) for p in row.people),
-            *(self._put_fact(session, region, name, value, existing.facts[region.id])
-              for name, value in row.facts.items()),
-        ]
-        return "updated" if any(changed) else "unchanged"
-
-    def _event(self, session: Session, region: Region, kind: str, **data: Any) -> None:
-        # No flush per event: the batch flush (or the next query) writes them together.
-        self._record(session, region, kind, data=data, flush=False)
-
-    # --- a new region ------------------------------------------------------------------
-
-    def _create(self, session: Session, row: RegionRow) -> None:
-        """What ``region create`` and the ``partner add`` / ``role assign`` / ``fact set``
-        commands would write, event for event."""
-        region = Region(slug=row.slug, name=row.name, provinces=row.provinces, sectors=row.sectors,
-                        coordinator=row.coordinator, created_at=self.now())
-        session.add(region)
-        self._event(session, region, "region_created", new={
-            "name": row.name, "provinces": row.provinces, "sectors": row.sectors,
-            "coordinator": row.coordinator})
+    def _openings(self) -> list[_Opening]:
+        """The `start_with_region` workflows, checked before anything is written."""
+        openings = []
         for workflow in self.config.start_with_region:
-            self._open_case(session, region, workflow, params={}, round_="")
-        for partner in row.partners:
-            self._put_partner(session, region, partner, {})
-        for person in row.people:
-            self._put_person(session, region, person, {})
-        for name, value in row.facts.items():
-            self._put_fact(session, region, name, value, {})
+            definition = self.catalog.current(workflow).definition
+            openings.append(_Opening(workflow, definition, _typed_params(definition, {})))
+        return openings
 
-    # --- an existing region ------------------------------------------------------------
+    def _import_batch(
+        self, session: Session, rows: Sequence[RegionRow], heads: dict[str, _Head],
+        known: dict[int, _Known], openings: list[_Opening], outcome: dict[str, Any],
+    ) -> None:
+        batch = _Batch(self.actor, self.now())
+        created = self._insert_regions(session, [row for row in rows if row.slug not in heads])
+        cases = self._open_cases(session, list(created.values()), openings)
+        for row in rows:
+            if row.slug in created:
+                batch.created(created[row.slug], row, cases[created[row.slug].id])
+                outcome["created"].append(row.slug)
+            else:
+                head = heads[row.slug]
+                changed = batch.updated(head, row, known[head.id])
+                outcome["updated" if changed else "unchanged"].append(row.slug)
+        batch.write(session)
 
-    def _update_region(self, session: Session, region: Region, row: RegionRow) -> bool:
-        """Take over a new name or coordinator and add provinces and sectors."""
-        old = {"name": region.name, "provinces": list(region.provinces or []),
-               "sectors": list(region.sectors or []), "coordinator": region.coordinator}
-        new = {"name": row.name, "provinces": _unique(old["provinces"] + row.provinces),
-               "sectors": _unique(old["sectors"] + row.sectors),
-               "coordinator": row.coordinator or region.coordinator}
-        changed = [key for key in old if old[key] != new[key]]
-        if not changed:
-            return False
-        for key in changed:
-            setattr(region, key, new[key])
-        session.add(region)
-        self._event(session, region, "region_updated",
-                    old={k: old[k] for k in changed}, new={k: new[k] for k in changed})
-        return True
+    def _insert_regions(self, session: Session, rows: list[RegionRow]) -> dict[str, _Head]:
+        """The new regions of a batch, in one INSERT; their ids come back with it."""
+        if not rows:
+            return {}
+        fields = {row.slug: {"name": row.name, "provinces": row.provinces, "sectors": row.sectors,
+                             "coordinator": row.coordinator} for row in rows}
+        values = [{"slug": slug, **f, "created_at": self.now(), "event_seq": 0, "event_hash": ""}
+                  for slug, f in fields.items()]
+        inserted = session.execute(
+            insert(_REGIONS).returning(_REGIONS.c.id, _REGIONS.c.slug, sort_by_parameter_order=True), values
+        )
+        return {slug: _Head(region_id, fields[slug]) for region_id, slug in inserted}
 
-    def _put_partner(
-        self, session: Session, region: Region, item: PartnerItem, known: dict[str, Partner]
-    ) -> bool:
-        """Add the partner; one whose kind or sector changed is removed and added again."""
-        found = known.get(item.name)
-        wanted = PartnerItem(item.name, item.kind, item.sector or (found.sector if found else None))
-        if found is not None:
-            old = PartnerItem(found.name, found.kind, found.sector)
-            if old == wanted:
-                return False
-            self._event(session, region, "partner_removed", old=old.as_data())
-            found.kind, found.sector, found.added_at = wanted.kind, wanted.sector, self.now()
-            session.add(found)
-        else:
-            known[item.name] = Partner(region_id=region.id, name=item.name, kind=wanted.kind,
-                                       sector=wanted.sector, added_at=self.now())
-            session.add(known[item.name])
-        self._event(session, region, "partner_added", new=wanted.as_data())
-        return True
-
-    def _put_person(
-        self, session: Session, region: Region, item: PersonItem,
-        known: dict[tuple[str, str], RoleAssignment],
-    ) -> bool:
-        """Assign the role; a changed e-mail address is unassigned and assigned again."""
-        found = known.get((item.role, item.person))
-        if found is not None:
-            if item.email is None or item.email == found.email:
-                return False
-            old = PersonItem(found.role, found.person, found.email)
-            self._event(session, region, "role_unassigned", old=old.as_data())
-            found.email, found.assigned_at = item.email, self.now()
-            session.add(found)
-        else:
-            known[item.role, item.person] = RoleAssignment(
-                region_id=region.id, role=item.role, person=item.person, email=item.email,
-                assigned_at=self.now())
-            session.add(known[item.role, item.person])
-        self._event(session, region, "role_assigned", new=item.as_data())
-        return True
-
-    def _put_fact(
-        self, session: Session, region: Region, name: str, value: tuple[str, Any],
-        known: dict[str, Fact],
-    ) -> bool:
-        """Set the fact when it differs from what is stored (the event of ``fact set``)."""
-        kind, new = value
-        row = known.get(name)
-        if row is not None and (row.type, row.value) == (kind, new):
-            return False
-        old = dump_value(load_fact(row)) if row is not None else None
-        if row is None:
-            row = known[name] = Fact(region_id=region.id, name=name, type=kind, value=new,
-                                     updated_at=self.now())
-        else:
-            row.value, row.type, row.updated_at = new, kind, self.now()
-        session.add(row)
-        self._event(session, region, "fact_set", name=name, old=old, new=new)
-        return True
-
+    def _open_cases(
+        self, session: Session, created: list[_Head], openings: list[_Opening]
+    ) -> dict[int, list[tuple[int, _Opening]]]:
+        """What `_open_case` does for each new region, one INSERT per workflow."""
+        opened: dict[int, list[tuple[int, _Opening]]] = {head.id: [] for head in created}
+        now = self.now()
+        for opening in openings:
+            if not created:
+                break
+            values = [{"region_id": head.id, "workflow": opening.workflow, "round": "",
+                       "workflow_version": opening.definition.version, "params": opening.params,
+                       "state": opening.definition.initial, "state_entered_at": now, "opened_at": now,
+                       "lock_version": 0} for head in created]
+            inserted = session.execute(
+                insert(_CASES).returning(_CASES.c.id, _CASES.c.region_id, sort_by_parameter_order=True),
+                values,
+            ).all()
+            for case_id, region_id in inserted:
+                opened[region_id].append((case_id, opening))
+                if opening.plans_milestones:
+                    case = session.get(Case, case_id)
+                    assert case is not None
+                    on_enter(session, case, opening.definition, state=case.state, entered_at=now,
+                             reminder_time=self.config.reminder_time)
+        return opened

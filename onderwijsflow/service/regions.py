@@ -149,7 +149,7 @@ class RegionOps(Base):
             _member("sector", sector, SECTORS)
         self._require_writer()
         with self._write() as session:
-            region = self._region(session, slug)
+            region = self._region(session, slug, lock=True)
             if self._partner(session, region, name):
                 raise Refused(f"'{name}' is already a partner of {slug}")
             session.add(Partner(region_id=region.id, name=name, kind=kind, sector=sector,
@@ -162,7 +162,7 @@ class RegionOps(Base):
         """Remove a partner (the audit log keeps what it was)."""
         self._require_writer()
         with self._write() as session:
-            region = self._region(session, slug)
+            region = self._region(session, slug, lock=True)
             partner = self._partner(session, region, name)
             if partner is None:
                 raise NotFound(f"'{name}' is not a partner of {slug}")
@@ -180,7 +180,7 @@ class RegionOps(Base):
         _member("role", role, REGION_ROLES)
         self._require_writer()
         with self._write() as session:
-            region = self._region(session, slug)
+            region = self._region(session, slug, lock=True)
             if self._assignment(session, region, role, person):
                 raise Refused(f"{person} is already {role} of {slug}")
             session.add(RoleAssignment(region_id=region.id, role=role, person=person,
@@ -193,7 +193,7 @@ class RegionOps(Base):
         """Take a person out of a role."""
         self._require_writer()
         with self._write() as session:
-            region = self._region(session, slug)
+            region = self._region(session, slug, lock=True)
             found = self._assignment(session, region, role, person)
             if found is None:
                 raise NotFound(f"{person} is not {role} of {slug}")
@@ -219,7 +219,7 @@ class RegionOps(Base):
         _member("document kind", kind, DOCUMENT_KINDS)
         self._require_writer()
         with self._write() as session:
-            region = self._region(session, slug)
+            region = self._region(session, slug, lock=True)
             session.add(Document(region_id=region.id, kind=kind, title=title, ref=ref, date=on,
                                  added_at=self.now()))
             self._record(session, region, "document_added",
@@ -257,7 +257,7 @@ class RegionOps(Base):
             raise UsageError(f"fact '{name}' must be one of {', '.join(fact_def.choices)}")
         self._require_writer()
         with self._write() as session:
-            region = self._region(session, slug)
+            region = self._region(session, slug, lock=True)
             row = session.get(Fact, (region.id, name))
             old = dump_value(load_fact(row)) if row else None
             new = dump_value(typed)

@@ -46,19 +46,37 @@ def region_context(
 def region_contexts(
     session: Session, regions: list[Region], now: datetime
 ) -> dict[int, RegionContext]:
-    """Snapshots of many regions with one query per kind of row, for bulk work."""
+    """Snapshots of many regions with one query per kind of row, for bulk work.
+
+    Plain column tuples, not ORM objects: building entities would cost more than the
+    decisions they feed.
+    """
     ids = [r.id for r in regions]
     out = {r.id: RegionContext(slug=r.slug, now=now) for r in regions}
-    for p in session.exec(select(Partner).where(col(Partner.region_id).in_(ids))):
-        out[p.region_id].partners.append(PartnerInfo(p.name, p.kind, p.sector))
-    for r in session.exec(select(RoleAssignment).where(col(RoleAssignment.region_id).in_(ids))):
-        out[r.region_id].roles.append(RoleInfo(r.role, r.person, r.email))
-    for d in session.exec(select(Document).where(col(Document.region_id).in_(ids))):
-        out[d.region_id].documents.append(DocumentInfo(d.kind, d.title, d.ref, d.date))
-    for f in session.exec(select(Fact).where(col(Fact.region_id).in_(ids))):
-        out[f.region_id].facts[f.name] = load_fact(f)
-    for c in session.exec(select(Case).where(col(Case.region_id).in_(ids)).order_by(col(Case.id))):
-        out[c.region_id].cases.setdefault(c.workflow, []).append(c.state)
+    for rid, name, kind, sector in session.execute(
+        select(Partner.region_id, Partner.name, Partner.kind, Partner.sector)
+        .where(col(Partner.region_id).in_(ids))
+    ):
+        out[rid].partners.append(PartnerInfo(name, kind, sector))
+    for rid, role, person, email in session.execute(
+        select(RoleAssignment.region_id, RoleAssignment.role, RoleAssignment.person,
+               RoleAssignment.email).where(col(RoleAssignment.region_id).in_(ids))
+    ):
+        out[rid].roles.append(RoleInfo(role, person, email))
+    for rid, kind, title, ref, day in session.execute(
+        select(Document.region_id, Document.kind, Document.title, Document.ref, Document.date)
+        .where(col(Document.region_id).in_(ids))
+    ):
+        out[rid].documents.append(DocumentInfo(kind, title, ref, day))
+    for rid, name, kind, value in session.execute(
+        select(Fact.region_id, Fact.name, Fact.type, Fact.value).where(col(Fact.region_id).in_(ids))
+    ):
+        out[rid].facts[name] = None if value is None else coerce_value(kind, value)
+    for rid, workflow, state in session.execute(
+        select(Case.region_id, Case.workflow, Case.state)
+        .where(col(Case.region_id).in_(ids)).order_by(col(Case.id))
+    ):
+        out[rid].cases.setdefault(workflow, []).append(state)
     return out
 
 
