@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
@@ -22,11 +22,13 @@ from onderwijsflow.clock import Clock, parse_moment
 from onderwijsflow.config import Config, load_config
 from onderwijsflow.errors import ConfigError, NotFound, Refused, UsageError
 from onderwijsflow.resources import shipped
-from onderwijsflow.service.catalog import Catalog
 from onderwijsflow.store import audit
 from onderwijsflow.store.db import Database
 from onderwijsflow.store.tables import Region
 from onderwijsflow.vocabulary import suggest
+
+if TYPE_CHECKING:
+    from onderwijsflow.service.catalog import Catalog
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -97,7 +99,9 @@ class Base:
 
     @cached_property
     def catalog(self) -> Catalog:
-        """The workflows on disk, loaded on first use."""
+        """The workflows on disk, loaded on first use (commands that need none stay fast)."""
+        from onderwijsflow.service.catalog import Catalog
+
         return Catalog(self.workflows_dir)
 
     def close(self) -> None:

@@ -8,13 +8,12 @@ nothing is written; on SQLite the write transaction is ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
-from onderwijsflow.engine.machine import Decision, WorkflowMachine
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
 from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import Base
@@ -22,6 +21,9 @@ from onderwijsflow.service.snapshot import for_case, region_cases, region_contex
 from onderwijsflow.store.audit import EventBatch
 from onderwijsflow.store.db import compare_and_set_case
 from onderwijsflow.store.tables import Case, Region
+
+if TYPE_CHECKING:
+    from onderwijsflow.engine.machine import Decision, WorkflowMachine
 
 
 class CaseBatch(EventBatch):
