@@ -105,9 +105,10 @@ def _report(err: Exception, debug: bool) -> int:
         traceback.print_exception(err)
     if isinstance(err, OnderwijsflowError):
         click.echo(f"error: {err.message}", err=True)
-        if isinstance(err, DefinitionError) and len(err.problems) > 1:
-            for problem in err.problems[1:]:
-                click.echo(f"error: {problem}", err=True)
+        # Every problem on a line of its own, so a whole file can be fixed in one go.
+        problems = err.problems if isinstance(err, DefinitionError) else err.details.get("problems")
+        for problem in (problems or [])[1:]:
+            click.echo(f"error: {problem}", err=True)
         return err.exit_code
     if _is_database_error(err):
         click.echo(f"error: database problem: {_first_line(err)}", err=True)

@@ -7,7 +7,16 @@ from typing import Any
 import click
 
 from onderwijsflow.cli import Settings, pass_settings
-from onderwijsflow.cli.output import emit_json, esc, json_option, say, short_time, table, unmet_lines
+from onderwijsflow.cli.output import (
+    ProgressBar,
+    emit_json,
+    esc,
+    json_option,
+    say,
+    short_time,
+    table,
+    unmet_lines,
+)
 
 
 @click.command()
@@ -157,7 +166,7 @@ def advance_all(settings: Settings, trigger: str, workflow: str, in_state: str |
 
     from onderwijsflow.errors import Refused
 
-    with _progress(enabled=not as_json and sys.stderr.isatty()) as report:
+    with ProgressBar(f"advancing ({trigger})", enabled=not as_json and sys.stderr.isatty()) as report:
         result = settings.app.advance_all(trigger, workflow=workflow, in_state=in_state,
                                           dry_run=dry_run, reason=reason, progress=report)
     if as_json:
@@ -172,33 +181,6 @@ def advance_all(settings: Settings, trigger: str, workflow: str, in_state: str |
                 say("  " + line)
     if result["refused"]:
         raise Refused(f"{len(result['refused'])} of {result['matched']} case(s) refused '{trigger}'")
-
-
-class _progress:
-    """A rich progress bar on stderr fed by (done, total) callbacks, or nothing."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> Any:
-        if not self.enabled:
-            return None
-        from rich.console import Console
-        from rich.progress import Progress
-
-        self._bar = Progress(console=Console(stderr=True), transient=True)
-        self._bar.__enter__()
-        self._task = self._bar.add_task("advancing", total=None)
-        return self._update
-
-    def _update(self, done: int, total: int) -> None:
-        self._bar.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
 
 
 COMMANDS = [start, advance, advance_all, check, history]

@@ -79,3 +79,37 @@ def unmet_lines(unmet: list[dict[str, Any]]) -> list[str]:
 def short_time(iso: str | None) -> str:
     """``2024-10-15 16:00`` from an ISO local time, for tables."""
     return iso[:16].replace("T", " ") if iso else ""
+
+
+class ProgressBar:
+    """A rich progress bar on stderr, fed as a ``progress(done, total)`` callback.
+
+    Shown only when `enabled` (a terminal, not --json) and the work has more than `above`
+    items; rich is imported only when a bar is actually shown.
+    """
+
+    def __init__(self, label: str, *, enabled: bool, above: int = 0) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.above = above
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._progress is None:
+            if not self.enabled or total <= self.above:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._progress = Progress(console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total)
+        self._progress.update(self._task, completed=done)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()

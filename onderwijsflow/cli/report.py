@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.output import json_option
 
+#: As :data:`onderwijsflow.reporting.render.FORMATS` (not imported here, to keep start-up cheap).
 FORMATS = ["table", "md", "csv", "json", "html"]
 
 
@@ -52,17 +55,26 @@ def _write(path: str, text: str, *, bom: bool) -> None:
     """Write `text` to `path` in one step (a temporary file, then a rename).
 
     A CSV file starts with a byte-order mark, so that Excel reads it as UTF-8.
+
+    Raises:
+        OnderwijsflowError: the file cannot be written (one sentence, exit 1).
     """
     from pathlib import Path
 
+    from onderwijsflow.errors import OnderwijsflowError
+
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
-        handle.write(text)
-    tmp.replace(target)
+    try:
+        with tmp.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+            handle.write(text)
+        tmp.replace(target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise OnderwijsflowError(f"cannot write the report to {path}: {err.strerror or err}") from None
 
 
-def _print_tables(data: dict) -> None:
+def _print_tables(data: dict[str, Any]) -> None:
     from onderwijsflow.cli.output import console
     from onderwijsflow.reporting.render import rich_renderables
 
