@@ -7,11 +7,12 @@ next working day (Algemene termijnenwet).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from onderwijsflow.clock import END_OF_DAY, local_moment, to_local
+from onderwijsflow.clock import END_OF_DAY, LOCAL, local_moment, to_local
+from onderwijsflow.definition.durations import Duration
 from onderwijsflow.definition.model import DueDef, MilestoneDef
 
 
@@ -65,7 +66,7 @@ def due_moment(
     if milestone.every is not None:
         if entered_at is None:
             return None
-        return milestone.every.add_to(entered_at)  # type: ignore[return-value]
+        return add_local(milestone.every, entered_at)
     if isinstance(due, date):
         return _at(due, None, milestone.termijnenwet)
     if isinstance(due, DueDef) and due.param is not None:
@@ -75,12 +76,21 @@ def due_moment(
         day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
         return _at(day, due.time, milestone.termijnenwet)
     if isinstance(due, DueDef) and due.after is not None and entered_at is not None:
-        moment = due.after.add_to(entered_at)
+        moment = add_local(due.after, entered_at)
         if due.time is not None or milestone.termijnenwet:
-            local = to_local(moment)  # type: ignore[arg-type]
+            local = to_local(moment)
             return _at(local.date(), due.time or local.time(), milestone.termijnenwet)
-        return moment  # type: ignore[return-value]
+        return moment
     return None
+
+
+def add_local(duration: Duration, moment: datetime) -> datetime:
+    """`moment` plus `duration` on the Amsterdam calendar: six months after 1 March 00:30
+    is 1 September 00:30 local, whatever summer time did in between."""
+    local = to_local(moment).replace(tzinfo=None)
+    shifted = duration.add_to(local)
+    assert isinstance(shifted, datetime)
+    return shifted.replace(tzinfo=LOCAL).astimezone(UTC)
 
 
 def _at(day: date, at: Any, termijnenwet: bool) -> datetime:

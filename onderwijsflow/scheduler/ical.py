@@ -23,6 +23,7 @@ def to_ics(rows: list[dict[str, Any]], *, domain: str = "onderwijsflow") -> byte
     cal.add("version", "2.0")
     cal.add("x-wr-calname", "onderwijsflow deadlines")
     cal.add("x-wr-timezone", "Europe/Amsterdam")
+    cal.add("uid", f"deadlines@{domain}")  # stable: a re-export updates the subscription
     for row in rows:
         due = dt.datetime.fromisoformat(row["due_utc"])
         event = Event()

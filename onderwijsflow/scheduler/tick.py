@@ -6,9 +6,12 @@ due reminders (after downtime only the latest goes out, the rest are ``skipped``
 message to the outbox, and for a passed milestone sends one overdue notice and fires
 `on_overdue` as the actor ``scheduler``. A crash rolls the batch back: nothing is lost.
 
-Delivering (phase 2) marks an outbox row ``sending`` (committed) before handing it to the
-channel and ``sent`` after. A row still ``sending`` when its lease runs out died in between:
-its fate is ``unknown`` and only a person resends it (design §6).
+Delivering (phase 2) claims a batch of outbox rows (``claimed``, with a lease), then marks
+each row ``sending`` (committed) just before handing it to the channel, and records the
+outcome (``sent``) in the transaction that marks the next row ``sending``: one commit per
+message. A row still ``claimed`` when its lease runs out never reached a channel and is
+picked up again; a row still ``sending`` died in between: its fate is ``unknown`` and only
+a person resends it (design §6).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlmodel import Session, col, select, update
 
 from onderwijsflow.definition.model import MilestoneDef
 from onderwijsflow.engine.machine import WorkflowMachine
+from onderwijsflow.engine.milestones import add_local
 from onderwijsflow.errors import (
     NotFound,
     PermanentDeliveryError,
@@ -181,7 +185,7 @@ class Scheduler:
             close(session, ms, "met", now)
             assert spec.every is not None
             plan(session, case, spec, now, self.app.config.reminder_time,
-                 occurrence=ms.occurrence + 1, due=spec.every.add_to(ms.due_at))  # type: ignore[arg-type]
+                 occurrence=ms.occurrence + 1, due=add_local(spec.every, ms.due_at))
             return
         report.overdue += 1
         if spec.on_overdue is not None:
@@ -279,9 +283,15 @@ class Scheduler:
     # --- phase 2: deliver --------------------------------------------------------------
 
     def _expire(self, report: TickReport) -> None:
-        """A row still `sending` past its lease died mid-send: its fate is unknown."""
+        """Leases that ran out: a `claimed` row never reached a channel and is taken again;
+        a row still `sending` died mid-send, so its fate is unknown."""
         now = self.app.now()
         with self.app.db.session() as session:
+            session.execute(
+                update(Outbox)
+                .where(col(Outbox.status) == "claimed", col(Outbox.lease_until) < now)
+                .values(status="pending", lease_until=None)
+            )
             result = session.execute(
                 update(Outbox)
                 .where(col(Outbox.status) == "sending", col(Outbox.lease_until) < now)
@@ -298,18 +308,38 @@ class Scheduler:
                 .order_by(col(Outbox.id)).limit(self.batch).with_for_update(skip_locked=True)
             ))
             for row in rows:
-                row.status, row.lease_until, row.attempts = "sending", now + self.lease, row.attempts + 1
+                row.status, row.lease_until = "claimed", now + self.lease
                 session.add(row)
-            claimed = [(r.id, r) for r in rows]
-        for _, row in claimed:
-            self._deliver(row, report)
-        return len(claimed) == self.batch
+            session.flush()
+            current = self._hand_over_next(session, rows, 0)
+        while current is not None:
+            outcome = self._deliver(rows[current])
+            current = self._record_delivery(rows[current], outcome, report, rows, current + 1)
+        return len(rows) == self.batch
 
-    def _deliver(self, row: Outbox, report: TickReport) -> None:
+    def _hand_over_next(self, session: Session, rows: list[Outbox], start: int) -> int | None:
+        """Mark the first still-claimed row from `start` on ``sending``; its index, or None.
+
+        A claim can be lost while a slow batch waits (its lease ran out and another worker
+        took the row): the compare-and-set then matches nothing and the row is left alone.
+        """
+        lease_until = self.app.now() + self.lease
+        for index in range(start, len(rows)):
+            result = session.execute(
+                update(Outbox)
+                .where(col(Outbox.id) == rows[index].id, col(Outbox.status) == "claimed")
+                .values(status="sending", lease_until=lease_until, attempts=col(Outbox.attempts) + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                return index
+        return None
+
+    def _deliver(self, row: Outbox) -> dict[str, Any]:
+        """Hand `row` to its channel; the outcome to record."""
         from onderwijsflow.notify.message import Message
 
         channel = self.channels.get(row.channel)
-        outcome: dict[str, Any]
         try:
             try:
                 message = Message(message_id=row.message_id, sender=row.sender,
@@ -322,16 +352,21 @@ class Scheduler:
             if not message.recipients and row.channel != "log":
                 raise PermanentDeliveryError("no recipient has an e-mail address")
             delivered = channel.deliver(message)
-            outcome = {"status": "sent", "refused": dict(delivered.refused)}
+            return {"status": "sent", "refused": dict(delivered.refused)}
         except TemporaryDeliveryError as err:
-            outcome = {"status": "retry", "error": str(err)}
+            return {"status": "retry", "error": str(err)}
         except PermanentDeliveryError as err:
-            outcome = {"status": "failed", "error": str(err)}
+            return {"status": "failed", "error": str(err)}
         except UncertainDeliveryError as err:
-            outcome = {"status": "unknown", "error": str(err)}
-        self._record_delivery(row, outcome, report)
+            return {"status": "unknown", "error": str(err)}
 
-    def _record_delivery(self, row: Outbox, outcome: dict[str, Any], report: TickReport) -> None:
+    def _record_delivery(self, row: Outbox, outcome: dict[str, Any], report: TickReport,
+                         batch: list[Outbox] | None = None, start: int = 0) -> int | None:
+        """Record `outcome`, and in the same transaction hand over the next row of `batch`.
+
+        Returns:
+            The index in `batch` of the row now ``sending``, or None when none is left.
+        """
         now = self.app.now()
         with self.app._write() as session:
             fresh = session.get(Outbox, row.id, populate_existing=True)
@@ -356,10 +391,13 @@ class Scheduler:
             if status == "unknown":
                 report.unknown += 1
             session.add(fresh)
-            if status in ("sent", "failed"):
+            if status in ("sent", "failed", "unknown"):
                 self._audit_delivery(session, fresh, status)
+            session.flush()
+            following = self._hand_over_next(session, batch, start) if batch else None
         log.info("%s %s via %s to %s: %s", fresh.message_id, status, fresh.channel,
                  ", ".join(fresh.recipients) or "-", fresh.subject)
+        return following
 
     def _audit_delivery(self, session: Session, row: Outbox, status: str) -> None:
         region = session.get(Region, row.region_id)
@@ -367,7 +405,7 @@ class Scheduler:
         reminder = session.get(Reminder, row.reminder_id) if row.reminder_id else None
         milestone = session.get(Milestone, reminder.milestone_id) if reminder else None
         self.app._record(
-            session, region, "reminder_sent" if status == "sent" else "reminder_failed",
+            session, region, f"reminder_{status}",
             actor=SCHEDULER_ACTOR,
             case_id=milestone.case_id if milestone else None,
             workflow=milestone.workflow if milestone else None,
@@ -388,7 +426,8 @@ class Scheduler:
                 select(Reminder.id).where(Reminder.status == "pending")
             ).all()
             rows = list(session.exec(
-                select(Outbox).where(col(Outbox.status).in_(("pending", "sending", "failed", "unknown")))
+                select(Outbox).where(col(Outbox.status).in_(
+                    ("pending", "claimed", "sending", "failed", "unknown")))
                 .order_by(col(Outbox.id))
             ))
             slugs = {r.id: r.slug for r in session.exec(select(Region))}

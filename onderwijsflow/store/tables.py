@@ -255,10 +255,12 @@ class Reminder(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A message to deliver through one channel, written with the change that causes it.
 
-    ``pending`` -> ``sending`` (handed to the channel) -> ``sent``; a temporary failure goes
-    back to ``pending`` with a later `next_attempt_at`; a permanent one is ``failed``. A
-    ``sending`` row whose lease ran out has an uncertain fate and becomes ``unknown``: it is
-    shown to a person and only sent again on purpose (`scheduler resend`).
+    ``pending`` -> ``claimed`` (by a worker's batch) -> ``sending`` (handed to the channel)
+    -> ``sent``; a temporary failure goes back to ``pending`` with a later `next_attempt_at`;
+    a permanent one is ``failed``. A ``claimed`` row whose lease ran out never reached a
+    channel and goes back to ``pending``. A ``sending`` row whose lease ran out has an
+    uncertain fate and becomes ``unknown``: it is shown to a person and only sent again on
+    purpose (`scheduler resend`).
     """
 
     __tablename__ = "outbox"
