@@ -29,13 +29,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import col, select
 
-from onderwijsflow.clock import LOCAL, Clock, to_local
+from onderwijsflow.clock import Clock
 from onderwijsflow.config import load_config
-from onderwijsflow.errors import Refused
 from onderwijsflow.notify import DeliveryReport, MaildirChannel, Message, SmtpChannel
 from onderwijsflow.scheduler.tick import Scheduler
 from onderwijsflow.service import Onderwijsflow
-from onderwijsflow.store.tables import Case, Event, Milestone, Outbox, Reminder
+from onderwijsflow.store.tables import Event, Milestone, Outbox, Reminder
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_WORKFLOWS = REPO / "workflows"
