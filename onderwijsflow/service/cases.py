@@ -138,7 +138,8 @@ class CaseOps(Base):
         """The one case a command is about; ambiguity is a usage error, not a guess."""
         cases = region_cases(session, region)
         if workflow is not None:
-            self.catalog.current(workflow) if workflow not in {c.workflow for c in cases} else None
+            if workflow not in {c.workflow for c in cases}:
+                self.catalog.current(workflow)  # an unknown workflow is NotFound, with a suggestion
             cases = [c for c in cases if c.workflow == workflow]
         if round_ is not None:
             cases = [c for c in cases if c.round == round_]
@@ -157,9 +158,10 @@ class CaseOps(Base):
                 if len(possible) == 1:
                     return possible[0], machines[possible[0].id]
             names = ", ".join(c.workflow + (f" (round {c.round})" if c.round else "") for c in cases)
+            same_workflow = len({c.workflow for c in cases}) == 1
             raise UsageError(
-                f"region '{region.slug}' has several cases ({names}); name one with --workflow"
-                " and --round"
+                f"region '{region.slug}' has several cases ({names}); name one with "
+                + ("--round" if same_workflow else "--workflow (and --round)")
             )
         return cases[0], machines[cases[0].id]
 
