@@ -27,6 +27,12 @@ CSV_COLUMNS = ("section", "workflow", "round", "key", "label", "count", "region"
 #: How many region slugs a table shows per blocking requirement before "+N more".
 EXAMPLES = 5
 
+#: How many blocking requirements are also said in a sentence above their table.
+HEADLINES = 3
+
+#: How many rows a list shows in the terminal table format.
+TABLE_ROWS = 50
+
 TITLE = "Landelijk beeld onderwijsregio's"
 
 TOTALS = {
@@ -110,8 +116,16 @@ def _case(row: dict[str, Any]) -> str:
     return row["workflow"] + (f" {row['round']}" if row["round"] else "")
 
 
-def _sections(report: dict[str, Any]) -> list[tuple[str, Sequence[str], list[list[Any]]]]:
-    """The tabular parts of the report after the chart: (title, columns, rows)."""
+def headlines(report: dict[str, Any]) -> list[str]:
+    """The requirements that hold back most regions, as sentences (``14 regio's missen: ...``)."""
+    return [blocking_sentence(b) for b in report["blocking"][:HEADLINES]]
+
+
+_Section = tuple[str, list[str], Sequence[str], list[list[Any]]]
+
+
+def _sections(report: dict[str, Any]) -> list[_Section]:
+    """The tabular parts of the report after the charts: (title, sentences, columns, rows)."""
     deadline_columns = ("Vervalt", "Regio", "Zaak", "Mijlpaal")
 
     def deadline_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
@@ -121,14 +135,15 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, Sequence[str], list[lis
         return [[r["region"], r["name"], r["coordinator"] or ""] for r in rows]
 
     return [
-        ("Eisen die de meeste regio's tegenhouden", ("Regio's", "Eis", "Workflow", "Bijvoorbeeld"),
+        ("Eisen die de meeste regio's tegenhouden", headlines(report),
+         ("Regio's", "Eis", "Workflow", "Bijvoorbeeld"),
          [[b["count"], b["label"], ", ".join(b["workflows"]), examples(b["regions"])]
           for b in report["blocking"]]),
-        ("Verlopen mijlpalen", deadline_columns, deadline_rows(report["overdue"])),
-        (upcoming_title(report), deadline_columns, deadline_rows(report["upcoming"])),
-        ("Regio's zonder coördinator", ("Regio", "Naam", "Coördinator"),
+        ("Verlopen mijlpalen", [], deadline_columns, deadline_rows(report["overdue"])),
+        (upcoming_title(report), [], deadline_columns, deadline_rows(report["upcoming"])),
+        ("Regio's zonder coördinator", [], ("Regio", "Naam", "Coördinator"),
          region_rows(report["without_coordinator"])),
-        ("Regio's zonder programmamanager of projectleider", ("Regio", "Naam", "Coördinator"),
+        ("Regio's zonder programmamanager of projectleider", [], ("Regio", "Naam", "Coördinator"),
          region_rows(report["without_lead"])),
     ]
 
@@ -153,8 +168,9 @@ def markdown(report: dict[str, Any]) -> str:
     for group in report["workflows"]:
         lines += [f"### {_md_text(workflow_heading(group))}", ""]
         lines += _md_table(STATE_COLUMNS, _state_rows(group))
-    for title, columns, rows in _sections(report):
+    for title, sentences, columns, rows in _sections(report):
         lines += [f"## {_md_text(title)}", ""]
+        lines += [*(f"- {_md_text(s)}" for s in sentences), ""] if sentences else []
         lines += _md_table(columns, rows) if rows else ["Geen.", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -242,7 +258,7 @@ th{background:#f2f5f8}td.n{text-align:right;font-variant-numeric:tabular-nums}
 svg.chart{width:100%;max-width:60rem;height:auto}
 svg.chart text{font-size:13px;fill:#1c2733}svg.chart text.count{font-weight:600}
 rect.bar{fill:#1f6fb2}rect.bar.final{fill:#9aa7b4}
-.none{color:#5b6b7a;font-style:italic}
+.none{color:#5b6b7a;font-style:italic}ul.lead{font-size:1.05rem;font-weight:600}
 """
 
 #: Geometry of the bar charts (SVG user units).
@@ -261,8 +277,11 @@ def to_html(report: dict[str, Any]) -> str:
         body += [f"<h3>{_e(workflow_heading(group))}</h3>", bar_chart(group, f"chart-{index}")]
     if not report["workflows"]:
         body.append('<p class="none">Nog geen zaken.</p>')
-    for title, columns, rows in _sections(report):
-        body += [f"<h2>{_e(title)}</h2>", _html_table(columns, rows)]
+    for title, sentences, columns, rows in _sections(report):
+        body.append(f"<h2>{_e(title)}</h2>")
+        if sentences:
+            body.append('<ul class="lead">' + "".join(f"<li>{_e(s)}</li>" for s in sentences) + "</ul>")
+        body.append(_html_table(columns, rows))
     return (
         '<!DOCTYPE html>\n<html lang="nl">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -328,8 +347,14 @@ def _e(value: Any) -> str:
 # --- rich tables -------------------------------------------------------------------------------
 
 
-def rich_renderables(report: dict[str, Any]) -> list[Any]:
-    """The report as rich renderables (a heading, totals and tables), for a terminal."""
+def rich_renderables(report: dict[str, Any], *, limit: int | None = TABLE_ROWS) -> list[Any]:
+    """The report as rich renderables (a heading, totals and tables), for a terminal.
+
+    Args:
+        report: the result of ``national_report``.
+        limit: the most rows a list shows (the rest is counted, and in every other format);
+            None for all.
+    """
     from rich.table import Table
     from rich.text import Text
 
@@ -337,15 +362,22 @@ def rich_renderables(report: dict[str, Any]) -> list[Any]:
         table = Table(title=title, title_justify="left", title_style="bold")
         for column in columns:
             table.add_column(column, justify="right" if column in ("Aantal", "Regio's") else "left")
-        for row in rows:
+        shown = rows if limit is None else rows[:limit]
+        for row in shown:
             table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        if len(shown) < len(rows):
+            rest = len(rows) - len(shown)
+            table.caption = f"… en nog {rest}; alle rijen met --format csv, md, html of json"
+            table.caption_justify = "left"
         return table if rows else Text(f"{title}: geen")
 
     out: list[Any] = [Text(f"{TITLE}, gegenereerd op {short_due(report['generated_at'])}", style="bold")]
     out.append(grid("Totalen", ("", "Aantal"), total_rows(report)))
     for group in report["workflows"]:
         out.append(grid(workflow_heading(group), STATE_COLUMNS, _state_rows(group)))
-    out += [grid(title, columns, rows) for title, columns, rows in _sections(report)]
+    for title, sentences, columns, rows in _sections(report):
+        out += [Text(sentence) for sentence in sentences]
+        out.append(grid(title, columns, rows))
     return out
 
 
