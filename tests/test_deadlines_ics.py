@@ -219,6 +219,8 @@ def test_ics_uids_are_stable_across_exports(
     assert cli(setup, "deadlines", "--ics", str(second), now="2025-03-28T09:00")[0] == 0
     uids = [sorted(str(e["uid"]) for e in read_ics(path).walk("VEVENT")) for path in (first, second)]
     assert uids[0] == uids[1]
+    calendars = [str(read_ics(path)["uid"]) for path in (first, second)]
+    assert calendars[0] == calendars[1]  # the calendar itself keeps its UID too
     starts = [sorted(e.decoded("dtstart") for e in read_ics(path).walk("VEVENT")) for path in (first, second)]
     assert starts[0] == starts[1]
 

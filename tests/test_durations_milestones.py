@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onderwijsflow.clock import to_local
+from onderwijsflow.clock import LOCAL, to_local
 from onderwijsflow.definition.durations import Duration
 from onderwijsflow.definition.model import DueDef, MilestoneDef
 from onderwijsflow.engine.milestones import (
@@ -302,3 +302,13 @@ def test_every_first_occurrence_counts_from_entering() -> None:
 def test_due_def_refuses_a_number_as_time() -> None:
     with pytest.raises(ValueError, match="16:00"):
         DueDef.model_validate({"param": "d", "time": 1600})
+
+
+def test_calendar_months_count_on_the_local_calendar_across_summer_time() -> None:
+    from onderwijsflow.engine.milestones import add_local
+
+    entered = datetime(2025, 3, 1, 0, 30, tzinfo=LOCAL)  # winter time
+    due = add_local(Duration.parse("P6M"), entered.astimezone(UTC))
+    assert due.astimezone(LOCAL).replace(tzinfo=None) == datetime(2025, 9, 1, 0, 30)
+    m = milestone(every="P6M", active_in=["x"])
+    assert due_moment(m, {}, entered.astimezone(UTC)) == due

@@ -31,6 +31,7 @@ from sqlmodel import col, select
 
 from onderwijsflow.clock import Clock
 from onderwijsflow.config import load_config
+from onderwijsflow.errors import Refused
 from onderwijsflow.notify import DeliveryReport, MaildirChannel, Message, SmtpChannel
 from onderwijsflow.scheduler.tick import Scheduler
 from onderwijsflow.service import Onderwijsflow
@@ -693,6 +694,8 @@ def test_smtp_permanent_refusal_is_failed_listed_and_audited(
     assert scheduler.tick().sent == 1
     assert len(handler.received) == 1
     assert handler.received[0].message["Message-ID"] == row.message_id
+    with pytest.raises(Refused, match="only unknown or failed"):  # a sent one is never resent
+        scheduler.resend(row.id)
 
 
 # --- the Maildir channel ----------------------------------------------------------------------
