@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, insert, select, update
 
 from onderwijsflow.definition.model import MilestoneDef
 from onderwijsflow.engine.context import RegionContext
@@ -172,6 +172,8 @@ class Scheduler:
             with session.no_autoflush:
                 for milestone in rows:
                     self._act_on(session, milestone, now, report)
+            if self._outbox:
+                session.execute(insert(Outbox), self._outbox)
             report.milestones += len(rows)
             return len(rows) == self.batch
 
@@ -184,9 +186,13 @@ class Scheduler:
                                    Reminder.due_at <= now).order_by(col(Reminder.due_at))
         ):
             self._due.setdefault(reminder.milestone_id, []).append(reminder)
-        cases = list(session.exec(select(Case).where(col(Case.id).in_({m.case_id for m in rows}))))
-        regions = list(session.exec(select(Region).where(col(Region.id).in_({c.region_id for c in cases}))))
-        self._contexts = region_contexts(session, regions, now)
+        # Held here, not only in the session's weak identity map, so `session.get` hits.
+        self._cases = list(session.exec(select(Case).where(col(Case.id).in_({m.case_id for m in rows}))))
+        self._regions = list(session.exec(
+            select(Region).where(col(Region.id).in_({c.region_id for c in self._cases}))
+        ))
+        self._contexts = region_contexts(session, self._regions, now)
+        self._outbox: list[dict[str, Any]] = []
 
     def _context(self, session: Session, region: Region, now: dt.datetime) -> RegionContext:
         """The preloaded snapshot of `region` (read again after the scheduler moved a case)."""
@@ -267,13 +273,14 @@ class Scheduler:
 
         # Row ids repeat across databases; a mail server may drop a Message-ID it has seen.
         message_id = make_message_id(f"{kind}-{row.id}-{uuid.uuid4().hex[:12]}", sender)
+        subject, body = messages.subject(notice), messages.body(notice)
         for name in self.channels:
-            session.add(Outbox(
-                reminder_id=row.id, region_id=region.id, channel=name, message_id=message_id,
-                sender=sender, recipients=recipients, missing=missing,
-                subject=messages.subject(notice), body=messages.body(notice),
-                next_attempt_at=now, created_at=now,
-            ))
+            self._outbox.append({
+                "reminder_id": row.id, "region_id": region.id, "channel": name,
+                "message_id": message_id, "sender": sender, "recipients": recipients,
+                "missing": missing, "subject": subject, "body": body, "status": "pending",
+                "attempts": 0, "next_attempt_at": now, "created_at": now,
+            })
         self._mark(session, [row], "queued", now)
         report.queued += 1
         if missing:
