@@ -79,3 +79,13 @@ def any_db(request: pytest.FixtureRequest) -> Iterator:
     """A migrated Database, once on SQLite and once on PostgreSQL (when configured)."""
     url_fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
     yield from _migrated(request.getfixturevalue(url_fixture))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh, empty database: a SQLite file, then a PostgreSQL schema of its own.
+
+    The PostgreSQL run skips (visibly) without ``ONDERWIJSFLOW_TEST_PG``; its schema is
+    dropped when the test ends.
+    """
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))

@@ -1,4 +1,7 @@
-"""The library API (`Onderwijsflow`) on a real SQLite file: every use case a coordinator has.
+"""The library API (`Onderwijsflow`) on SQLite and PostgreSQL: every use case a coordinator has.
+
+Each test runs twice (fixture `backend_url`): on a real SQLite file, and in a PostgreSQL schema
+of its own when ``ONDERWIJSFLOW_TEST_PG`` is set.
 
 Regions and facts, cases and rounds, workflow versions, history as of a past moment,
 the audit evidence of decisions, and who may do what (design §2, §3, §5, §6).
@@ -131,15 +134,15 @@ def workflows(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, sqlite_url: str, workflows: Path) -> Iterator[Factory]:
-    """Build apps on one SQLite file; every app built is closed at the end."""
+def make_app(tmp_path: Path, backend_url: str, workflows: Path) -> Iterator[Factory]:
+    """Build apps on one database (`backend_url`); every app built is closed at the end."""
     apps: list[Onderwijsflow] = []
 
     def make(*, actor: str = "anne", clock: Clock | None = None, extra_config: str = "",
              init: bool = False) -> Onderwijsflow:
         config = tmp_path / f"config-{len(apps)}.yaml"
         config.write_text(CONFIG + extra_config, encoding="utf-8")
-        app = Onderwijsflow(load_config(config), db_url=sqlite_url, workflows=workflows,
+        app = Onderwijsflow(load_config(config), db_url=backend_url, workflows=workflows,
                             actor=actor, clock=clock or Clock(T0))
         apps.append(app)
         if init:

@@ -211,6 +211,8 @@ class Scheduler:
             return
         final = [r for r in due if r.kind != "reminder"]
         reminders = [r for r in due if r.kind == "reminder"]
+        if not due:  # another worker acted on it between our claim query and our lock
+            return
         if final:
             self._mark(session, reminders, "skipped", now)
             report.skipped += len(reminders)

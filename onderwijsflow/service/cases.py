@@ -193,28 +193,56 @@ class CaseOps(Base):
             denied = denied or self._override_problem(reason)
         with self._read() as session:
             region = self._region(session, slug)
-            case, machine = self._case(session, region, workflow, round, trigger)
-            ctx = for_case(region_context(session, region, self.now()), case, machine.definition)
+            case, machine, decision = self._decide(session, region, workflow, round, trigger,
+                                                   override=override, denied=denied)
             seen = (region.event_seq, case.lock_version)
-            decision = machine.fire(case.state, trigger, ctx, actor_roles=self._roles(),
-                                    override=override)
-        if denied and decision.code in ("ok", "unmet", "not_permitted"):
-            # Not permitted: still an attempt, audited like any other refusal.
-            decision.ok, decision.code, decision.refusal = False, "not_permitted", denied
-            decision.overridden = []
         result = _decision_json(slug, decision, dry_run)
         if dry_run:
             return result
         with self._write() as session:
             region = self._region(session, slug, lock=True)
-            if decision.ok and region.event_seq != seen[0]:
-                raise Conflict(f"region '{slug}' changed while you worked on it; nothing was "
-                               "written, try again")
+            if region.event_seq != seen[0]:
+                conflict = Conflict(f"region '{slug}' changed while you worked on it; nothing was "
+                                    "written, try again")
+                if decision.ok:
+                    raise conflict
+                # A refusal decided on a snapshot the region has since left would be audited
+                # with a state and evidence that are no longer true: decide again on what is
+                # there now (the region is locked, so nothing changes it any more). Should the
+                # trigger now be allowed, the region changed under the user: exit 5 as well.
+                case, machine, decision = self._decide(session, region, workflow, round, trigger,
+                                                       override=override, denied=denied)
+                if decision.ok:
+                    raise conflict
+                seen = (region.event_seq, case.lock_version)
+                result = _decision_json(slug, decision, dry_run)
             self._commit_decision(session, region, case.id, seen[1], machine, decision,
                                   reason=reason, override=override)
         if not decision.ok:
             raise Refused(_refusal_sentence(slug, decision), result=result)
         return result
+
+    def _decide(
+        self,
+        session: Session,
+        region: Region,
+        workflow: str | None,
+        round_: str | None,
+        trigger: str,
+        *,
+        override: bool,
+        denied: str | None,
+    ) -> tuple[Case, WorkflowMachine, Decision]:
+        """Fire `trigger` on the region's case as the data in `session` stands; writes nothing."""
+        case, machine = self._case(session, region, workflow, round_, trigger)
+        ctx = for_case(region_context(session, region, self.now()), case, machine.definition)
+        decision = machine.fire(case.state, trigger, ctx, actor_roles=self._roles(),
+                                override=override)
+        if denied and decision.code in ("ok", "unmet", "not_permitted"):
+            # Not permitted: still an attempt, audited like any other refusal.
+            decision.ok, decision.code, decision.refusal = False, "not_permitted", denied
+            decision.overridden = []
+        return case, machine, decision
 
     def _override_problem(self, reason: str | None) -> str | None:
         """Why this actor may not override now (a missing reason is a usage error)."""

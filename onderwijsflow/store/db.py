@@ -31,6 +31,11 @@ __all__ = ["Database", "compare_and_set_case"]
 #: Execution option carried by read-only connections; the SQLite `begin` hook reads it.
 _READ_ONLY = "onderwijsflow_read_only"
 
+#: SQLSTATEs of a transaction PostgreSQL rolled back because of concurrent work (deadlock
+#: detected, serialization failure): nothing of it was written and running it again helps, so
+#: the user gets what the loser of any other race gets, `Conflict` (exit 5).
+_ROLLED_BACK_FOR_CONCURRENCY = frozenset({"40P01", "40001"})
+
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
@@ -93,6 +98,8 @@ class Database:
         Raises:
             DatabaseError: the database cannot be reached, or fails operationally
                 (e.g. it stayed locked longer than the busy timeout).
+            Conflict: PostgreSQL chose this transaction as the victim of a deadlock (or a
+                serialization failure) with a concurrent one; it was rolled back whole.
         """
         connection = self.connect(write=write)
         try:
@@ -101,6 +108,11 @@ class Database:
                     with session.begin():
                         yield session
                 except OperationalError as exc:
+                    if getattr(exc.orig, "sqlstate", None) in _ROLLED_BACK_FOR_CONCURRENCY:
+                        raise Conflict(
+                            "another change to the same data was written at the same moment; "
+                            "nothing was written, try again"
+                        ) from exc
                     raise DatabaseError(f"the database at {self.display_url} failed: {_reason(exc)}") from exc
         finally:
             connection.close()
