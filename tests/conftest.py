@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -89,3 +90,16 @@ def backend_url(request: pytest.FixtureRequest) -> str:
     dropped when the test ends.
     """
     return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+@pytest.fixture(scope="session")
+def bytecode_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the CLI processes of a test run keep their compiled modules.
+
+    The environment may set ``PYTHONDONTWRITEBYTECODE``; every process would then compile the
+    package again, a third of its start-up. The processes keep their bytecode under
+    ``PYTHONPYCACHEPREFIX`` instead: pytest's cache directory (reused by later runs), or a
+    temporary directory when the cache is switched off.
+    """
+    cache = getattr(pytestconfig, "cache", None)
+    return cache.mkdir("onderwijsflow-bytecode") if cache is not None else tmp_path_factory.mktemp("bytecode")

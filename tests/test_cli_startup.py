@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import with_bytecode_cache
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ["sqlalchemy", "sqlmodel", "transitions", "pydantic", "rich", "yaml", "alembic",
@@ -39,27 +40,6 @@ except SystemExit as done:
     code = done.code
 print(json.dumps({"import": after_import, "help": loaded(), "code": code}), file=sys.stderr)
 """
-
-
-@pytest.fixture(scope="session")
-def bytecode_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the CLI processes keep their compiled modules.
-
-    The environment may set ``PYTHONDONTWRITEBYTECODE``; every process would then compile the
-    package again, a third of its start-up. The processes keep their bytecode under
-    ``PYTHONPYCACHEPREFIX`` instead: pytest's cache directory (reused by later runs), or a
-    temporary directory when the cache is switched off.
-    """
-    cache = getattr(pytestconfig, "cache", None)
-    return cache.mkdir("onderwijsflow-bytecode") if cache is not None else tmp_path_factory.mktemp("bytecode")
-
-
-def with_bytecode_cache(env: dict[str, str], cache: Path | None) -> dict[str, str]:
-    """`env` with compiled modules kept under `cache` (see `bytecode_cache`)."""
-    if cache is not None:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(cache)
-    return env
 
 
 def _env(tmp_path: Path, bytecode: Path) -> dict[str, str]:

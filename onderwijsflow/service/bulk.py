@@ -3,7 +3,7 @@
 Cases are taken in batches; each batch is one write transaction that locks its regions,
 reads their snapshots with a handful of queries, decides every case on the shared machine
 and writes the moves and refusals with their events. A batch that fails rolls back whole
-and stops the run; the batches before it stay done and are reported.
+and stops the run with its error; the batches before it stay done (and in the history).
 """
 
 from __future__ import annotations
