@@ -33,12 +33,37 @@ from onderwijsflow.vocabulary import (
 ENTRY_POINT_GROUP = "onderwijsflow.checks"
 
 
-@dataclass(frozen=True, slots=True)
 class CheckResult:
-    """The outcome of one check: passed or not, and what was found."""
+    """The outcome of one check: passed or not, and one sentence of what was found.
 
-    passed: bool
-    detail: str
+    `detail` may be given as a zero-argument callable: the sentence is then built only when
+    someone reads it. A refusal always reads it; bulk work (the national report, which only
+    counts what passes) mostly does not, and formatting sentences is most of a check's cost.
+    """
+
+    __slots__ = ("_detail", "passed")
+
+    def __init__(self, passed: bool, detail: str | Callable[[], str]) -> None:
+        self.passed = passed
+        self._detail = detail
+
+    @property
+    def detail(self) -> str:
+        """The sentence (built on first read)."""
+        if not isinstance(self._detail, str):
+            self._detail = self._detail()
+        return self._detail
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CheckResult):
+            return NotImplemented
+        return (self.passed, self.detail) == (other.passed, other.detail)
+
+    def __hash__(self) -> int:
+        return hash((self.passed, self.detail))
+
+    def __repr__(self) -> str:
+        return f"CheckResult(passed={self.passed!r}, detail={self.detail!r})"
 
 
 Compiled = Callable[[RegionContext], CheckResult]
@@ -100,8 +125,10 @@ def _partner(p: PartnerParams, ctx: RegionContext) -> CheckResult:
     found = sum(
         1 for x in ctx.partners if x.kind == p.kind and (p.sector is None or x.sector == p.sector)
     )
-    what = f"{p.kind} partner" + (f" ({p.sector})" if p.sector else "")
-    return CheckResult(found >= p.min, f"{p.min} {what} needed, {found} found")
+    return CheckResult(found >= p.min, lambda: (
+        f"{p.min} {p.kind} partner" + (f" ({p.sector})" if p.sector else "")
+        + f" needed, {found} found"
+    ))
 
 
 class RoleParams(_Params):
@@ -127,9 +154,12 @@ def _role(p: RoleParams, ctx: RegionContext) -> CheckResult:
     for r in ctx.roles:
         if r.role in p.role:
             holders.setdefault(r.person, []).append(r.role)
-    wanted = " or ".join(p.role)
-    found = ", ".join(f"{person} ({'/'.join(roles)})" for person, roles in sorted(holders.items()))
-    return CheckResult(len(holders) >= p.min, f"{p.min} {wanted} needed, found: {found or 'none'}")
+
+    def detail() -> str:
+        found = ", ".join(f"{person} ({'/'.join(roles)})" for person, roles in sorted(holders.items()))
+        return f"{p.min} {' or '.join(p.role)} needed, found: {found or 'none'}"
+
+    return CheckResult(len(holders) >= p.min, detail)
 
 
 class DocumentParams(_Params):
@@ -142,10 +172,11 @@ class DocumentParams(_Params):
 @check_type("document", DocumentParams)
 def _document(p: DocumentParams, ctx: RegionContext) -> CheckResult:
     found = [d for d in ctx.documents if d.kind == p.kind]
-    titles = "; ".join(f"'{d.title}'" for d in found[:3])
-    detail = f"{p.min} {p.kind} document needed, {len(found)} found" + (
-        f": {titles}" if titles else ""
-    )
+
+    def detail() -> str:
+        titles = "; ".join(f"'{d.title}'" for d in found[:3])
+        return f"{p.min} {p.kind} document needed, {len(found)} found" + (f": {titles}" if titles else "")
+
     return CheckResult(len(found) >= p.min, detail)
 
 
@@ -200,11 +231,15 @@ def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
             ok = value <= p.max
     except TypeError:
         ok = False
-    bounds = " and ".join(
-        s for s in (f"at least {p.min}" if p.min is not None else "",
-                    f"at most {p.max}" if p.max is not None else "") if s
-    )
-    return CheckResult(ok, f"{p.name} must be {bounds}, is {_show(value)}")
+
+    def detail() -> str:
+        bounds = " and ".join(
+            s for s in (f"at least {p.min}" if p.min is not None else "",
+                        f"at most {p.max}" if p.max is not None else "") if s
+        )
+        return f"{p.name} must be {bounds}, is {_show(value)}"
+
+    return CheckResult(ok, detail)
 
 
 class CaseParams(_Params):
@@ -410,10 +445,9 @@ class CheckRegistry:
 def _all(children: list[Compiled]) -> Compiled:
     def run(ctx: RegionContext) -> CheckResult:
         results = [c(ctx) for c in children]
-        failed = [r.detail for r in results if not r.passed]
-        if failed:
-            return CheckResult(False, "; ".join(failed))
-        return CheckResult(True, "; ".join(r.detail for r in results))
+        failed = [r for r in results if not r.passed]
+        shown = failed or results
+        return CheckResult(not failed, lambda: "; ".join(r.detail for r in shown))
 
     return run
 
@@ -425,8 +459,8 @@ def _any(children: list[Compiled]) -> Compiled:
             result = child(ctx)
             if result.passed:
                 return result
-            failed.append(result.detail)
-        return CheckResult(False, "none of: " + "; ".join(failed))
+            failed.append(result)
+        return CheckResult(False, lambda: "none of: " + "; ".join(r.detail for r in failed))
 
     return run
 
@@ -436,7 +470,7 @@ def _not(children: list[Compiled]) -> Compiled:
 
     def run(ctx: RegionContext) -> CheckResult:
         result = child(ctx)
-        return CheckResult(not result.passed, f"must not hold: {result.detail}")
+        return CheckResult(not result.passed, lambda: f"must not hold: {result.detail}")
 
     return run
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from transitions import EventData, Machine
 
+from onderwijsflow.engine.checks import CheckResult
 from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import NotFound
 
@@ -23,14 +24,36 @@ if TYPE_CHECKING:
     from onderwijsflow.definition.model import TransitionDef, WorkflowDef
 
 
-@dataclass(frozen=True, slots=True)
 class RequirementResult:
-    """One requirement evaluated: the evidence a transition event keeps."""
+    """One requirement evaluated: the evidence a transition event keeps.
 
-    requirement: str
-    label: str
-    passed: bool
-    detail: str
+    The sentence (`detail`) comes from the check's result and is built when first read.
+    """
+
+    __slots__ = ("_result", "label", "passed", "requirement")
+
+    def __init__(self, requirement: str, label: str, passed: bool, detail: str | CheckResult) -> None:
+        self.requirement = requirement
+        self.label = label
+        self.passed = passed
+        self._result = detail
+
+    @property
+    def detail(self) -> str:
+        """What the check found, in one sentence."""
+        return self._result if isinstance(self._result, str) else self._result.detail
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RequirementResult):
+            return NotImplemented
+        return self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.requirement, self.passed, self.detail))
+
+    def __repr__(self) -> str:
+        return (f"RequirementResult({self.requirement!r}, {self.label!r}, {self.passed!r}, "
+                f"{self.detail!r})")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form, with the keys of design §4 (`requirement`, `label`, `detail`)."""
@@ -128,7 +151,7 @@ class WorkflowMachine:
         out = []
         for name in names:
             result = compiled[name](ctx)
-            out.append(RequirementResult(name, labels[name], result.passed, result.detail))
+            out.append(RequirementResult(name, labels[name], result.passed, result))
         return out
 
     def _guard(self, names: tuple[str, ...]):
