@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def with_bytecode_cache(env: dict[str, str], cache: Path | None) -> dict[str, str]:
@@ -11,3 +14,25 @@ def with_bytecode_cache(env: dict[str, str], cache: Path | None) -> dict[str, st
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(cache)
     return env
+
+
+@contextmanager
+def library(db: Path, **options: Any) -> Iterator[Any]:
+    """The application in process, for setting up state and looking inside."""
+    from onderwijsflow.service import Onderwijsflow
+
+    options.setdefault("actor", "anne")
+    app = Onderwijsflow.open(db=f"sqlite:///{db}", **options)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def make_ready(app: Any, slug: str) -> None:
+    """A region whose regiovorming case may fire `dien_aanvraag_in`."""
+    app.create_region(slug, name=slug.title(), sectors=["PO"])
+    app.add_partner(slug, "Stichting Primair Oost", kind="schoolbestuur", sector="PO")
+    app.add_partner(slug, "Pabo Oost", kind="lerarenopleiding")
+    app.add_document(slug, "intentieverklaring", title="Intentieverklaring")
+    app.add_document(slug, "arbeidsmarktanalyse", title="Arbeidsmarktanalyse 2024")

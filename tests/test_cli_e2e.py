@@ -19,14 +19,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import with_bytecode_cache
+from support import library, make_ready, with_bytecode_cache
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_WORKFLOWS = REPO / "workflows"
@@ -160,26 +160,6 @@ def assert_ok(*runs: Run) -> None:
 # --- preparing state through the library ----------------------------------------------------
 
 
-@contextmanager
-def library(db: Path, **options: Any) -> Iterator[Any]:
-    """The application the CLI builds, in process (for setting up and for looking inside)."""
-    from onderwijsflow.service import Onderwijsflow
-
-    options.setdefault("actor", "anne")
-    app = Onderwijsflow.open(db=f"sqlite:///{db}", **options)
-    try:
-        yield app
-    finally:
-        app.close()
-
-
-def make_ready(app: Any, slug: str) -> None:
-    """A region whose regiovorming case may fire `dien_aanvraag_in`."""
-    app.create_region(slug, name=slug.title(), sectors=["PO"])
-    app.add_partner(slug, "Stichting Primair Oost", kind="schoolbestuur", sector="PO")
-    app.add_partner(slug, "Pabo Oost", kind="lerarenopleiding")
-    app.add_document(slug, "intentieverklaring", title="Intentieverklaring")
-    app.add_document(slug, "arbeidsmarktanalyse", title="Arbeidsmarktanalyse 2024")
 
 
 def all_events(app: Any, slug: str) -> list[dict[str, Any]]:

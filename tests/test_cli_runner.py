@@ -11,7 +11,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from support import library, make_ready
 
 from onderwijsflow import __version__
 from onderwijsflow.cli import cli as cli_group
@@ -93,26 +94,6 @@ def assert_one_error_line(run: Run, *fragments: str) -> None:
         assert fragment in lines[0], str(run)
 
 
-@contextmanager
-def library(db: Path, **options: Any) -> Iterator[Any]:
-    """The application in process, for setting up state and looking inside."""
-    from onderwijsflow.service import Onderwijsflow
-
-    options.setdefault("actor", "anne")
-    app = Onderwijsflow.open(db=f"sqlite:///{db}", **options)
-    try:
-        yield app
-    finally:
-        app.close()
-
-
-def make_ready(app: Any, slug: str) -> None:
-    """A region whose regiovorming case may fire `dien_aanvraag_in`."""
-    app.create_region(slug, name=slug.title(), sectors=["PO"])
-    app.add_partner(slug, "Stichting Primair Oost", kind="schoolbestuur", sector="PO")
-    app.add_partner(slug, "Pabo Oost", kind="lerarenopleiding")
-    app.add_document(slug, "intentieverklaring", title="Intentieverklaring")
-    app.add_document(slug, "arbeidsmarktanalyse", title="Arbeidsmarktanalyse 2024")
 
 
 @pytest.fixture(scope="module")
