@@ -9,6 +9,8 @@ import click
 from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.output import (
     ProgressBar,
+    decision_options,
+    decision_text,
     emit_json,
     esc,
     json_option,
@@ -51,17 +53,23 @@ def start(settings: Settings, slug: str, workflow: str, params: tuple[str, ...],
 @click.option("--dry-run", is_flag=True, help="Decide and show, but write nothing.")
 @click.option("--override", is_flag=True,
               help="Pass unmet requirements (needs the override role and a --reason).")
+@decision_options
 @json_option
 @pass_settings
 def advance(settings: Settings, slug: str, trigger: str, workflow: str | None,
             round_: str | None, reason: str | None, dry_run: bool, override: bool,
-            as_json: bool) -> None:
-    """Fire TRIGGER on region SLUG's case; a refusal says exactly what is missing."""
+            as_json: bool, **decision: str | None) -> None:
+    """Fire TRIGGER on region SLUG's case; a refusal says exactly what is missing.
+
+    A transition that records a decision taken elsewhere (by OCW, DUS-I, ...) needs
+    --decided-by, --decision-date and --decision-ref.
+    """
     from onderwijsflow.errors import Refused
 
     try:
         result = settings.app.advance(slug, trigger, workflow=workflow, round=round_,
-                                      reason=reason, dry_run=dry_run, override=override)
+                                      reason=reason, dry_run=dry_run, override=override,
+                                      **decision)
     except Refused as refused:
         result = refused.details.get("result")
         if result is None:
@@ -84,6 +92,8 @@ def _show_advance(result: dict[str, Any], as_json: bool) -> None:
         verb = "would move" if result["dry_run"] else "moved"
         say(f"{prefix}{result['region']}: {result['workflow']} {verb} "
             f"{result['from']} -> {result['to']} by {result['trigger']}{extra}")
+        if result.get("decision"):
+            say(f"{prefix}decision recorded: {decision_text(result['decision'])}")
         return
     say(f"{prefix}{result['region']}: {result['trigger']} refused: "
         f"{result['refusal'] if result['code'] != 'unmet' else 'requirements unmet'}")
@@ -140,12 +150,20 @@ def history(settings: Settings, slug: str, workflow: str | None, as_of: str | No
         emit_json(result)
         return
     table(f"History of {slug}", ["seq", "at", "actor", "kind", "workflow", "trigger", "from",
-                                 "to", "reason"],
-          [(e["seq"], short_time(e["at"]), e["actor"], e["kind"], e["workflow"], e["trigger"], e["from"],
-            e["to"], e["reason"]) for e in result["events"]])
+                                 "to", "decision", "reason"],
+          [(e["seq"], short_time(e["at"]), e["actor"], e["kind"], e["workflow"], e["trigger"],
+            e["from"], e["to"], _decision_cell(e), e["reason"]) for e in result["events"]])
     if as_of is not None:
-        states = ", ".join(f"{w}: {s}" for w, s in result["state"].items()) or "no cases yet"
+        versions = result.get("versions", {})
+        states = ", ".join(f"{w}: {s}" + (f" (v{versions[w]})" if versions.get(w) else "")
+                           for w, s in result["state"].items()) or "no cases yet"
         say(f"State on {result['as_of']}: {states}")
+
+
+def _decision_cell(event: dict[str, Any]) -> str:
+    if event["kind"] == "migrated":
+        return f"version {event['from_version']} -> {event['to_version']}"
+    return decision_text(event["decision"]) if event.get("decision") else ""
 
 
 @click.command("advance-all")
@@ -154,13 +172,16 @@ def history(settings: Settings, slug: str, workflow: str | None, as_of: str | No
 @click.option("--in-state", metavar="STATE", help="Only cases in this state.")
 @click.option("--dry-run", is_flag=True, help="Decide and show, but write nothing.")
 @click.option("--reason", help="Why (recorded with every decision).")
+@decision_options
 @json_option
 @pass_settings
 def advance_all(settings: Settings, trigger: str, workflow: str, in_state: str | None,
-                dry_run: bool, reason: str | None, as_json: bool) -> None:
+                dry_run: bool, reason: str | None, as_json: bool, **decision: str | None) -> None:
     """Fire TRIGGER for every matching case; each is its own audited decision.
 
-    Exits 3 when any case was refused; the refused ones are listed with what they miss.
+    One decision (--decided-by, --decision-date, --decision-ref) may cover every case, as
+    when DUS-I decides a whole round at once. Exits 3 when any case was refused; the refused
+    ones are listed with what they miss.
     """
     import sys
 
@@ -168,7 +189,8 @@ def advance_all(settings: Settings, trigger: str, workflow: str, in_state: str |
 
     with ProgressBar(f"advancing ({trigger})", enabled=not as_json and sys.stderr.isatty()) as report:
         result = settings.app.advance_all(trigger, workflow=workflow, in_state=in_state,
-                                          dry_run=dry_run, reason=reason, progress=report)
+                                          dry_run=dry_run, reason=reason, progress=report,
+                                          **decision)
     if as_json:
         emit_json(result)
     else:

@@ -24,6 +24,22 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def decision_options(func: F) -> F:
+    """``--decided-by``, ``--decision-date``, ``--decision-ref``: a decision taken elsewhere."""
+    for name, meta, text in reversed((
+        ("--decided-by", "BODY", "The body that took the decision (see the workflow's bodies)."),
+        ("--decision-date", "YYYY-MM-DD", "The date of the decision (not of recording it)."),
+        ("--decision-ref", "REF", "The decision's reference (letter or register number)."),
+    )):
+        func = click.option(name, metavar=meta, help=text)(func)
+    return func
+
+
+def decision_text(decision: dict[str, Any]) -> str:
+    """``DUS-I, 2025-01-20, ref DUS-I/2025/123`` for tables and messages."""
+    return f"{decision.get('by_label') or decision['by']}, {decision['date']}, ref {decision['ref']}"
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()

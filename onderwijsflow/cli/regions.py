@@ -71,8 +71,10 @@ def _show(r: dict[str, Any]) -> None:
     say(f"[bold]{esc(r['name'])}[/bold] ({r['slug']})  coordinator: {esc(r['coordinator'] or '-')}  "
         f"provinces: {esc(', '.join(r['provinces']) or '-')}  sectors: {', '.join(r['sectors']) or '-'}",
         markup=True)
-    table("Cases", ["workflow", "state", "version", "opened"],
-          [(w, c["state"], c["version"], c["opened"]) for w, c in r["cases"].items()])
+    table("Cases", ["workflow", "state", "version", "opened", "facts"],
+          [(w, c["state"], c["version"], c["opened"],
+            ", ".join(f"{k}: {v}" for k, v in c.get("facts", {}).items()))
+           for w, c in r["cases"].items()])
     table("Partners", ["name", "kind", "sector"],
           [(p["name"], p["kind"], p["sector"]) for p in r["partners"]])
     table("People", ["role", "person", "e-mail"],
@@ -182,12 +184,25 @@ def fact() -> None:
 @click.argument("slug")
 @click.argument("name")
 @click.argument("value")
+@click.option("--workflow", help="The workflow of the case (a fact with scope: case).")
+@click.option("--round", "round_", help="The round of the case (a fact with scope: case).")
 @json_option
 @pass_settings
-def fact_set(settings: Settings, slug: str, name: str, value: str, as_json: bool) -> None:
-    """Set fact NAME of region SLUG to VALUE (validated against the workflows' facts)."""
-    result = settings.app.set_fact(slug, name, value)
-    _done(as_json, result, f"{name} of {slug}: {result['old']} -> {result['new']}")
+def fact_set(settings: Settings, slug: str, name: str, value: str, workflow: str | None,
+             round_: str | None, as_json: bool) -> None:
+    """Set fact NAME of region SLUG to VALUE (validated against the workflows' facts).
+
+    A fact declared with scope: case belongs to one case (one round); name it with
+    --workflow and --round when the region has several.
+    """
+    result = settings.app.set_fact(slug, name, value, workflow=workflow, round=round_)
+    where = f" ({result['workflow']}" + (f", round {result['round']})" if result.get("round") else ")") \
+        if result.get("scope") == "case" else ""
+    _done(as_json, result, f"{name} of {slug}{where}: {_shown(result['old'])} -> {result['new']}")
+
+
+def _shown(value: Any) -> str:
+    return "(not set)" if value is None else str(value)
 
 
 def _done(as_json: bool, data: dict[str, Any], sentence: str) -> None:
@@ -197,4 +212,66 @@ def _done(as_json: bool, data: dict[str, Any], sentence: str) -> None:
         say(sentence)
 
 
-COMMANDS = [region, partner, role, document, fact]
+@click.group()
+def record() -> None:
+    """Structured entries: a peilgesprek held, an action of the plan (language 1.1)."""
+
+
+@record.command("add")
+@click.argument("slug")
+@click.argument("kind")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
+              help="A field (repeatable; repeat a list field once per item).")
+@click.option("--file", "file", type=click.Path(dir_okay=False, exists=True),
+              help="A YAML file with the fields (lists as YAML lists); --field wins.")
+@click.option("--workflow", help="The workflow that declares KIND (when several do).")
+@click.option("--round", "round_", help="The round of the case (a record kept on a case).")
+@json_option
+@pass_settings
+def record_add(settings: Settings, slug: str, kind: str, fields: tuple[str, ...], file: str | None,
+               workflow: str | None, round_: str | None, as_json: bool) -> None:
+    """Add a record of KIND to region SLUG; every field is checked before anything is written."""
+    given = _record_fields(fields, file)
+    result = settings.app.add_record(slug, kind, given, workflow=workflow, round=round_)
+    if as_json:
+        emit_json(result)
+        return
+    say(f"{kind} {result['id']} recorded for {slug}")
+    for m in result["met"]:
+        say(f"  milestone {m['milestone']} (due {m['due']}) met")
+
+
+def _record_fields(items: tuple[str, ...], file: str | None) -> dict[str, Any]:
+    from onderwijsflow.definition.records import read_fields_file
+
+    given: dict[str, Any] = read_fields_file(file) if file else {}
+    from_options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--field")
+        from_options.setdefault(key.strip(), []).append(value)
+    for key, values in from_options.items():
+        given[key] = values if len(values) > 1 else values[0]
+    return given
+
+
+@record.command("list")
+@click.argument("slug")
+@click.option("--kind", help="Only records of this kind.")
+@json_option
+@pass_settings
+def record_list(settings: Settings, slug: str, kind: str | None, as_json: bool) -> None:
+    """The records of region SLUG, oldest first."""
+    result = settings.app.list_records(slug, kind=kind)
+    if as_json:
+        emit_json(result)
+        return
+    table(f"Records of {slug}", ["id", "kind", "workflow", "round", "at", "actor", "fields"],
+          [(r["id"], r["kind"], r["workflow"], r["round"], r["at"][:16].replace("T", " "),
+            r["actor"], "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}"
+                                  for k, v in r["fields"].items()))
+           for r in result["records"]])
+
+
+COMMANDS = [region, partner, role, document, fact, record]

@@ -128,6 +128,64 @@ def workflow_graph(settings: Settings, name: str, fmt: str) -> None:
     click.echo(to_mermaid(d) if fmt == "mermaid" else to_dot(d))
 
 
+@workflow.command("migrate")
+@click.argument("name")
+@click.option("--to", "to_version", type=int, required=True, metavar="VERSION",
+              help="The version to move the running cases to.")
+@click.option("--dry-run", is_flag=True, help="Show what would change per case; write nothing.")
+@click.option("--region", "region", metavar="SLUG", help="Only this region's case(s).")
+@json_option
+@pass_settings
+def workflow_migrate(settings: Settings, name: str, to_version: int, dry_run: bool,
+                     region: str | None, as_json: bool) -> None:
+    """Move the running cases of workflow NAME to VERSION (see migrates_from).
+
+    The dry run shows, per case, the new state, the requirements of its next steps that
+    become unmet or met, and the milestones added, removed or moved. Applying is one
+    transaction for all cases, audited per case, and refuses as a whole (exit 3) when any
+    case cannot move.
+    """
+    from onderwijsflow.errors import Refused
+
+    try:
+        result = settings.app.migrate_workflow(name, to_version=to_version, dry_run=dry_run,
+                                               region=region)
+    except Refused as refused:
+        if as_json and refused.details.get("result"):
+            emit_json(refused.details["result"])
+        raise
+    if as_json:
+        emit_json(result)
+        return
+    _show_migration(result)
+
+
+def _show_migration(result: dict[str, object]) -> None:
+    prefix = "[dry run] " if result["dry_run"] else ""
+    cases = result["cases"]
+    assert isinstance(cases, list)
+    verb = "would move" if result["dry_run"] else "moved"
+    say(f"{prefix}{len(cases)} case(s) of {result['workflow']} {verb} to version {result['to_version']}")
+    for c in cases:
+        say(f"- {c['region']}" + (f" (round {c['round']})" if c["round"] else "")
+            + f": v{c['from_version']} {c['from_state']} -> {c['to_state']}")
+        for u in c["newly_unmet"]:
+            say(f"    newly unmet: {u['label']} ({u['requirement']}): {u['detail']}")
+        for u in c["newly_met"]:
+            say(f"    newly met: {u['label']} ({u['requirement']}): {u['detail']}")
+        ms = c["milestones"]
+        for m in ms["added"]:
+            say(f"    milestone added: {m['milestone']} due {m['due']}")
+        for m in ms["removed"]:
+            say(f"    milestone removed: {m['milestone']} (was due {m['due']})")
+        for m in ms["moved"]:
+            say(f"    milestone moved: {m['milestone']} {m['old']} -> {m['new']}")
+    refused = result["refused"]
+    assert isinstance(refused, list)
+    for r in refused:
+        say(f"- {r['region']}: cannot move: {r['reason']}")
+
+
 @click.command()
 @click.option("--db-file", default="onderwijsflow-demo.db", show_default=True,
               help="The SQLite file to create (replaced if it exists).")

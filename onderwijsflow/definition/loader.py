@@ -23,11 +23,17 @@ from pydantic import BaseModel, ValidationError
 from yaml.constructor import ConstructorError
 
 from onderwijsflow.definition.model import (
+    BodyDef,
+    DecisionDef,
     DueDef,
     FactDef,
+    FieldDef,
+    MetByDef,
+    MigrationDef,
     MilestoneDef,
     OverdueAction,
     ParamDef,
+    RecordDef,
     RequirementDef,
     StateDef,
     TransitionDef,
@@ -36,7 +42,13 @@ from onderwijsflow.definition.model import (
 )
 from onderwijsflow.engine.checks import CheckRegistry, CheckSpecError, Compiled, CompileScope
 from onderwijsflow.errors import DefinitionError
-from onderwijsflow.vocabulary import ACTOR_ROLES, NOTIFY_TARGETS, require_member, suggest
+from onderwijsflow.vocabulary import (
+    ACTOR_ROLES,
+    DOCUMENT_KINDS,
+    NOTIFY_TARGETS,
+    require_member,
+    suggest,
+)
 
 __all__ = ["LoadedWorkflow", "load_directory", "load_workflow_file", "load_workflow_text"]
 
@@ -230,8 +242,10 @@ def _error(problems: list[str]) -> DefinitionError:
     return DefinitionError(message, problems=problems)
 
 
-_NAMED = {"states": "state", "requirements": "requirement", "params": "param", "facts": "fact"}
-_LISTED = {"transitions": ("transition", "trigger"), "milestones": ("milestone", "name")}
+_NAMED = {"states": "state", "requirements": "requirement", "params": "param", "facts": "fact",
+          "records": "record", "bodies": "body"}
+_LISTED = {"transitions": ("transition", "trigger"), "milestones": ("milestone", "name"),
+           "migrates_from": ("migration from version", "version")}
 
 
 def _describe(path: Path_, data: Any) -> tuple[str, Path_]:
@@ -270,8 +284,10 @@ def _report_duplicates(parsed: _Parsed, report: _Report) -> None:
 _MODELS: dict[str, type[BaseModel]] = {
     "states": StateDef, "transitions": TransitionDef, "milestones": MilestoneDef,
     "requirements": RequirementDef, "params": ParamDef, "facts": FactDef,
+    "records": RecordDef, "bodies": BodyDef, "migrates_from": MigrationDef,
 }
-_NESTED: dict[str, type[BaseModel]] = {"due": DueDef, "on_overdue": OverdueAction}
+_NESTED: dict[str, type[BaseModel]] = {"due": DueDef, "on_overdue": OverdueAction,
+                                       "decision": DecisionDef, "met_by": MetByDef}
 _EXPECTED = (
     ("date", "a date YYYY-MM-DD"), ("time", "a time such as \"16:00\""),
     ("string_pattern", "a slug of lower-case letters, digits, '-' and '_'"),
@@ -346,8 +362,14 @@ def _keys(path: Path_) -> list[str]:
     model: type[BaseModel] | None = WorkflowDef
     if path:
         model = _MODELS.get(path[0]) if len(path) >= 2 else None
-        for step in path[2:]:
-            model = _NESTED.get(step) if model else None
+        rest = list(path[2:])
+        while rest and model is not None:
+            step = rest.pop(0)
+            if step == "fields" and model is RecordDef and rest:  # fields: {NAME: {...}}
+                rest.pop(0)
+                model = FieldDef
+            else:
+                model = _NESTED.get(step)
     return [f.alias or name for name, f in model.model_fields.items()] if model else []
 
 
@@ -375,9 +397,13 @@ def _check_rules(defn: WorkflowDef, report: _Report) -> WorkflowDef:
         report.error(("initial",), f"initial state '{defn.initial}' is not declared under "
                      f"states:{suggest(defn.initial, defn.states)}")
     defn = _expand_wildcards(defn, report)
+    defn = _expand_decision_documents(defn)
     _check_transitions(defn, report)
     _check_milestones(defn, report)
     _check_params(defn, report)
+    _check_records(defn, report)
+    _check_decisions(defn, report)
+    _check_migrations(defn, report)
     _warn_unreachable(defn, report)
     return defn
 
@@ -393,6 +419,30 @@ def _expand_wildcards(defn: WorkflowDef, report: _Report) -> WorkflowDef:
             t = t.model_copy(update={"source": open_states})
         expanded.append(t)
     return defn.model_copy(update={"transitions": tuple(expanded)})
+
+
+def decision_requirement(kind: str) -> str:
+    """The name of the requirement a transition with ``decision: {document: KIND}`` gains."""
+    return f"besluit_{kind}"
+
+
+def _expand_decision_documents(defn: WorkflowDef) -> WorkflowDef:
+    """A decision's document is a requirement like any other, so that a refusal, `check`
+    and the report name it: ``besluit_KIND`` ("the decision is recorded as a document")."""
+    requirements = dict(defn.requirements)
+    transitions = []
+    for t in defn.transitions:
+        kind = t.decision.document if t.decision else None
+        if kind is not None:
+            name = decision_requirement(kind)
+            requirements.setdefault(name, RequirementDef.model_validate({
+                "label": f"Het besluit is vastgelegd als document ({kind})",
+                "check": "document", "with": {"kind": kind},
+            }))
+            if name not in t.requires:
+                t = t.model_copy(update={"requires": (*t.requires, name)})
+        transitions.append(t)
+    return defn.model_copy(update={"requirements": requirements, "transitions": tuple(transitions)})
 
 
 def _check_transitions(defn: WorkflowDef, report: _Report) -> None:
@@ -488,6 +538,91 @@ def _check_overdue(defn: WorkflowDef, m: MilestoneDef, where: Path_, report: _Re
                      f"from any of its active_in states ({', '.join(m.active_in)})")
 
 
+def _check_records(defn: WorkflowDef, report: _Report) -> None:
+    for kind, record in defn.records.items():
+        if not record.fields:
+            report.error(("records", kind, "fields"), f"record '{kind}' declares no fields")
+        for name, spec in record.fields.items():
+            at = ("records", kind, "fields", name)
+            if spec.type == "choice" and not spec.choices:
+                report.error(at, f"field '{name}' of record '{kind}' has type: choice but no "
+                             "choices: [...]")
+            elif spec.type != "choice" and spec.choices is not None:
+                report.error((*at, "choices"), f"field '{name}' of record '{kind}' has choices "
+                             f"but type: {spec.type}; use type: choice")
+    for i, m in enumerate(defn.milestones):
+        if m.met_by is not None:
+            _check_met_by(defn, m.name, m.met_by, ("milestones", i, "met_by"), report)
+
+
+def _check_met_by(defn: WorkflowDef, name: str, met_by: MetByDef, at: Path_, report: _Report) -> None:
+    record = defn.records.get(met_by.record)
+    if record is None:
+        report.error((*at, "record"), f"milestone '{name}' is met by undeclared record kind "
+                     f"'{met_by.record}'{suggest(met_by.record, defn.records)}")
+    elif met_by.date_field is not None and met_by.date_field not in record.date_fields():
+        report.error((*at, "date_field"), f"milestone '{name}': record '{met_by.record}' has no "
+                     f"date field '{met_by.date_field}'{suggest(met_by.date_field, record.date_fields())}")
+
+
+def _check_decisions(defn: WorkflowDef, report: _Report) -> None:
+    """Decision bodies are declared; a date counted from a decision has a decision to count from."""
+    for i, t in enumerate(defn.transitions):
+        if t.decision is None:
+            continue
+        for j, body in enumerate(t.decision.by):
+            if body not in defn.bodies:
+                hint = suggest(body, defn.bodies) or " (declare it under bodies:)"
+                report.error(("transitions", i, "decision", "by", j), f"transition '{t.trigger}' "
+                             f"is decided by undeclared body '{body}'{hint}")
+        document = t.decision.document
+        if document is not None and (problem := require_member("document kind", document,
+                                                               DOCUMENT_KINDS)):
+            report.error(("transitions", i, "decision", "document"),
+                         f"transition '{t.trigger}': {problem}")
+    for i, m in enumerate(defn.milestones):
+        if m.on_overdue is not None:
+            decided = [t for t in defn.transitions
+                       if t.trigger == m.on_overdue.trigger and t.decision is not None]
+            if decided:
+                report.error(("milestones", i, "on_overdue", "trigger"), f"milestone '{m.name}' "
+                             f"on_overdue fires '{m.on_overdue.trigger}', which records a decision; "
+                             "the scheduler cannot take decisions")
+        if isinstance(m.due, DueDef) and m.due.from_ == "decision":
+            _check_decided_entry(defn, m, ("milestones", i, "due", "from"), report)
+
+
+def _check_decided_entry(defn: WorkflowDef, m: MilestoneDef, at: Path_, report: _Report) -> None:
+    if m.due.after is None:  # type: ignore[union-attr]
+        report.error(at, f"milestone '{m.name}': from: decision counts a duration (after:) "
+                     "from the decision date")
+        return
+    undecided = sorted({t.trigger for t in defn.transitions
+                        if t.dest in m.active_in and t.decision is None})
+    if defn.initial in m.active_in:
+        undecided.insert(0, f"(opening the case in '{defn.initial}')")
+    if undecided:
+        report.error(at, f"milestone '{m.name}' counts from a decision, but these moves into "
+                     f"its active_in states record none: {', '.join(undecided)}")
+
+
+def _check_migrations(defn: WorkflowDef, report: _Report) -> None:
+    first: dict[int, int] = {}
+    for i, m in enumerate(defn.migrates_from):
+        at = ("migrates_from", i)
+        if m.version >= defn.version:
+            report.error((*at, "version"), f"migrates_from version {m.version} is not older than "
+                         f"this version ({defn.version})")
+        if m.version in first:
+            report.error((*at, "version"), f"migrates_from version {m.version} is declared twice "
+                         f"(first at line {first[m.version]})")
+        first.setdefault(m.version, report.line_of((*at, "version")))
+        for old, new in m.states.items():
+            if new not in defn.states:
+                report.error((*at, "states", old), f"migrates_from version {m.version} maps "
+                             f"state '{old}' to undeclared state '{new}'{suggest(new, defn.states)}")
+
+
 def _check_params(defn: WorkflowDef, report: _Report) -> None:
     for name, param in defn.params.items():
         if param.default is None:
@@ -521,8 +656,12 @@ def _compile_requirements(
 ) -> dict[str, Compiled]:
     """Compile every declared requirement; report each bad one once, at its line."""
     specs = {name: dict(spec) for name, spec in (parsed.data.get("requirements") or {}).items()}
+    for name, added in defn.requirements.items():  # e.g. a decision's document
+        if name not in specs:
+            specs[name] = added.model_dump(by_alias=True, exclude_none=True)
     milestones = frozenset(m.name for m in defn.milestones)
-    scope = CompileScope(facts=defn.facts, milestones=milestones, requirements=specs)
+    scope = CompileScope(facts=defn.facts, milestones=milestones, requirements=specs,
+                         records=defn.records)
     compiled: dict[str, Compiled] = {}
     failed: dict[str, tuple[Path_, str]] = {}
     for name, spec in specs.items():

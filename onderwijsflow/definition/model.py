@@ -1,4 +1,4 @@
-"""The workflow language, version 1, as pydantic models (design §3).
+"""The workflow language, versions 1 and 1.1, as pydantic models (design §3, §3.1).
 
 These models check the *shape* of a workflow file (types, unknown keys). Rules that
 relate parts to each other (a transition to an undeclared state, an unknown requirement)
@@ -18,6 +18,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from onderwijsflow.definition.durations import Duration
 
 ValueType = Literal["string", "int", "decimal", "bool", "date"]
+FieldType = Literal["string", "text", "int", "decimal", "bool", "date", "list", "choice", "partner"]
+
+#: Other names for types, accepted wherever a type is named (facts, params, record fields).
+TYPE_ALIASES = {"integer": "int", "number": "decimal", "boolean": "bool"}
+
+#: Integers are stored as 64-bit values on both databases; a larger one could not be read back.
+INT_RANGE = (-(2**63), 2**63 - 1)
+#: Dates a person can mean in this domain; anything else is a typo (2204 for 2024).
+DATE_RANGE = (date(1900, 1, 1), date(2200, 12, 31))
+
+
+def _alias_type(value: Any) -> Any:
+    return TYPE_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
 class _Strict(BaseModel):
@@ -43,13 +56,82 @@ class ParamDef(_Strict):
     required: bool = True
     default: Any = None
 
+    _type = field_validator("type", mode="before")(lambda v: _alias_type(v))
+
 
 class FactDef(_Strict):
-    """A typed region attribute that a workflow reads or writes."""
+    """A typed attribute a workflow reads or writes: of the region, or of one case (a round).
+
+    A ``scope: case`` fact (the amount granted in one round) belongs to one case, so a later
+    round does not see an earlier round's value.
+    """
 
     type: ValueType = "string"
     label: str | None = None
     choices: tuple[str, ...] | None = None
+    scope: Literal["region", "case"] = "region"
+
+    _type = field_validator("type", mode="before")(lambda v: _alias_type(v))
+
+
+class FieldDef(_Strict):
+    """One field of a record kind."""
+
+    type: FieldType = "string"
+    label: str | None = None
+    required: bool = False
+    choices: tuple[str, ...] | None = None
+
+    _type = field_validator("type", mode="before")(lambda v: _alias_type(v))
+
+
+class RecordDef(_Strict):
+    """A kind of structured entry kept on a region or a case (a peilgesprek, an action)."""
+
+    label: str
+    description: str | None = None
+    scope: Literal["region", "case"] = "region"
+    fields: dict[str, FieldDef]
+
+    def date_fields(self) -> list[str]:
+        """The names of the fields of type `date`, in file order."""
+        return [name for name, f in self.fields.items() if f.type == "date"]
+
+
+class BodyDef(_Strict):
+    """A body outside the tool that takes decisions (OCW, DUS-I, the Bestuurlijk Overleg)."""
+
+    label: str
+
+
+class DecisionDef(_Strict):
+    """A transition that records a decision taken elsewhere: by whom, and its document."""
+
+    by: tuple[str, ...]
+    document: str | None = None
+
+    @field_validator("by", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+class MetByDef(_Strict):
+    """A milestone occurrence is met when a record of `record` is added inside its window.
+
+    The record's date is its `date_field` (default: the kind's first date field, else the
+    moment it was added).
+    """
+
+    record: str
+    date_field: str | None = None
+
+
+class MigrationDef(_Strict):
+    """How cases of an older `version` move to this one: old state -> new state."""
+
+    version: int = Field(ge=1)
+    states: dict[str, str] = {}
 
 
 class StateDef(_Strict):
@@ -88,6 +170,7 @@ class TransitionDef(_Strict):
     dest: str
     requires: tuple[str, ...] = ()
     by: tuple[str, ...] | None = None
+    decision: DecisionDef | None = None
 
     @field_validator("source", "requires", "by", mode="before")
     @classmethod
@@ -96,11 +179,16 @@ class TransitionDef(_Strict):
 
 
 class DueDef(_Strict):
-    """When a milestone falls due: a case parameter, or a duration after entering `active_in`."""
+    """When a milestone falls due: a case parameter, or a duration after entering `active_in`.
+
+    With ``from: decision`` the duration counts from the decision date of the move that
+    entered the state (an objection period runs from the decision, not from its recording).
+    """
 
     param: str | None = None
     after: Duration | None = None
     time: dt.time | None = None
+    from_: Literal["entered", "decision"] = Field(default="entered", alias="from")
 
     @field_validator("after", mode="before")
     @classmethod
@@ -134,6 +222,7 @@ class MilestoneDef(_Strict):
     notify: tuple[str, ...] = ()
     on_overdue: OverdueAction | None = None
     termijnenwet: bool = False
+    met_by: MetByDef | None = None
 
     @field_validator("every", mode="before")
     @classmethod
@@ -165,10 +254,30 @@ class WorkflowDef(_Strict):
     initial: str
     params: dict[str, ParamDef] = {}
     facts: dict[str, FactDef] = {}
+    records: dict[str, RecordDef] = {}
+    bodies: dict[str, BodyDef] = {}
     states: dict[str, StateDef]
     requirements: dict[str, RequirementDef] = {}
     transitions: tuple[TransitionDef, ...] = ()
     milestones: tuple[MilestoneDef, ...] = ()
+    migrates_from: tuple[MigrationDef, ...] = ()
+
+    @field_validator("bodies", mode="before")
+    @classmethod
+    def _bodies(cls, value: Any) -> Any:
+        # `bodies: {dus_i: DUS-I}` is the short form of `{dus_i: {label: DUS-I}}`.
+        if isinstance(value, dict):
+            return {k: {"label": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    def body_label(self, body: str) -> str:
+        """The label of a deciding body, or its name."""
+        found = self.bodies.get(body)
+        return found.label if found else body
+
+    def migration_from(self, version: int) -> MigrationDef | None:
+        """The `migrates_from` entry for cases of `version`, if this version has one."""
+        return next((m for m in self.migrates_from if m.version == version), None)
 
     def state_label(self, state: str) -> str:
         """The Dutch label of `state`, or the name itself."""
@@ -215,9 +324,13 @@ def coerce_value(kind: ValueType, raw: Any) -> Any:
         if isinstance(raw, bool):
             raise ValueError(f"expected a whole number, got {raw!r}")
         try:
-            return int(str(raw).strip().replace("_", ""))
+            number = int(str(raw).strip().replace("_", ""))
         except ValueError:
             raise ValueError(f"expected a whole number, got {raw!r}") from None
+        if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+            raise ValueError(f"{raw!r} is too large; a whole number lies between "
+                             f"{INT_RANGE[0]} and {INT_RANGE[1]}")
+        return number
     if kind == "decimal":
         if isinstance(raw, bool):
             raise ValueError(f"expected a number, got {raw!r}")
@@ -230,11 +343,15 @@ def coerce_value(kind: ValueType, raw: Any) -> Any:
         return value
     if kind == "date":
         if isinstance(raw, date):
-            return raw
-        try:
-            return date.fromisoformat(str(raw).strip())
-        except ValueError:
-            raise ValueError(f"expected a date YYYY-MM-DD, got {raw!r}") from None
+            day = raw
+        else:
+            try:
+                day = date.fromisoformat(str(raw).strip())
+            except ValueError:
+                raise ValueError(f"expected a date YYYY-MM-DD, got {raw!r}") from None
+        if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
+            raise ValueError(f"{day.isoformat()} lies outside the years 1900-2200")
+        return day
     raise ValueError(f"unknown value type {kind!r}")
 
 

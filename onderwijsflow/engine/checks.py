@@ -12,7 +12,7 @@ entry point names a :class:`CheckType` (see :func:`check_type`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -324,8 +324,86 @@ def _after(p: MomentParams, ctx: RegionContext) -> CheckResult:
     return CheckResult(ctx.now >= moment, f"must be on or after {what} ({_when(moment)})")
 
 
+class RecordParams(_Params):
+    kind: str
+    min: int = Field(default=1, ge=1)
+    within: Duration | None = None
+    date_field: str | None = None
+    where: dict[str, tuple[Any, ...]] | None = None
+    each: dict[str, tuple[Any, ...]] | None = None
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _within(cls, value: Any) -> Any:
+        if value is None or isinstance(value, Duration):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expected an ISO 8601 duration such as P6M, got {value!r}")
+        return Duration.parse(value)
+
+    @field_validator("where", "each", mode="before")
+    @classmethod
+    def _values(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping) or not value:
+            raise ValueError("expected a mapping of field: value or [values]")
+        return {k: tuple(v) if isinstance(v, list | tuple) else (v,) for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RecordParams:
+        if self.date_field is not None and self.within is None:
+            raise ValueError("date_field is only used with within")
+        if self.each is not None and len(self.each) != 1:
+            raise ValueError("each takes exactly one field with its values")
+        return self
+
+
+def _record_day(record: Any, date_field: str | None) -> date:
+    """The date a record counts on: its `date_field`, else the local day it was added."""
+    raw = record.fields.get(date_field) if date_field else None
+    if isinstance(raw, str):
+        return date.fromisoformat(raw)
+    from onderwijsflow.clock import to_local
+
+    return to_local(record.at).date()
+
+
+@check_type("record", RecordParams)
+def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
+    from onderwijsflow.definition.records import field_matches
+
+    found = ctx.records_of(p.kind)
+    for name, wanted in (p.where or {}).items():
+        found = [r for r in found if field_matches(r.fields.get(name), wanted)]
+    what = p.kind + "".join(f" with {k} {', '.join(map(str, v))}" for k, v in (p.where or {}).items())
+    if p.each is not None:
+        ((name, values),) = p.each.items()
+        short = [v for v in values
+                 if sum(1 for r in found if field_matches(r.fields.get(name), (v,))) < p.min]
+        return CheckResult(not short, lambda: (
+            f"no {what} for {name} {', '.join(map(str, short))}" if short and p.min == 1
+            else f"fewer than {p.min} {what} for {name} {', '.join(map(str, short))}" if short
+            else f"every {name} has {what}"))
+    if p.within is None:
+        return CheckResult(len(found) >= p.min, lambda: f"{p.min} {what} needed, {len(found)} found")
+    from onderwijsflow.clock import to_local
+
+    today = to_local(ctx.now).date()
+    since = p.within.before(today)
+    days = sorted(d for d in (_record_day(r, p.date_field) for r in found) if d <= today)
+    recent = [d for d in days if d >= since]
+
+    def detail() -> str:
+        last = f" (the last on {days[-1].isoformat()})" if days else " (none recorded)"
+        if not recent and p.min == 1:
+            return f"no {what} since {since.isoformat()}{last}"
+        return f"{p.min} {what} needed since {since.isoformat()}, {len(recent)} found{last}"
+
+    return CheckResult(len(recent) >= p.min, detail)
+
+
 BUILTIN: dict[str, CheckType] = {
-    c.name: c for c in (_partner, _role, _document, _fact, _case, _before, _after)
+    c.name: c for c in (_partner, _role, _document, _fact, _case, _before, _after, _record)
 }
 COMBINATORS = ("all", "any", "not")
 
@@ -335,11 +413,12 @@ COMBINATORS = ("all", "any", "not")
 
 @dataclass(frozen=True)
 class CompileScope:
-    """What a spec may refer to: the workflow's facts, milestones and requirements."""
+    """What a spec may refer to: the workflow's facts, milestones, requirements and records."""
 
     facts: Mapping[str, Any]
     milestones: frozenset[str]
     requirements: Mapping[str, Any]
+    records: Mapping[str, Any] = field(default_factory=dict)
 
 
 class CheckRegistry:
@@ -438,8 +517,47 @@ class CheckRegistry:
                 f"unknown milestone '{milestone}'{suggest(milestone, scope.milestones)}",
                 ("with", "milestone"),
             )
+        if kind.name == "record":
+            parsed = _bind_record(parsed, scope)
         evaluate = kind.evaluate
         return lambda ctx: evaluate(parsed, ctx)
+
+
+def _bind_record(p: Any, scope: CompileScope) -> Any:
+    """A record check must name a declared kind, its fields, and values those fields can hold.
+
+    Returns:
+        The parameters with `where`/`each` values in their stored form (dates as ISO text).
+    """
+    from onderwijsflow.definition.records import coerce_field
+
+    spec = scope.records.get(p.kind)
+    if spec is None:
+        raise CheckSpecError(f"record kind '{p.kind}' is not declared under records:"
+                             f"{suggest(p.kind, scope.records)}", ("with", "kind"))
+    if p.date_field is not None and p.date_field not in spec.date_fields():
+        raise CheckSpecError(f"record kind '{p.kind}' has no date field '{p.date_field}'"
+                             f"{suggest(p.date_field, spec.date_fields())}", ("with", "date_field"))
+    update: dict[str, Any] = {}
+    for key in ("where", "each"):
+        stored: dict[str, tuple[Any, ...]] = {}
+        for name, values in (getattr(p, key) or {}).items():
+            field_def = spec.fields.get(name)
+            if field_def is None:
+                raise CheckSpecError(f"record kind '{p.kind}' has no field '{name}'"
+                                     f"{suggest(str(name), spec.fields)}", ("with", key, name))
+            try:
+                stored[name] = tuple(_flat(coerce_field(name, field_def, v, None)) for v in values)
+            except ValueError as err:
+                raise CheckSpecError(f"check 'record' '{key}': {err}", ("with", key, name)) from None
+        if stored:
+            update[key] = stored
+    return p.model_copy(update=update)
+
+
+def _flat(value: Any) -> Any:
+    """A list field's value given as one item stays that item."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
 def _all(children: list[Compiled]) -> Compiled:

@@ -39,6 +39,21 @@ class DocumentInfo:
     date: date | None = None
 
 
+@dataclass(frozen=True)
+class RecordInfo:
+    """A structured entry (a peilgesprek, an action): its kind, case and typed fields.
+
+    `fields` holds JSON-safe values (dates as ISO text); `case_id` is None for a record kept
+    on the region.
+    """
+
+    kind: str
+    fields: dict[str, Any]
+    at: datetime
+    case_id: int | None = None
+    workflow: str | None = None
+
+
 @dataclass
 class RegionContext:
     """Everything checks may read, for one region at one moment.
@@ -46,6 +61,9 @@ class RegionContext:
     Attributes:
         cases: workflow name -> states of this region's cases of that workflow.
         milestones: milestone name -> due moment (UTC) for the case being evaluated.
+        facts: the region's facts, overlaid by the evaluated case's own (``scope: case``).
+        case_facts: case id -> that case's own facts.
+        case_id: the case being evaluated (its records and facts come first).
     """
 
     slug: str
@@ -57,3 +75,20 @@ class RegionContext:
     cases: dict[str, list[str]] = field(default_factory=dict)
     milestones: dict[str, datetime] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    records: list[RecordInfo] = field(default_factory=list)
+    case_facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    case_id: int | None = None
+    _region_facts: dict[str, Any] | None = field(default=None, repr=False)
+
+    def focus(self, case_id: int | None) -> None:
+        """Evaluate for `case_id` from now on: its own facts overlay the region's."""
+        if self._region_facts is None:
+            self._region_facts = dict(self.facts)
+        self.case_id = case_id
+        own = self.case_facts.get(case_id) if case_id is not None else None
+        self.facts = {**self._region_facts, **own} if own else self._region_facts
+
+    def records_of(self, kind: str) -> list[RecordInfo]:
+        """Records of `kind` kept on the region or on the evaluated case."""
+        return [r for r in self.records
+                if r.kind == kind and (r.case_id is None or r.case_id == self.case_id)]

@@ -53,7 +53,10 @@ def previous_working_day(day: date) -> date:
 
 
 def due_moment(
-    milestone: MilestoneDef, params: dict[str, Any], entered_at: datetime | None
+    milestone: MilestoneDef,
+    params: dict[str, Any],
+    entered_at: datetime | None,
+    decided_on: date | None = None,
 ) -> datetime | None:
     """The first due moment (UTC) of `milestone`, or None when it has no date yet.
 
@@ -61,6 +64,9 @@ def due_moment(
         params: the case's parameters (dates as `date` or ISO text).
         entered_at: when the case entered one of the milestone's `active_in` states;
             None when it is not in them (relative and recurring milestones then have no date).
+        decided_on: the decision date of the move that entered the state, for
+            ``due: {after: ..., from: decision}``: the period ends at the end of the day that
+            lies the duration after the decision date (unless `time:` says otherwise).
     """
     due = milestone.due
     if milestone.every is not None:
@@ -74,6 +80,12 @@ def due_moment(
         if raw is None:
             return None
         day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        return _at(day, due.time, milestone.termijnenwet)
+    if isinstance(due, DueDef) and due.after is not None and due.from_ == "decision":
+        if entered_at is None or decided_on is None:
+            return None
+        day = due.after.add_to(decided_on)
+        assert isinstance(day, date)
         return _at(day, due.time, milestone.termijnenwet)
     if isinstance(due, DueDef) and due.after is not None and entered_at is not None:
         moment = add_local(due.after, entered_at)

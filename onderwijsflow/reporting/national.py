@@ -33,15 +33,23 @@ from sqlalchemy import String, cast, select, type_coerce
 
 from onderwijsflow.clock import iso_local
 from onderwijsflow.definition.model import DueDef, coerce_value
-from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext, RoleInfo
+from onderwijsflow.engine.context import (
+    DocumentInfo,
+    PartnerInfo,
+    RecordInfo,
+    RegionContext,
+    RoleInfo,
+)
 from onderwijsflow.engine.milestones import due_moment
 from onderwijsflow.errors import UsageError
 from onderwijsflow.store.tables import (
     Case,
+    CaseFact,
     Document,
     Fact,
     Milestone,
     Partner,
+    Record,
     Region,
     RoleAssignment,
     metadata,
@@ -85,6 +93,8 @@ class _Network:
     facts: dict[int, dict[str, Any]]
     cases: _Rows
     milestones: _Rows
+    records: dict[int, list[RecordInfo]] = field(default_factory=dict)
+    case_facts: dict[int, dict[str, Any]] = field(default_factory=dict)
     machines: dict[tuple[str, int], WorkflowMachine] = field(default_factory=dict)
     by_region: dict[int, list[_Row]] = field(default_factory=dict)
 
@@ -152,9 +162,9 @@ def _load(session: Session, horizon: dt.datetime) -> _Network:
     once per distinct value rather than once per row.
     """
     run = session.connection().execute
-    region, partner, role, document, fact, case, milestone = (
+    region, partner, role, document, fact, case, milestone, record, case_fact = (
         metadata.tables[t.__tablename__].c
-        for t in (Region, Partner, RoleAssignment, Document, Fact, Case, Milestone)
+        for t in (Region, Partner, RoleAssignment, Document, Fact, Case, Milestone, Record, CaseFact)
     )
     return _Network(
         regions=run(select(region.id, region.slug, region.name, region.coordinator)
@@ -166,12 +176,19 @@ def _load(session: Session, horizon: dt.datetime) -> _Network:
                                       document.date)).all(), DocumentInfo),
         facts=_facts(run(select(fact.region_id, fact.name, fact.type, _text(fact.value, "value"))).all()),
         cases=run(select(case.id, case.region_id, case.workflow, case.workflow_version, case.round,
-                         _text(case.params, "params"), case.state, _raw(case.state_entered_at, "entered"))
+                         _text(case.params, "params"), case.state, _raw(case.state_entered_at, "entered"),
+                         case.decided_on)
                   .order_by(case.id)).all(),
         milestones=run(select(milestone.case_id, milestone.region_id, milestone.name, milestone.status,
                               _raw(milestone.due_at, "due_at"))
                        .where(milestone.status.in_(_OPEN_MILESTONES), milestone.due_at <= horizon)
                        .order_by(milestone.due_at, milestone.id)).all(),
+        records=_grouped([(rid, kind, _json(fields), _utc(at), cid, wf) for rid, kind, fields, at, cid, wf
+                          in run(select(record.region_id, record.kind, _text(record.fields, "fields"),
+                                        _raw(record.at, "at"), record.case_id, record.workflow)
+                                 .order_by(record.id))], RecordInfo),
+        case_facts=_facts(run(select(case_fact.case_id, case_fact.name, case_fact.type,
+                                     _text(case_fact.value, "value"))).all()),
     )
 
 
@@ -371,6 +388,7 @@ def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]]
                 continue
             if ctx is None:
                 ctx = _context(network, region, cases, now)
+            ctx.focus(case.id)
             ctx.params, ctx.milestones = plan.moments(case)
             for need, check in plan.steps:
                 if not check(ctx).passed:
@@ -394,7 +412,8 @@ class _Plan:
     state: str
     steps: list[_Step]
     relative: bool
-    cache: dict[tuple[Any, Any], tuple[dict[str, Any], dict[str, dt.datetime]]] = field(default_factory=dict)
+    cache: dict[tuple[Any, Any, Any], tuple[dict[str, Any], dict[str, dt.datetime]]] = field(
+        default_factory=dict)
 
     @classmethod
     def of(cls, machine: WorkflowMachine, state: str) -> _Plan:
@@ -409,18 +428,21 @@ class _Plan:
 
     def moments(self, case: _Row) -> tuple[dict[str, Any], dict[str, dt.datetime]]:
         """The case's parameters and milestone moments, as ``for_case`` fills them in."""
-        key = (case.params, case.entered if self.relative else None)
+        key = (case.params, case.entered if self.relative else None,
+               case.decided_on if self.relative else None)
         found = self.cache.get(key)
         if found is None:
             found = self.cache[key] = self._compute(*key)
         return found
 
-    def _compute(self, params: str | None, entered: Any) -> tuple[dict[str, Any], dict[str, dt.datetime]]:
+    def _compute(self, params: str | None, entered: Any,
+                 decided_on: Any) -> tuple[dict[str, Any], dict[str, dt.datetime]]:
         values = dict(_json(params) or {})
         since = _utc(entered)
+        decided = dt.date.fromisoformat(decided_on) if isinstance(decided_on, str) else decided_on
         moments = {}
         for m in self.definition.milestones:
-            moment = due_moment(m, values, since if self.state in m.active_in else None)
+            moment = due_moment(m, values, since if self.state in m.active_in else None, decided)
             if moment is not None:
                 moments[m.name] = moment
         return values, moments
@@ -440,6 +462,8 @@ def _context(network: _Network, region: _Row, cases: list[_Row], now: dt.datetim
         documents=network.documents.get(rid, []),
         facts=network.facts.get(rid, {}),
         cases=states,
+        records=network.records.get(rid, []),
+        case_facts=network.case_facts,
     )
 
 

@@ -78,9 +78,16 @@ def plan(
     *,
     occurrence: int | None,
     due: dt.datetime | None = None,
+    opens_at: dt.datetime | None = None,
 ) -> Milestone | None:
-    """Store one occurrence of `spec` and its reminder rows; None when it has no date."""
-    due = due or due_moment(spec, case.params or {}, entered_at)
+    """Store one occurrence of `spec` and its reminder rows; None when it has no date.
+
+    Args:
+        opens_at: the start of the occurrence's window (a record added inside it meets the
+            occurrence); default `entered_at`. A recurring occurrence opens when the previous
+            one fell due.
+    """
+    due = due or due_moment(spec, case.params or {}, entered_at, case.decided_on)
     if due is None:
         return None
     if occurrence is None:
@@ -91,7 +98,8 @@ def plan(
         ).first()
         occurrence = (last or 0) + 1
     row = Milestone(case_id=case.id, region_id=case.region_id, workflow=case.workflow,
-                    name=spec.name, occurrence=occurrence, due_at=due, planned_at=entered_at)
+                    name=spec.name, occurrence=occurrence, due_at=due, planned_at=entered_at,
+                    opens_at=opens_at or entered_at)
     session.add(row)
     session.flush()
     for offset, moment in reminder_moments(spec, due, reminder_time):
@@ -115,6 +123,33 @@ def reminder_moments(
         if spec.termijnenwet:
             day = previous_working_day(day)
         yield offset.text, local_moment(day, reminder_time)
+
+
+def in_window(row: Milestone, day: dt.date) -> bool:
+    """Does `day` (local) fall inside the occurrence's window, its opening and due days included?"""
+    opens = to_local(row.opens_at or row.planned_at).date()
+    return opens <= day <= to_local(row.due_at).date()
+
+
+def meet(
+    session: Session, case: Case, spec: MilestoneDef, row: Milestone, at: dt.datetime,
+    reminder_time: dt.time,
+) -> Milestone | None:
+    """A record met occurrence `row`: close it (no more reminders, no overdue notice).
+
+    A recurring milestone keeps its rhythm: the next occurrence is planned from this one's
+    due moment, as the rollover would have done.
+
+    Returns:
+        The next occurrence, when one was planned.
+    """
+    close(session, row, "met", at)
+    if spec.every is None:
+        return None
+    from onderwijsflow.engine.milestones import add_local
+
+    return plan(session, case, spec, at, reminder_time, occurrence=row.occurrence + 1,
+                due=add_local(spec.every, row.due_at), opens_at=row.due_at)
 
 
 def close(session: Session, row: Milestone, status: str, at: dt.datetime) -> None:

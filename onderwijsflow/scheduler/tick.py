@@ -226,11 +226,17 @@ class Scheduler:
     def _passed(self, session: Session, ms: Milestone, case: Case, machine: WorkflowMachine,
                 spec: MilestoneDef, row: Reminder, now: dt.datetime, report: TickReport) -> None:
         if row.kind == "rollover":
-            self._mark(session, [row], "done", now)
-            close(session, ms, "met", now)
+            missed = spec.met_by is not None  # no record met this occurrence in its window
+            if missed:
+                report.overdue += 1
+                self._queue(session, ms, case, machine, spec, row, "overdue", now, report)
+            else:
+                self._mark(session, [row], "done", now)
+            close(session, ms, "overdue" if missed else "met", now)
             assert spec.every is not None
             plan(session, case, spec, now, self.app.config.reminder_time,
-                 occurrence=ms.occurrence + 1, due=add_local(spec.every, ms.due_at))
+                 occurrence=ms.occurrence + 1, due=add_local(spec.every, ms.due_at),
+                 opens_at=ms.due_at)
             return
         report.overdue += 1
         if spec.on_overdue is not None:

@@ -15,12 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from onderwijsflow.service.bulk import BulkOps
+from onderwijsflow.service.facts import FactOps
 from onderwijsflow.service.history import HistoryOps
 from onderwijsflow.service.importing import ImportOps
+from onderwijsflow.service.migration import MigrationOps
+from onderwijsflow.service.records import RecordOps
 from onderwijsflow.service.regions import RegionOps
 
 
-class Onderwijsflow(RegionOps, BulkOps, ImportOps, HistoryOps):
+class Onderwijsflow(RegionOps, FactOps, RecordOps, MigrationOps, BulkOps, ImportOps, HistoryOps):
     """The application: every use case a coordinator has, usable from Python."""
 
     def init(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ and stops the run with its error; the batches before it stay done (and in the hi
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sqlmodel import col, select
@@ -16,6 +17,7 @@ from sqlmodel import col, select
 from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import NotFound
 from onderwijsflow.service.cases import CaseBatch, CaseOps, _decision_json
+from onderwijsflow.service.decisions import DecisionInput, validate_decision
 from onderwijsflow.service.snapshot import for_case, region_contexts
 from onderwijsflow.store.tables import Case, Region
 
@@ -33,11 +35,16 @@ class BulkOps(CaseOps):
         reason: str | None = None,
         batch: int = 500,
         progress: Callable[[int, int], None] | None = None,
+        decided_by: str | None = None,
+        decision_date: str | date | None = None,
+        decision_ref: str | None = None,
     ) -> dict[str, Any]:
         """Fire `trigger` on every case of `workflow` (in `in_state`, if given).
 
         Args:
             progress: called with (done, total) after each batch.
+            decided_by, decision_date, decision_ref: one decision for every case, as DUS-I
+                decides a whole round at once (required when the transition declares one).
 
         Returns:
             ``{"moved": [...], "refused": [{"region", "unmet", ...}], "dry_run"}``; moved
@@ -48,6 +55,11 @@ class BulkOps(CaseOps):
             raise NotFound(f"workflow '{workflow}' has no trigger '{trigger}'")
         if in_state is not None and in_state not in machine.definition.states:
             raise NotFound(f"workflow '{workflow}' has no state '{in_state}'")
+        given = DecisionInput(decided_by, decision_date, decision_ref)
+        for transition in machine.definition.transitions:
+            if transition.trigger == trigger and (in_state is None or in_state in transition.source):
+                validate_decision(machine.definition, transition, given, self.now(),
+                                  required=not dry_run)
         if not dry_run:
             self._require_writer()
         ids = self._matching_cases(workflow, in_state)
@@ -57,10 +69,12 @@ class BulkOps(CaseOps):
             chunk = ids[start:start + batch]
             if dry_run:
                 with self._read() as session:
-                    self._decide_batch(session, chunk, trigger, reason, moved, refused, write=False)
+                    self._decide_batch(session, chunk, trigger, reason, given, moved, refused,
+                                       write=False)
             else:
                 with self._write() as session:
-                    self._decide_batch(session, chunk, trigger, reason, moved, refused, write=True)
+                    self._decide_batch(session, chunk, trigger, reason, given, moved, refused,
+                                       write=True)
             if progress is not None:
                 progress(min(start + batch, len(ids)), len(ids))
         return {"workflow": workflow, "trigger": trigger, "dry_run": dry_run,
@@ -74,7 +88,7 @@ class BulkOps(CaseOps):
             return list(session.exec(query.order_by(col(Case.region_id), col(Case.id))))
 
     def _decide_batch(self, session: Any, case_ids: list[int], trigger: str, reason: str | None,
-                      moved: list[dict[str, Any]], refused: list[dict[str, Any]],
+                      given: DecisionInput, moved: list[dict[str, Any]], refused: list[dict[str, Any]],
                       *, write: bool) -> None:
         cases = list(session.exec(select(Case).where(col(Case.id).in_(case_ids))
                                   .order_by(col(Case.region_id), col(Case.id))))
@@ -87,21 +101,23 @@ class BulkOps(CaseOps):
         with session.no_autoflush:
             for case in cases:
                 result = self._decide_one(session, case, regions[case.region_id],
-                                          contexts[case.region_id], trigger, reason, batch)
+                                          contexts[case.region_id], trigger, reason, given, batch)
                 (moved if result["ok"] else refused).append(result)
         if batch is not None:
             batch.write(session)
 
     def _decide_one(self, session: Any, case: Case, region: Region, ctx: RegionContext,
-                    trigger: str, reason: str | None, batch: CaseBatch | None) -> dict[str, Any]:
+                    trigger: str, reason: str | None, given: DecisionInput,
+                    batch: CaseBatch | None) -> dict[str, Any]:
         machine = self.catalog.machine(session, case.workflow, case.workflow_version)
         decision = machine.fire(case.state, trigger, for_case(ctx, case, machine.definition),
                                 actor_roles=self._roles())
+        ruling = self._ruling(machine, decision, given, required=batch is not None, bulk=True)
         if batch is not None:
             self._commit_decision(session, region, case.id, case.lock_version, machine,
-                                  decision, reason=reason, batch=batch)
+                                  decision, reason=reason, batch=batch, ruling=ruling)
             if decision.ok:
                 # Later cases of this region see the new state in their `case` checks.
                 states = ctx.cases[case.workflow]
                 states[states.index(decision.source)] = decision.dest
-        return _decision_json(region.slug, decision, batch is None)
+        return _decision_json(region.slug, decision, batch is None, ruling)

@@ -8,6 +8,7 @@ nothing is written; on SQLite the write transaction is ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,6 +18,7 @@ from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
 from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import Base
+from onderwijsflow.service.decisions import DecisionInput, DecisionRecord, validate_decision
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
 from onderwijsflow.store.audit import EventBatch
 from onderwijsflow.store.db import compare_and_set_case
@@ -47,7 +49,7 @@ class CaseBatch(EventBatch):
                 update(cases)
                 .where(cases.c.id == bindparam("cid"), cases.c.lock_version == bindparam("v"))
                 .values(state=bindparam("state"), state_entered_at=bindparam("entered"),
-                        lock_version=cases.c.lock_version + 1),
+                        decided_on=bindparam("decided"), lock_version=cases.c.lock_version + 1),
                 self.moves,
             )
             dialect = session.get_bind().dialect
@@ -177,17 +179,26 @@ class CaseOps(Base):
         reason: str | None = None,
         dry_run: bool = False,
         override: bool = False,
+        decided_by: str | None = None,
+        decision_date: str | date | None = None,
+        decision_ref: str | None = None,
     ) -> dict[str, Any]:
         """Fire `trigger` on the region's case; refused attempts are audited too.
 
+        Args:
+            decided_by, decision_date, decision_ref: the decision a transition with
+                ``decision:`` records (the body that took it, its date and reference).
+
         Returns:
             The JSON shape of design §4 (`region, workflow, trigger, from, to, ok, dry_run,
-            unmet`), plus `evidence` and `refusal`.
+            unmet`), plus `evidence`, `refusal` and `decision`.
 
         Raises:
+            UsageError: a decision is missing or wrong (nothing is written or audited).
             Refused: after auditing the attempt (unless a dry run).
             Conflict: the region changed between reading and writing; nothing was written.
         """
+        given = DecisionInput(decided_by, decision_date, decision_ref)
         denied = None if dry_run else self._writer_problem()
         if override:
             denied = denied or self._override_problem(reason)
@@ -195,8 +206,9 @@ class CaseOps(Base):
             region = self._region(session, slug)
             case, machine, decision = self._decide(session, region, workflow, round, trigger,
                                                    override=override, denied=denied)
+            ruling = self._ruling(machine, decision, given, required=not dry_run)
             seen = (region.event_seq, case.lock_version)
-        result = _decision_json(slug, decision, dry_run)
+        result = _decision_json(slug, decision, dry_run, ruling)
         if dry_run:
             return result
         with self._write() as session:
@@ -214,10 +226,11 @@ class CaseOps(Base):
                                                        override=override, denied=denied)
                 if decision.ok:
                     raise conflict
+                ruling = self._ruling(machine, decision, given, required=True)
                 seen = (region.event_seq, case.lock_version)
-                result = _decision_json(slug, decision, dry_run)
+                result = _decision_json(slug, decision, dry_run, ruling)
             self._commit_decision(session, region, case.id, seen[1], machine, decision,
-                                  reason=reason, override=override)
+                                  reason=reason, override=override, ruling=ruling)
         if not decision.ok:
             raise Refused(_refusal_sentence(slug, decision), result=result)
         return result
@@ -244,6 +257,20 @@ class CaseOps(Base):
             decision.overridden = []
         return case, machine, decision
 
+    def _ruling(self, machine: WorkflowMachine, decision: Decision, given: DecisionInput,
+                *, required: bool, bulk: bool = False) -> DecisionRecord | None:
+        """The outside decision this move records (checked before anything is written).
+
+        Args:
+            bulk: one decision given for many cases: a case whose transition records none
+                (an older version) simply records none.
+        """
+        transition = machine.definition.transition(decision.source, decision.trigger)
+        if transition is None or (bulk and transition.decision is None):
+            return None
+        return validate_decision(machine.definition, transition, given, self.now(),
+                                 required=required)
+
     def _override_problem(self, reason: str | None) -> str | None:
         """Why this actor may not override now (a missing reason is a usage error)."""
         if not reason or not reason.strip():
@@ -267,38 +294,44 @@ class CaseOps(Base):
         actor: str | None = None,
         closing: str = "met",
         batch: CaseBatch | None = None,
+        ruling: DecisionRecord | None = None,
     ) -> None:
         """Write a decision: a refused event, or the move with its evidence and milestones.
 
         Args:
             batch: bulk work collects the events and case updates here and writes them
                 with a few statements at the end of its batch.
+            ruling: the outside decision the move records; its date becomes the case's
+                `decided_on`, from which periods such as the objection period count.
         """
         evidence = [r.as_dict() for r in decision.results]
+        outside = ruling.as_json() if ruling else None
         common = {"case_id": case_id, "workflow": decision.workflow, "trigger": decision.trigger,
                   "from_state": decision.source, "reason": reason, "actor": actor}
         if not decision.ok:
             self._record(session, region, "refused", to_state=decision.dest, **common,
                          data={"code": decision.code, "refusal": decision.refusal,
-                               "evidence": evidence}, batch=batch)
+                               "evidence": evidence, "decision": outside}, batch=batch)
             return
         now = self.now()
+        decided_on = ruling.date if ruling else None
         if batch is None:
             compare_and_set_case(session, case_id, lock_version, state=decision.dest,
-                                 state_entered_at=now)
+                                 state_entered_at=now, decided_on=decided_on)
         else:
             batch.moves.append({"cid": case_id, "v": lock_version, "state": decision.dest,
-                                "entered": now})
+                                "entered": now, "decided": decided_on})
         self._record(
             session, region, "transition", to_state=decision.dest, **common,
             data={"evidence": evidence, "override": override,
-                  "overridden": decision.overridden}, batch=batch,
+                  "overridden": decision.overridden, "decision": outside}, batch=batch,
         )
         case = session.get(Case, case_id)
         assert case is not None and decision.dest is not None
         # Mirror the compare-and-set in the loaded row without marking it dirty.
         set_committed_value(case, "state", decision.dest)
         set_committed_value(case, "state_entered_at", now)
+        set_committed_value(case, "decided_on", decided_on)
         set_committed_value(case, "lock_version", lock_version + 1)
         on_enter(session, case, machine.definition, state=decision.dest, entered_at=now,
                  reminder_time=self.config.reminder_time, closing=closing,
@@ -361,7 +394,8 @@ def _refusal_sentence(slug: str, decision: Decision) -> str:
     return f"{slug}: '{decision.trigger}' refused: {decision.refusal}"
 
 
-def _decision_json(slug: str, decision: Decision, dry_run: bool) -> dict[str, Any]:
+def _decision_json(slug: str, decision: Decision, dry_run: bool,
+                   ruling: DecisionRecord | None = None) -> dict[str, Any]:
     return {
         "region": slug,
         "workflow": decision.workflow,
@@ -376,6 +410,7 @@ def _decision_json(slug: str, decision: Decision, dry_run: bool) -> dict[str, An
         "refusal": decision.refusal,
         "code": decision.code,
         "evidence": [r.as_dict() for r in decision.results],
+        "decision": ruling.as_json() if ruling else None,
     }
 
 

@@ -12,8 +12,11 @@ from onderwijsflow.service.base import Base
 from onderwijsflow.store import audit
 from onderwijsflow.store.tables import Event
 
-#: Event kinds that change a case's state (`case_opened` puts it in its initial state).
-STATE_KINDS = ("transition", "case_opened")
+#: Event kinds that change a case's state (`case_opened` puts it in its initial state, a
+#: migration moves it to a new workflow version and maybe a renamed state).
+STATE_KINDS = ("transition", "case_opened", "migrated")
+#: Event kinds listed by `history` without `--all`: the status history.
+STATUS_KINDS = ("transition", "migrated")
 
 
 class HistoryOps(Base):
@@ -46,12 +49,12 @@ class HistoryOps(Base):
         out: dict[str, Any] = {
             "region": slug,
             "events": [
-                _event_json(e) for e in events if all_events or e.kind == "transition"
+                _event_json(e) for e in events if all_events or e.kind in STATUS_KINDS
             ],
         }
         if as_of is not None:
             out["as_of"] = iso_local(as_of)
-            out["state"] = _states(events)
+            out["state"], out["versions"] = _states(events)
         return out
 
     def verify_audit(self, slug: str | None = None) -> dict[str, Any]:
@@ -69,21 +72,29 @@ class HistoryOps(Base):
         }
 
 
-def _states(events: list[Event]) -> dict[str, str]:
-    """The state of each case after `events` (keyed by workflow, `workflow/round` if needed)."""
-    by_case: dict[int, tuple[str, str, str]] = {}
+def _states(events: list[Event]) -> tuple[dict[str, str], dict[str, int]]:
+    """The state and workflow version of each case after `events` (keyed by workflow,
+    `workflow/round` if needed)."""
+    by_case: dict[int, tuple[str, str, str, int]] = {}
     for e in events:
         if e.kind in STATE_KINDS and e.case_id is not None and e.to_state:
-            round_ = (e.data or {}).get("round") if e.kind == "case_opened" else None
+            data = e.data or {}
             previous = by_case.get(e.case_id)
-            key_round = round_ if e.kind == "case_opened" else (previous[1] if previous else "")
-            by_case[e.case_id] = (e.workflow or "", key_round or "", e.to_state)
-    keys = [w for w, _, _ in by_case.values()]
-    out = {}
-    for workflow, round_, state in by_case.values():
+            if e.kind == "case_opened":
+                key_round, version = data.get("round") or "", data.get("version") or 0
+            else:
+                key_round = previous[1] if previous else ""
+                version = previous[3] if previous else 0
+            if e.kind == "migrated":
+                version = data.get("to_version", version)
+            by_case[e.case_id] = (e.workflow or "", key_round, e.to_state, version)
+    keys = [w for w, _, _, _ in by_case.values()]
+    states, versions = {}, {}
+    for workflow, round_, state, version in by_case.values():
         key = f"{workflow}/{round_}" if round_ and keys.count(workflow) > 1 else workflow
-        out[key] = state
-    return out
+        states[key] = state
+        versions[key] = version
+    return states, versions
 
 
 def _event_json(e: Event) -> dict[str, Any]:
@@ -100,4 +111,7 @@ def _event_json(e: Event) -> dict[str, Any]:
         "reason": e.reason,
         "data": e.data,
         "hash": e.hash,
+        "decision": (e.data or {}).get("decision"),
+        **({"from_version": e.data.get("from_version"), "to_version": e.data.get("to_version")}
+           if e.kind == "migrated" else {}),
     }

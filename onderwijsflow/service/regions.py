@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlmodel import Session, select
 
 from onderwijsflow.clock import iso_local
-from onderwijsflow.definition.model import FactDef, coerce_value, dump_value
+from onderwijsflow.definition.model import dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
 from onderwijsflow.service.base import Base, validate_slug
 from onderwijsflow.service.snapshot import load_fact, region_cases
@@ -24,7 +24,6 @@ from onderwijsflow.vocabulary import (
     REGION_ROLES,
     SECTORS,
     require_member,
-    suggest,
 )
 
 
@@ -225,51 +224,6 @@ class RegionOps(Base):
             self._record(session, region, "document_added",
                          data={"new": {"kind": kind, "title": title, "ref": ref,
                                        "date": on.isoformat() if on else None}})
-
-    # --- facts ------------------------------------------------------------------------
-
-    def fact_definition(self, name: str) -> FactDef:
-        """The declaration of fact `name` in the workflows.
-
-        Raises:
-            NotFound: no workflow declares it.
-        """
-        declared: dict[str, FactDef] = {}
-        for loaded in self.catalog.files.values():
-            for key, fact in loaded.definition.facts.items():
-                declared.setdefault(key, fact)
-        if name not in declared:
-            raise NotFound(f"no workflow declares a fact '{name}'{suggest(name, declared)}")
-        return declared[name]
-
-    def set_fact(self, slug: str, name: str, value: str) -> dict[str, Any]:
-        """Set a typed fact; the value is validated against the workflows' `facts:`.
-
-        Raises:
-            UsageError: the value is not of the declared type or not one of its choices.
-        """
-        fact_def = self.fact_definition(name)
-        try:
-            typed = coerce_value(fact_def.type, value)
-        except ValueError as err:
-            raise UsageError(f"fact '{name}': {err}") from None
-        if fact_def.choices and typed not in fact_def.choices:
-            raise UsageError(f"fact '{name}' must be one of {', '.join(fact_def.choices)}")
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
-            row = session.get(Fact, (region.id, name))
-            old = dump_value(load_fact(row)) if row else None
-            new = dump_value(typed)
-            if row is None:
-                row = Fact(region_id=region.id, name=name, type=fact_def.type, value=new,
-                           updated_at=self.now())
-            else:
-                row.value, row.type, row.updated_at = new, fact_def.type, self.now()
-            session.add(row)
-            self._record(session, region, "fact_set",
-                         data={"name": name, "old": old, "new": new})
-            return {"region": slug, "fact": name, "old": old, "new": new}
 
     @staticmethod
     def _flush(session: Session, conflict: str) -> None:

@@ -8,9 +8,24 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from onderwijsflow.definition.model import WorkflowDef, coerce_value
-from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext, RoleInfo
+from onderwijsflow.engine.context import (
+    DocumentInfo,
+    PartnerInfo,
+    RecordInfo,
+    RegionContext,
+    RoleInfo,
+)
 from onderwijsflow.engine.milestones import due_moment
-from onderwijsflow.store.tables import Case, Document, Fact, Partner, Region, RoleAssignment
+from onderwijsflow.store.tables import (
+    Case,
+    CaseFact,
+    Document,
+    Fact,
+    Partner,
+    Record,
+    Region,
+    RoleAssignment,
+)
 
 
 def region_context(
@@ -40,7 +55,24 @@ def region_context(
         ],
         facts={f.name: load_fact(f) for f in session.exec(select(Fact).where(Fact.region_id == rid))},
         cases=states,
+        records=[
+            RecordInfo(r.kind, r.fields, r.at, r.case_id, r.workflow)
+            for r in session.exec(select(Record).where(Record.region_id == rid).order_by(col(Record.id)))
+        ],
+        case_facts=_case_facts(session, [c.id for c in cases if c.id is not None]),
     )
+
+
+def _case_facts(session: Session, case_ids: list[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    if not case_ids:
+        return out
+    for cid, name, kind, value in session.execute(
+        select(CaseFact.case_id, CaseFact.name, CaseFact.type, CaseFact.value)
+        .where(col(CaseFact.case_id).in_(case_ids))
+    ):
+        out.setdefault(cid, {})[name] = None if value is None else coerce_value(kind, value)
+    return out
 
 
 def region_contexts(
@@ -72,21 +104,32 @@ def region_contexts(
         select(Fact.region_id, Fact.name, Fact.type, Fact.value).where(col(Fact.region_id).in_(ids))
     ):
         out[rid].facts[name] = None if value is None else coerce_value(kind, value)
-    for rid, workflow, state in session.execute(
-        select(Case.region_id, Case.workflow, Case.state)
+    case_ids: list[int] = []
+    for rid, cid, workflow, state in session.execute(
+        select(Case.region_id, Case.id, Case.workflow, Case.state)
         .where(col(Case.region_id).in_(ids)).order_by(col(Case.id))
     ):
         out[rid].cases.setdefault(workflow, []).append(state)
+        case_ids.append(cid)
+    for rid, kind, fields, at, cid, workflow in session.execute(
+        select(Record.region_id, Record.kind, Record.fields, Record.at, Record.case_id,
+               Record.workflow).where(col(Record.region_id).in_(ids)).order_by(col(Record.id))
+    ):
+        out[rid].records.append(RecordInfo(kind, fields, at, cid, workflow))
+    facts = _case_facts(session, case_ids)
+    for ctx in out.values():
+        ctx.case_facts = facts  # shared: keyed by case id, each case reads only its own
     return out
 
 
 def for_case(ctx: RegionContext, case: Case, definition: WorkflowDef) -> RegionContext:
-    """`ctx` with the case's own parameters and milestone dates filled in."""
+    """`ctx` with the case's own parameters, facts, records and milestone dates filled in."""
+    ctx.focus(case.id)
     ctx.params = dict(case.params or {})
     ctx.milestones = {}
     for m in definition.milestones:
         entered = case.state_entered_at if case.state in m.active_in else None
-        moment = due_moment(m, ctx.params, entered)
+        moment = due_moment(m, ctx.params, entered, case.decided_on)
         if moment is not None:
             ctx.milestones[m.name] = moment
     return ctx

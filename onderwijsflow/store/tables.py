@@ -21,12 +21,14 @@ from onderwijsflow.clock import wall_clock
 __all__ = [
     "NAMING_CONVENTION",
     "Case",
+    "CaseFact",
     "Document",
     "Event",
     "Fact",
     "Milestone",
     "Outbox",
     "Partner",
+    "Record",
     "Region",
     "Reminder",
     "RoleAssignment",
@@ -165,6 +167,39 @@ class Case(SQLModel, table=True):
     state_entered_at: dt.datetime
     opened_at: dt.datetime
     lock_version: int = 0
+    decided_on: dt.date | None = None
+
+
+class CaseFact(SQLModel, table=True):
+    """A fact of one case (``scope: case``): the amount granted in one round, say."""
+
+    __tablename__ = "case_facts"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    name: str = Field(primary_key=True)
+    value: Any = Field(default=None, sa_column=_json(nullable=True))
+    type: str
+    updated_at: dt.datetime = Field(default_factory=wall_clock)
+
+
+class Record(SQLModel, table=True):
+    """A structured entry (language 1.1) kept on a region, or on one case.
+
+    Written only together with its audit event (`event_seq`), whose new value is `fields`.
+    """
+
+    __tablename__ = "records"
+    __table_args__ = (Index("ix_records_region_id_kind", "region_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="regions.id")
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    workflow: str
+    kind: str
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    actor: str
+    at: dt.datetime
+    event_seq: int
 
 
 class Event(SQLModel, table=True):
@@ -223,6 +258,7 @@ class Milestone(SQLModel, table=True):
     status: str = "pending"
     planned_at: dt.datetime
     closed_at: dt.datetime | None = None
+    opens_at: dt.datetime | None = None
 
 
 class Reminder(SQLModel, table=True):

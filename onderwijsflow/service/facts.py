@@ -1,0 +1,112 @@
+"""Use cases on facts: typed attributes of a region, or of one case (``scope: case``).
+
+A grant amount belongs to one round: declared ``scope: case``, it is kept on that round's
+case, so round 2026 does not see round 2025's amount. Checks read the case's own facts
+first, then the region's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from onderwijsflow.definition.model import FactDef, coerce_value, dump_value
+from onderwijsflow.errors import NotFound, UsageError
+from onderwijsflow.service.cases import CaseOps
+from onderwijsflow.service.snapshot import load_fact
+from onderwijsflow.store.tables import Case, CaseFact, Fact, Region
+from onderwijsflow.vocabulary import suggest
+
+
+class FactOps(CaseOps):
+    """Setting facts, validated against the workflows' `facts:`."""
+
+    def fact_definition(self, name: str) -> tuple[FactDef, list[str]]:
+        """The declaration of fact `name` and the workflows that declare it.
+
+        Raises:
+            NotFound: no workflow declares it.
+        """
+        declared: dict[str, FactDef] = {}
+        owners: dict[str, list[str]] = {}
+        for loaded in self.catalog.files.values():
+            for key, fact in loaded.definition.facts.items():
+                declared.setdefault(key, fact)
+                owners.setdefault(key, []).append(loaded.name)
+        if name not in declared:
+            raise NotFound(f"no workflow declares a fact '{name}'{suggest(name, declared)}")
+        return declared[name], owners[name]
+
+    def set_fact(
+        self, slug: str, name: str, value: str, *, workflow: str | None = None,
+        round: str | None = None,
+    ) -> dict[str, Any]:
+        """Set a typed fact of the region, or of one case when the fact has ``scope: case``.
+
+        Args:
+            workflow, round: name the case of a case fact, as `advance` does (needed only
+                when the region has several cases it could belong to).
+
+        Raises:
+            UsageError: the value is not of the declared type or not one of its choices, or
+                the case is ambiguous.
+        """
+        fact_def, owners = self.fact_definition(name)
+        try:
+            typed = coerce_value(fact_def.type, value)
+        except ValueError as err:
+            raise UsageError(f"fact '{name}': {err}") from None
+        if fact_def.choices and typed not in fact_def.choices:
+            raise UsageError(f"fact '{name}' must be one of {', '.join(fact_def.choices)}")
+        if fact_def.scope == "region" and (round is not None):
+            raise UsageError(f"fact '{name}' belongs to the region, not to a round; leave out --round")
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug, lock=True)
+            if fact_def.scope == "case":
+                case = self._fact_case(session, region, name, owners, workflow, round)
+                return self._set_case_fact(session, region, case, name, fact_def, typed)
+            row = session.get(Fact, (region.id, name))
+            old = dump_value(load_fact(row)) if row else None
+            new = dump_value(typed)
+            if row is None:
+                row = Fact(region_id=region.id, name=name, type=fact_def.type, value=new,
+                           updated_at=self.now())
+            else:
+                row.value, row.type, row.updated_at = new, fact_def.type, self.now()
+            session.add(row)
+            self._record(session, region, "fact_set",
+                         data={"name": name, "old": old, "new": new})
+            return {"region": slug, "fact": name, "old": old, "new": new, "scope": "region"}
+
+    def _fact_case(self, session: Session, region: Region, name: str, owners: list[str],
+                   workflow: str | None, round_: str | None) -> Case:
+        if workflow is None and len(owners) > 1:
+            raise UsageError(f"fact '{name}' belongs to a case of {' or '.join(owners)}; "
+                             "name one with --workflow")
+        if workflow is not None and workflow not in owners:
+            raise UsageError(f"workflow '{workflow}' declares no fact '{name}' "
+                             f"(declared by {', '.join(owners)})")
+        case, _ = self._case(session, region, workflow or owners[0], round_)
+        return case
+
+    def _set_case_fact(self, session: Session, region: Region, case: Case, name: str,
+                       fact_def: FactDef, typed: Any) -> dict[str, Any]:
+        row = session.get(CaseFact, (case.id, name))
+        old = dump_value(coerce_value(row.type, row.value)) if row and row.value is not None else None  # type: ignore[arg-type]
+        new = dump_value(typed)
+        if row is None:
+            row = CaseFact(case_id=case.id, name=name, type=fact_def.type, value=new,
+                           updated_at=self.now())
+        else:
+            row.value, row.type, row.updated_at = new, fact_def.type, self.now()
+        session.add(row)
+        self._record(session, region, "fact_set", case_id=case.id, workflow=case.workflow,
+                     data={"name": name, "old": old, "new": new, "scope": "case",
+                           "round": case.round or None})
+        return {"region": region.slug, "fact": name, "old": old, "new": new, "scope": "case",
+                "workflow": case.workflow, "round": case.round or None}
+
+
+__all__ = ["FactOps"]
