@@ -493,6 +493,8 @@ def bench_engine(args: argparse.Namespace) -> list[Figure]:
         raise RuntimeError("bare transitions floor did not move")
     floor_rate = rate(lambda: event.trigger(Token(source)), args.engine_seconds)
 
+    each_rate, within_rate = _record_check_rates(args, ctx)
+
     if args.profile:
         profile(f"WorkflowMachine.fire x 20,000 ({TRIGGER}, {n_req} requirements)",
                 lambda: [machine.fire(source, TRIGGER, ctx) for _ in range(20_000)])
@@ -510,7 +512,46 @@ def bench_engine(args: argparse.Namespace) -> list[Figure]:
                bare_floor, note=cpu_note(refuse_rate)),
         Figure(f"  evaluate the {n_req} requirements only", eval_rate[0], "/s", None, "(info)",
                note=cpu_note(eval_rate)),
+        Figure("  record check: each of 5 themes, 25 actions", each_rate[0], "/s", None, "(info)",
+               note=cpu_note(each_rate)),
+        Figure("  record check: within P6M, 4 peilgesprekken", within_rate[0], "/s", None, "(info)",
+               note=cpu_note(within_rate)),
     ]
+
+
+def _record_check_rates(args: argparse.Namespace, ctx: Any) -> tuple[tuple[float, float], ...]:
+    """Language 1.1's `record` check alone, on a context holding 25 actions and 4 peilgesprekken."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from onderwijsflow.definition.model import RecordDef
+    from onderwijsflow.engine.checks import CheckRegistry, CompileScope
+    from onderwijsflow.engine.context import RecordInfo
+
+    themes = ["werven", "matchen", "opleiden", "begeleiden", "professionaliseren"]
+    records = {
+        "actie": RecordDef.model_validate({"label": "Actie", "fields": {
+            "thema": {"type": "choice", "choices": themes}, "omschrijving": {"type": "text"}}}),
+        "peilgesprek": RecordDef.model_validate({"label": "Peilgesprek", "fields": {
+            "datum": {"type": "date"}}}),
+    }
+    scope = CompileScope(facts={}, milestones=frozenset(), requirements={}, records=records)
+    registry = CheckRegistry(plugins=False)
+    each = registry.compile({"check": "record", "with": {"kind": "actie", "each": {"thema": themes}}},
+                            scope)
+    within = registry.compile({"check": "record", "with": {
+        "kind": "peilgesprek", "within": "P6M", "date_field": "datum"}}, scope)
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    filled = dataclasses.replace(ctx, records=[
+        *(RecordInfo("actie", {"thema": themes[i % 5], "omschrijving": f"actie {i}"}, at)
+          for i in range(25)),
+        *(RecordInfo("peilgesprek", {"datum": f"{ctx.now.year}-{m:02d}-15"}, at)
+          for m in (3, 6, 9, 12)),
+    ])
+    if not each(filled).passed:
+        raise RuntimeError("record check set-up is wrong: a theme lacks an action")
+    return (rate(lambda: each(filled), args.engine_seconds),
+            rate(lambda: within(filled), args.engine_seconds))
 
 
 # --- 3. persisted transitions on SQLite ---------------------------------------------------

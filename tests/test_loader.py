@@ -17,7 +17,8 @@ from onderwijsflow.definition.loader import (
     load_workflow_file,
     load_workflow_text,
 )
-from onderwijsflow.definition.model import DueDef
+from onderwijsflow.definition.durations import Duration
+from onderwijsflow.definition.model import DecisionDef, DueDef, MetByDef, MigrationDef
 from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext
 from onderwijsflow.errors import DefinitionError
 
@@ -71,6 +72,103 @@ milestones:
   - name: peilgesprek
     every: P6M
     active_in: [ingediend]
+"""
+
+
+#: A valid workflow in language 1.1 (design §3.1): every new key, and the type aliases.
+VALID11 = """\
+workflow: demo
+version: 2
+title: Demo 1.1
+initial: concept
+params:
+  deadline: {type: date}
+  ronde: {type: integer}
+bodies:
+  dus_i: DUS-I
+  ocw: {label: OCW met de landelijke partners}
+facts:
+  bedrag: {type: number, scope: case}
+  leerlingen: {type: integer}
+  akkoord: {type: boolean, scope: region}
+records:
+  peilgesprek:
+    label: Peilgesprek
+    fields:
+      datum: {type: date, required: true}
+      deelnemers: {type: list, label: Aanwezigen}
+      verslag: {type: text}
+  actie:
+    label: Actie
+    description: Een actie uit het plan van aanpak
+    scope: case
+    fields:
+      thema: {type: choice, choices: [werven, matchen, opleiden], required: true}
+      omschrijving: {type: string}
+      eigenaar: {type: partner}
+      uren: {type: integer}
+      kosten: {type: number}
+      smart: {type: boolean}
+      gereed: {type: date}
+states:
+  concept: {label: Concept}
+  ingediend: {label: Ingediend}
+  verleend: {label: Verleend}
+  afgewezen: {label: Afgewezen}
+  klaar: {label: Klaar, final: true}
+requirements:
+  themas:
+    label: Elk thema een actie
+    check: record
+    with: {kind: actie, each: {thema: [werven, matchen]}}
+  recent:
+    label: Recent peilgesprek
+    check: record
+    with: {kind: peilgesprek, within: P6M, date_field: datum}
+  smart:
+    label: Twee SMART acties
+    check: record
+    with: {kind: actie, min: 2, where: {smart: true, thema: [werven, opleiden]}}
+  bedrag:
+    label: Bedrag vastgelegd
+    check: fact
+    with: {name: bedrag, set: true}
+transitions:
+  - trigger: dien_in
+    source: concept
+    dest: ingediend
+    requires: [themas]
+  - trigger: verleen
+    source: ingediend
+    dest: verleend
+    requires: [bedrag]
+    decision: {by: [dus_i, ocw], document: beschikking}
+  - trigger: wijs_af
+    source: ingediend
+    dest: afgewezen
+    decision: {by: dus_i}
+  - trigger: rond_af
+    source: verleend
+    dest: klaar
+    requires: [recent, smart]
+  - trigger: sluit
+    source: afgewezen
+    dest: klaar
+milestones:
+  - name: deadline
+    due: {param: deadline}
+    active_in: [concept]
+  - name: bezwaartermijn
+    due: {after: P6W, from: decision}
+    active_in: [afgewezen]
+    on_overdue: {trigger: sluit}
+  - name: peilgesprek
+    every: P6M
+    active_in: [verleend]
+    met_by: {record: peilgesprek, date_field: datum}
+migrates_from:
+  - version: 1
+    states: {voorbereiding: concept, beoordeling: ingediend}
 """
 
 
@@ -403,6 +501,349 @@ def test_param_default_must_fit_its_type():
     assert_problem(text, line_of(text, "morgen"), "param 'deadline'", "'morgen'")
 
 
+# --- language 1.1: records, decisions, case facts, met_by, migrations (design §3.1) ------------
+
+
+def mutate11(old: str, new: str) -> str:
+    return mutate(old, new, VALID11)
+
+
+def test_valid_11_workflow_loads():
+    wf = load(VALID11)
+    assert wf.warnings == ()
+    definition = wf.definition
+    assert list(definition.records) == ["peilgesprek", "actie"]
+    assert definition.records["peilgesprek"].scope == "region"
+    assert definition.records["actie"].scope == "case"
+    assert definition.records["actie"].date_fields() == ["gereed"]
+    assert definition.records["actie"].fields["thema"].choices == ("werven", "matchen", "opleiden")
+    assert definition.body_label("dus_i") == "DUS-I"
+    assert definition.body_label("ocw") == "OCW met de landelijke partners"
+    assert definition.facts["bedrag"].scope == "case"
+    assert definition.facts["leerlingen"].scope == "region"
+    assert definition.transition("ingediend", "verleen").decision == DecisionDef(
+        by=("dus_i", "ocw"), document="beschikking")
+    assert definition.transition("ingediend", "wijs_af").decision == DecisionDef(by=("dus_i",))
+    assert definition.transition("afgewezen", "sluit").decision is None
+    assert definition.milestones[1].due == DueDef(after=Duration.parse("P6W"), from_="decision")
+    assert definition.milestones[2].met_by == MetByDef(record="peilgesprek", date_field="datum")
+    assert definition.migration_from(1) == MigrationDef(
+        version=1, states={"voorbereiding": "concept", "beoordeling": "ingediend"})
+    assert definition.migration_from(2) is None
+
+
+def test_type_aliases_are_accepted_for_facts_params_and_fields():
+    definition = load(VALID11).definition
+    assert definition.params["ronde"].type == "int"
+    facts = definition.facts
+    assert (facts["bedrag"].type, facts["leerlingen"].type, facts["akkoord"].type) == (
+        "decimal", "int", "bool")
+    fields = definition.records["actie"].fields
+    assert (fields["uren"].type, fields["kosten"].type, fields["smart"].type) == (
+        "int", "decimal", "bool")
+
+
+@pytest.mark.parametrize(("alias", "canonical"),
+                         [("integer", "int"), ("number", "decimal"), ("boolean", "bool")])
+@pytest.mark.parametrize("where", ["param", "fact", "field"])
+def test_each_type_alias_is_accepted_everywhere_a_type_is_named(where, alias, canonical):
+    old = {"param": "ronde: {type: integer}", "fact": "leerlingen: {type: integer}",
+           "field": "uren: {type: integer}"}[where]
+    definition = load(mutate11(old, old.replace("integer", alias))).definition
+    found = {"param": lambda: definition.params["ronde"], "fact": lambda: definition.facts["leerlingen"],
+             "field": lambda: definition.records["actie"].fields["uren"]}[where]()
+    assert found.type == canonical
+
+
+def test_unknown_key_in_record_field_suggests():
+    text = mutate11("datum: {type: date, required: true}", "datum: {type: date, requird: true}")
+    assert_problem(text, line_of(text, "requird"), "unknown key 'requird' in 'fields.datum' of "
+                   "record 'peilgesprek'", "did you mean 'required'?")
+
+
+def test_unknown_key_in_record_suggests():
+    text = mutate11("    scope: case\n    fields:", "    scoop: case\n    fields:")
+    assert_problem(text, line_of(text, "scoop:"), "unknown key 'scoop' in record 'actie'",
+                   "did you mean 'scope'?")
+
+
+def test_unknown_key_in_body_suggests():
+    text = mutate11("ocw: {label: OCW met de landelijke partners}",
+                    "ocw: {label: OCW, omschrijving: x}")
+    assert_problem(text, line_of(text, "omschrijving: x"), "unknown key 'omschrijving' in body 'ocw'")
+
+
+def test_unknown_key_in_decision_suggests():
+    text = mutate11("decision: {by: dus_i}", "decision: {by: dus_i, documnet: beschikking}")
+    assert_problem(text, line_of(text, "documnet"), "unknown key 'documnet' in 'decision' of "
+                   "transition 'wijs_af'", "did you mean 'document'?")
+
+
+def test_unknown_key_in_met_by_suggests():
+    text = mutate11("met_by: {record: peilgesprek, date_field: datum}",
+                    "met_by: {record: peilgesprek, date_feld: datum}")
+    assert_problem(text, line_of(text, "date_feld"), "unknown key 'date_feld' in 'met_by' of "
+                   "milestone 'peilgesprek'", "did you mean 'date_field'?")
+
+
+def test_unknown_key_in_migration_suggests():
+    text = mutate11("    states: {voorbereiding", "    sates: {voorbereiding")
+    assert_problem(text, line_of(text, "sates:"), "unknown key 'sates'", "did you mean 'states'?")
+
+
+def test_unknown_key_in_migration_names_its_version():
+    """A migration is named by its version ("migration from version 5"), not by its place in
+    the list: "version #2" reads as version 2."""
+    text = mutate11("version: 2\ntitle", "version: 6\ntitle")
+    text = mutate("  - version: 1\n    states: {voorbereiding: concept, beoordeling: ingediend}\n",
+                  "  - version: 4\n    states: {a: concept}\n  - version: 5\n    sates: {b: concept}\n",
+                  text)
+    message = assert_problem(text, line_of(text, "sates:"), "unknown key 'sates'")
+    assert "migration from version 5" in message, message
+
+
+def test_choice_field_without_choices():
+    text = mutate11("thema: {type: choice, choices: [werven, matchen, opleiden], required: true}",
+                    "thema: {type: choice, required: true}")
+    assert_problem(text, line_of(text, "thema: {type: choice"), "field 'thema' of record 'actie' "
+                   "has type: choice but no choices: [...]")
+
+
+def test_choices_on_a_field_that_is_not_a_choice():
+    text = mutate11("verslag: {type: text}", "verslag: {type: text, choices: [kort, lang]}")
+    assert_problem(text, line_of(text, "verslag: {type: text"), "field 'verslag' of record "
+                   "'peilgesprek' has choices but type: text; use type: choice")
+
+
+def test_record_without_fields():
+    text = mutate11("    fields:\n      datum: {type: date, required: true}\n"
+                    "      deelnemers: {type: list, label: Aanwezigen}\n      verslag: {type: text}\n",
+                    "    fields: {}\n")
+    assert_problem(text, line_of(text, "fields: {}"), "record 'peilgesprek' declares no fields")
+
+
+def test_record_needs_a_label_and_fields():
+    text = mutate11("    label: Actie\n", "")
+    assert_problem(text, line_of(text, "  actie:"), "missing required key 'label' in record 'actie'")
+
+
+def test_unknown_field_type():
+    text = mutate11("verslag: {type: text}", "verslag: {type: tekst}")
+    assert_problem(text, line_of(text, "tekst"), "'fields.verslag.type' in record 'peilgesprek'",
+                   "'tekst'", "'text'", "'choice'", "'partner'")
+
+
+@pytest.mark.parametrize(("old", "new", "entity"), [
+    ("leerlingen: {type: integer}", "leerlingen: {type: integr}", "fact 'leerlingen'"),
+    ("ronde: {type: integer}", "ronde: {type: list}", "param 'ronde'"),
+])
+def test_unknown_fact_or_param_type(old, new, entity):
+    text = mutate11(old, new)
+    assert_problem(text, line_of(text, new), f"invalid value for 'type' in {entity}", "'int'")
+
+
+def test_unknown_scope():
+    text = mutate11("bedrag: {type: number, scope: case}", "bedrag: {type: number, scope: ronde}")
+    assert_problem(text, line_of(text, "scope: ronde"), "'scope' in fact 'bedrag'", "'region'",
+                   "'case'", "'ronde'")
+
+
+def test_decision_by_undeclared_body_suggests_a_close_one():
+    text = mutate11("decision: {by: dus_i}", "decision: {by: dus-i}")
+    assert f"demo.yaml:{line_of(text, 'dus-i')}: transition 'wijs_af' is decided by undeclared " \
+           "body 'dus-i' (did you mean 'dus_i'?)" in problems(text)
+
+
+def test_decision_by_undeclared_body_says_where_to_declare_it():
+    text = mutate11("by: [dus_i, ocw]", "by: [dus_i, bo]")
+    assert f"demo.yaml:{line_of(text, 'bo]')}: transition 'verleen' is decided by undeclared " \
+           "body 'bo' (declare it under bodies:)" in problems(text)
+
+
+def test_decision_by_no_body_is_refused():
+    """`by: []` names no body that may take the decision, so the transition could never fire
+    (every --decided-by is refused): a workflow that loads must not fail at runtime."""
+    text = mutate11("decision: {by: dus_i}", "decision: {by: []}")
+    assert_problem(text, line_of(text, "decision: {by: []}"), "transition 'wijs_af'")
+
+
+def test_decision_needs_by():
+    text = mutate11("decision: {by: dus_i}", "decision: {document: beschikking}")
+    assert_problem(text, line_of(text, "decision: {document"), "missing required key 'by' in "
+                   "'decision' of transition 'wijs_af'")
+
+
+def test_decision_document_kind_unknown():
+    text = mutate11("document: beschikking}", "document: beschiking}")
+    assert_problem(text, line_of(text, "beschiking"), "transition 'verleen': unknown document kind "
+                   "'beschiking' (did you mean 'beschikking'?)")
+
+
+def test_decision_document_kind_unknown_is_reported_once_at_the_decision():
+    """Like any faulty requirement, once: not a second time for the requirement the loader
+    derived from it (`besluit_beschiking`, which the file does not contain), at the line of
+    `requirements:`."""
+    text = mutate11("document: beschikking}", "document: beschiking}")
+    found = problems(text)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"demo.yaml:{line_of(text, 'beschiking')}: ")
+
+
+def test_decision_document_adds_the_besluit_requirement():
+    wf = load(VALID11)
+    definition = wf.definition
+    assert definition.transition("ingediend", "verleen").requires == ("bedrag", "besluit_beschikking")
+    assert definition.transition("ingediend", "wijs_af").requires == ()  # no document, none added
+    added = definition.requirements["besluit_beschikking"]
+    assert (added.label, added.check, added.with_) == (
+        "Het besluit is vastgelegd als document (beschikking)", "document", {"kind": "beschikking"})
+    assert "besluit_beschikking" in wf.requirements
+    missing = wf.requirements["besluit_beschikking"](context())
+    assert (missing.passed, missing.detail) == (False, "1 beschikking document needed, 0 found")
+    beschikking = DocumentInfo(kind="beschikking", title="Beschikking DUS-I")
+    assert wf.requirements["besluit_beschikking"](context(documents=[beschikking])).passed
+
+
+def test_the_besluit_requirement_is_not_added_twice_and_a_declared_one_wins():
+    text = mutate11("requires: [bedrag]", "requires: [besluit_beschikking, bedrag]")
+    assert load(text).definition.transition("ingediend", "verleen").requires == (
+        "besluit_beschikking", "bedrag")
+    text = mutate11("  bedrag:\n    label: Bedrag vastgelegd\n",
+                    "  besluit_beschikking:\n    label: Twee beschikkingen\n    check: document\n"
+                    "    with: {kind: beschikking, min: 2}\n"
+                    "  bedrag:\n    label: Bedrag vastgelegd\n")
+    wf = load(text)
+    assert wf.definition.requirements["besluit_beschikking"].label == "Twee beschikkingen"
+    one = DocumentInfo(kind="beschikking", title="Beschikking")
+    assert not wf.requirements["besluit_beschikking"](context(documents=[one])).passed
+
+
+def test_on_overdue_may_not_fire_a_decision():
+    text = mutate11("on_overdue: {trigger: sluit}",
+                    "on_overdue: {trigger: sluit}\n  - name: beslistermijn\n    due: {after: P8W}\n"
+                    "    active_in: [ingediend]\n    on_overdue: {trigger: wijs_af}")
+    assert_problem(text, line_of(text, "{trigger: wijs_af}"), "milestone 'beslistermijn' on_overdue "
+                   "fires 'wijs_af', which records a decision; the scheduler cannot take decisions")
+
+
+def test_from_decision_needs_every_move_into_active_in_to_record_one():
+    text = mutate11("  - trigger: sluit\n", "  - trigger: heroverweeg\n    source: verleend\n"
+                    "    dest: afgewezen\n  - trigger: sluit\n")
+    assert_problem(text, line_of(text, "from: decision"), "milestone 'bezwaartermijn' counts from a "
+                   "decision, but these moves into its active_in states record none: heroverweeg")
+
+
+def test_from_decision_with_the_initial_state_in_active_in():
+    text = mutate11("active_in: [afgewezen]", "active_in: [afgewezen, concept]")
+    assert_problem(text, line_of(text, "from: decision"), "milestone 'bezwaartermijn' counts from a "
+                   "decision, but these moves into its active_in states record none: "
+                   "(opening the case in 'concept')")
+
+
+def test_from_decision_needs_after():
+    text = mutate11("due: {after: P6W, from: decision}", "due: {param: deadline, from: decision}")
+    assert_problem(text, line_of(text, "from: decision"), "milestone 'bezwaartermijn': from: "
+                   "decision counts a duration (after:) from the decision date")
+
+
+def test_from_must_be_entered_or_decision():
+    text = mutate11("due: {after: P6W, from: decision}", "due: {after: P6W, from: besluit}")
+    assert_problem(text, line_of(text, "from: besluit"), "milestone 'bezwaartermijn'", "'besluit'",
+                   "'decision'")
+
+
+def test_met_by_undeclared_record_kind():
+    text = mutate11("met_by: {record: peilgesprek, date_field: datum}", "met_by: {record: peilgesprk}")
+    assert_problem(text, line_of(text, "peilgesprk"), "milestone 'peilgesprek' is met by undeclared "
+                   "record kind 'peilgesprk' (did you mean 'peilgesprek'?)")
+
+
+@pytest.mark.parametrize("field", ["verslag", "onbekend"])
+def test_met_by_date_field_must_be_a_date_field(field):
+    text = mutate11("met_by: {record: peilgesprek, date_field: datum}",
+                    f"met_by: {{record: peilgesprek, date_field: {field}}}")
+    assert_problem(text, line_of(text, "met_by:"), f"milestone 'peilgesprek': record 'peilgesprek' "
+                   f"has no date field '{field}'")
+
+
+def test_met_by_date_field_suggests_a_date_field():
+    text = mutate11("met_by: {record: peilgesprek, date_field: datum}",
+                    "met_by: {record: peilgesprek, date_field: datun}")
+    assert_problem(text, line_of(text, "datun"), "has no date field 'datun' (did you mean 'datum'?)")
+
+
+def test_record_check_unknown_kind():
+    text = mutate11("with: {kind: peilgesprek, within", "with: {kind: peilgesprk, within")
+    assert_problem(text, line_of(text, "peilgesprk"), "requirement 'recent': record kind 'peilgesprk' "
+                   "is not declared under records: (did you mean 'peilgesprek'?)")
+
+
+def test_record_check_unknown_each_field():
+    text = mutate11("each: {thema: [werven, matchen]}", "each: {tema: [werven, matchen]}")
+    assert_problem(text, line_of(text, "tema:"), "requirement 'themas': record kind 'actie' has no "
+                   "field 'tema' (did you mean 'thema'?)")
+
+
+def test_record_check_unknown_where_field():
+    text = mutate11("where: {smart: true,", "where: {smrt: true,")
+    assert_problem(text, line_of(text, "smrt"), "requirement 'smart': record kind 'actie' has no "
+                   "field 'smrt' (did you mean 'smart'?)")
+
+
+def test_record_check_value_not_among_the_choices():
+    text = mutate11("each: {thema: [werven, matchen]}", "each: {thema: [werven, matchn]}")
+    assert_problem(text, line_of(text, "matchn"), "requirement 'themas': check 'record' 'each': "
+                   "field 'thema': 'matchn' is not one of werven, matchen, opleiden "
+                   "(did you mean 'matchen'?)")
+    text = mutate11("thema: [werven, opleiden]}", "thema: [werven, begeleiden]}")
+    assert_problem(text, line_of(text, "begeleiden"), "requirement 'smart': check 'record' 'where': "
+                   "field 'thema': 'begeleiden' is not one of werven, matchen, opleiden")
+
+
+def test_record_check_value_of_the_wrong_type():
+    text = mutate11("where: {smart: true,", "where: {smart: misschien,")
+    assert_problem(text, line_of(text, "misschien"), "requirement 'smart'", "field 'smart'",
+                   "expected true or false", "'misschien'")
+
+
+def test_record_check_date_field_must_be_a_date_field():
+    text = mutate11("within: P6M, date_field: datum}", "within: P6M, date_field: verslag}")
+    assert_problem(text, line_of(text, "date_field: verslag"), "requirement 'recent': record kind "
+                   "'peilgesprek' has no date field 'verslag'")
+
+
+def test_record_check_date_field_needs_within():
+    text = mutate11("within: P6M, date_field: datum}", "date_field: datum}")
+    assert_problem(text, line_of(text, "{kind: peilgesprek"), "requirement 'recent': check 'record': "
+                   "date_field is only used with within")
+
+
+def test_record_check_each_takes_one_field():
+    text = mutate11("each: {thema: [werven, matchen]}", "each: {thema: [werven], smart: true}")
+    assert_problem(text, line_of(text, "each:"), "requirement 'themas': check 'record': each takes "
+                   "exactly one field with its values")
+
+
+def test_migration_version_must_be_older():
+    for version in (2, 3):
+        text = mutate11("  - version: 1\n", f"  - version: {version}\n")
+        assert_problem(text, line_of(text, f"- version: {version}"), f"migrates_from version "
+                       f"{version} is not older than this version (2)")
+
+
+def test_migration_version_declared_twice():
+    text = mutate11("    states: {voorbereiding: concept, beoordeling: ingediend}\n",
+                    "    states: {voorbereiding: concept}\n  - version: 1\n    states: {}\n")
+    assert_problem(text, line_of(text, "- version: 1", 2), "migrates_from version 1 is declared "
+                   f"twice (first at line {line_of(text, '- version: 1')})")
+
+
+def test_migration_to_an_undeclared_state():
+    text = mutate11("beoordeling: ingediend}", "beoordeling: ingedient}")
+    assert_problem(text, line_of(text, "ingedient"), "migrates_from version 1 maps state "
+                   "'beoordeling' to undeclared state 'ingedient' (did you mean 'ingediend'?)")
+
+
 # --- malformed files ------------------------------------------------------------------------
 
 
@@ -545,17 +986,19 @@ def _edit_text(draw, lines: list[str]) -> list[str]:
 
 
 @st.composite
-def mutated_workflows(draw) -> str:
-    lines = VALID.splitlines(keepends=True)
+def mutated_workflows(draw, base: str = VALID) -> str:
+    lines = base.splitlines(keepends=True)
     for _ in range(draw(st.integers(1, 4))):
         mutation = draw(st.sampled_from([_delete_line, _duplicate_line, _reindent, _edit_text]))
         lines = mutation(draw, lines) if lines else [""]
     return "".join(lines)
 
 
+@pytest.mark.parametrize("base", [VALID, VALID11], ids=["language-1", "language-1.1"])
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated_workflows())
-def test_any_mutation_loads_or_raises_definition_error(text):
+@given(data=st.data())
+def test_any_mutation_loads_or_raises_definition_error(base, data):
+    text = data.draw(mutated_workflows(base), label="text")
     try:
         loaded = load(text)
     except DefinitionError as err:

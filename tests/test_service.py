@@ -263,7 +263,7 @@ def test_partners_roles_and_documents_are_recorded_with_their_events(app: Onderw
 )
 def test_facts_are_typed(app: Onderwijsflow, name: str, raw: str, stored: Any) -> None:
     result = app.set_fact("twente", name, raw)
-    assert result == {"region": "twente", "fact": name, "old": None, "new": stored}
+    assert result == {"region": "twente", "fact": name, "old": None, "new": stored, "scope": "region"}
     assert app.show_region("twente")["facts"] == {name: stored}
     event = events(app)[-1]
     assert (event["kind"], event["data"]) == ("fact_set", {"name": name, "old": None, "new": stored})

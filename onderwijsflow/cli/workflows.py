@@ -66,9 +66,18 @@ def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
     table("Requirements", ["requirement", "label"],
           [(k, r.label) for k, r in d.requirements.items()])
     if d.milestones:
-        table("Milestones", ["milestone", "label", "active in", "remind"],
-              [(m.name, m.label, ", ".join(m.active_in), ", ".join(map(str, m.remind)))
-               for m in d.milestones])
+        table("Milestones", ["milestone", "label", "active in", "remind", "met by"],
+              [(m.name, m.label, ", ".join(m.active_in), ", ".join(map(str, m.remind)),
+                m.met_by.record if m.met_by else "") for m in d.milestones])
+    if d.records:
+        table("Records", ["record", "label", "scope", "fields"],
+              [(k, r.label, r.scope, ", ".join(f"{n} ({f.type})" for n, f in r.fields.items()))
+               for k, r in d.records.items()])
+    decided = [t for t in d.transitions if t.decision]
+    if decided:
+        table("Decisions", ["trigger", "decided by", "document"],
+              [(t.trigger, ", ".join(d.body_label(b) for b in t.decision.by),  # type: ignore[union-attr]
+                t.decision.document or "") for t in decided])  # type: ignore[union-attr]
 
 
 @workflow.command("validate")

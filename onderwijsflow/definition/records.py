@@ -91,6 +91,7 @@ def _coerce(spec: FieldDef, raw: Any, partners: Collection[str] | None) -> Any:
             raise ValueError(f"'{value}' is not a partner of the region{suggest(value, partners)} "
                              f"(partners: {known})")
         return value
+    assert kind in ("int", "decimal", "bool", "date")
     return dump_value(coerce_value(kind, raw))
 
 

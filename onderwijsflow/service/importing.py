@@ -289,6 +289,10 @@ class _Parser:
                 self.problem(1, f"column '{text}': no workflow declares a fact '{fact}'"
                                 f"{suggest(fact, self.facts)}")
                 return None
+            if self.facts[fact].scope == "case":
+                self.problem(1, f"column '{text}': fact '{fact}' belongs to a case (one round), "
+                                "not to a region; set it with fact set --round")
+                return None
             return FACT_PREFIX + fact
         if lowered not in COLUMNS:
             self.problem(1, f"unknown column '{text}'{suggest(lowered, COLUMNS)}; columns are "

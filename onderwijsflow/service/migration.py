@@ -187,6 +187,7 @@ class MigrationOps(CaseOps):
             if move.to_state not in spec.active_in:
                 continue
             row = pending.get(spec.name)
+            due: dt.datetime | None
             if row is not None and spec.every is not None:
                 due = add_local(spec.every, row.opens_at or row.planned_at)
             else:

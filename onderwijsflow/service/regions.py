@@ -10,14 +10,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from onderwijsflow.clock import iso_local
-from onderwijsflow.definition.model import dump_value
+from onderwijsflow.definition.model import coerce_value, dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
 from onderwijsflow.service.base import Base, validate_slug
 from onderwijsflow.service.snapshot import load_fact, region_cases
-from onderwijsflow.store.tables import Case, Document, Fact, Partner, Region, RoleAssignment
+from onderwijsflow.store.tables import Case, CaseFact, Document, Fact, Partner, Region, RoleAssignment
 from onderwijsflow.vocabulary import (
     DOCUMENT_KINDS,
     PARTNER_KINDS,
@@ -105,11 +105,14 @@ class RegionOps(Base):
     def _show(self, session: Session, region: Region) -> dict[str, Any]:
         rid = region.id
         cases = {}
+        own = _case_facts(session, region_cases(session, region))
         for case in region_cases(session, region):
             key = case.workflow + (f"/{case.round}" if case.round else "")
             cases[key] = {"state": case.state, "version": case.workflow_version,
                           "opened": iso_local(case.opened_at), "round": case.round or None,
-                          "entered": iso_local(case.state_entered_at)}
+                          "entered": iso_local(case.state_entered_at),
+                          "decided_on": case.decided_on.isoformat() if case.decided_on else None,
+                          "facts": own.get(case.id, {})}
         return {
             "slug": region.slug,
             "name": region.name,
@@ -231,6 +234,18 @@ class RegionOps(Base):
             session.flush()
         except SAIntegrityError:
             raise Conflict(f"{conflict}; nothing was written, try again") from None
+
+
+def _case_facts(session: Session, cases: list[Case]) -> dict[int | None, dict[str, Any]]:
+    """Each case's own facts (``scope: case``), JSON-safe, by case id."""
+    out: dict[int | None, dict[str, Any]] = {}
+    ids = [c.id for c in cases]
+    if ids:
+        for row in session.exec(select(CaseFact).where(col(CaseFact.case_id).in_(ids))
+                                .order_by(col(CaseFact.name))):
+            value = None if row.value is None else dump_value(coerce_value(row.type, row.value))  # type: ignore[arg-type]
+            out.setdefault(row.case_id, {})[row.name] = value
+    return out
 
 
 def _matches(states: dict[str, str], state: str | None, workflow: str | None) -> bool:
