@@ -42,6 +42,8 @@ def start(settings: Settings, slug: str, workflow: str, params: tuple[str, ...],
         emit_json(result)
     else:
         say(f"{workflow} case opened for {slug} in state {result['state']}")
+        for warning in result["warnings"]:
+            say(f"warning: {warning}")
 
 
 @click.command()

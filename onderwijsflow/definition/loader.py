@@ -259,7 +259,8 @@ def _describe(path: Path_, data: Any) -> tuple[str, Path_]:
     item = data.get(head) if isinstance(data, dict) else None
     item = item[key] if isinstance(item, list) and isinstance(key, int) else None
     name = item.get(name_key) if isinstance(item, dict) else None
-    label = f"'{name}'" if isinstance(name, str) else f"#{key + 1}" if isinstance(key, int) else key
+    label = (f"'{name}'" if isinstance(name, str) else str(name) if isinstance(name, int)
+             and not isinstance(name, bool) else f"#{key + 1}" if isinstance(key, int) else key)
     return f"{kind} {label}", path[2:]
 
 
@@ -433,7 +434,7 @@ def _expand_decision_documents(defn: WorkflowDef) -> WorkflowDef:
     transitions = []
     for t in defn.transitions:
         kind = t.decision.document if t.decision else None
-        if kind is not None:
+        if kind is not None and kind in DOCUMENT_KINDS:  # an unknown kind is reported once, below
             name = decision_requirement(kind)
             requirements.setdefault(name, RequirementDef.model_validate({
                 "label": f"Het besluit is vastgelegd als document ({kind})",
@@ -498,8 +499,11 @@ def _check_milestones(defn: WorkflowDef, report: _Report) -> None:
 
 
 def _check_timing(defn: WorkflowDef, m: MilestoneDef, where: Path_, report: _Report) -> None:
-    if (m.due is None) == (m.every is None):
-        report.error(where, f"milestone '{m.name}' needs exactly one of due: or every:")
+    anchored = (m.every is not None and isinstance(m.due, DueDef) and m.due.param is not None
+                and m.due.after is None)
+    if (m.due is None) == (m.every is None) and not anchored:
+        report.error(where, f"milestone '{m.name}' needs exactly one of due: or every: "
+                     "(or every: with due: {param: DATE} as the date it counts from)")
     if m.every is not None and not m.active_in:
         report.error((*where, "every"), f"milestone '{m.name}' recurs (every: {m.every}) "
                      "but has no active_in states to count from")
@@ -593,17 +597,15 @@ def _check_decisions(defn: WorkflowDef, report: _Report) -> None:
 
 
 def _check_decided_entry(defn: WorkflowDef, m: MilestoneDef, at: Path_, report: _Report) -> None:
+    """``from: decision`` needs a duration and a decision to count from: some move into the
+    milestone's active_in states must record one (a later move without a decision keeps it)."""
     if m.due.after is None:  # type: ignore[union-attr]
         report.error(at, f"milestone '{m.name}': from: decision counts a duration (after:) "
                      "from the decision date")
         return
-    undecided = sorted({t.trigger for t in defn.transitions
-                        if t.dest in m.active_in and t.decision is None})
-    if defn.initial in m.active_in:
-        undecided.insert(0, f"(opening the case in '{defn.initial}')")
-    if undecided:
-        report.error(at, f"milestone '{m.name}' counts from a decision, but these moves into "
-                     f"its active_in states record none: {', '.join(undecided)}")
+    if not any(t.dest in m.active_in and t.decision is not None for t in defn.transitions):
+        report.error(at, f"milestone '{m.name}' counts from a decision, but no move into its "
+                     f"active_in states ({', '.join(m.active_in)}) records one (decision:)")
 
 
 def _check_migrations(defn: WorkflowDef, report: _Report) -> None:
@@ -661,7 +663,7 @@ def _compile_requirements(
             specs[name] = added.model_dump(by_alias=True, exclude_none=True)
     milestones = frozenset(m.name for m in defn.milestones)
     scope = CompileScope(facts=defn.facts, milestones=milestones, requirements=specs,
-                         records=defn.records)
+                         records=defn.records, params=defn.params)
     compiled: dict[str, Compiled] = {}
     failed: dict[str, tuple[Path_, str]] = {}
     for name, spec in specs.items():

@@ -107,7 +107,7 @@ class BodyDef(_Strict):
 class DecisionDef(_Strict):
     """A transition that records a decision taken elsewhere: by whom, and its document."""
 
-    by: tuple[str, ...]
+    by: tuple[str, ...] = Field(min_length=1)
     document: str | None = None
 
     @field_validator("by", mode="before")

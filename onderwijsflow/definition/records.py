@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from onderwijsflow.definition.model import FieldDef, RecordDef, coerce_value, dump_value
@@ -134,7 +135,27 @@ def validate_record(
 
 
 def field_matches(value: Any, wanted: Collection[Any]) -> bool:
-    """Does a stored field value match one of `wanted` (a list field: any of its items)?"""
+    """Does a stored field value match one of `wanted` (a list field: any of its items)?
+
+    Decimals are stored as their text, so ``1.50`` and ``1.5`` are compared by value.
+    """
     if isinstance(value, list):
-        return any(item in wanted for item in value)
-    return value in wanted
+        return any(_one_of(item, wanted) for item in value)
+    return _one_of(value, wanted)
+
+
+def _one_of(value: Any, wanted: Collection[Any]) -> bool:
+    if value in wanted:
+        return True
+    number = _number(value)
+    return number is not None and any(_number(w) == number for w in wanted)
+
+
+def _number(value: Any) -> Decimal | None:
+    if not isinstance(value, str) or (not value[:1].isdigit() and value[:1] not in "-+."):
+        return None
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() else None

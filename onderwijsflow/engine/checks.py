@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dt_time
 from decimal import Decimal
 from typing import Any
 
@@ -245,6 +246,12 @@ def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
 class CaseParams(_Params):
     workflow: str
     state: tuple[str, ...]
+    round: str | None = None
+
+    @field_validator("round", mode="before")
+    @classmethod
+    def _round(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("state", mode="before")
     @classmethod
@@ -254,19 +261,32 @@ class CaseParams(_Params):
 
 @check_type("case", CaseParams)
 def _case(p: CaseParams, ctx: RegionContext) -> CheckResult:
-    states = ctx.cases.get(p.workflow, [])
+    if p.round is not None:
+        state = ctx.rounds.get(p.workflow, {}).get(p.round)
+        states = [state] if state is not None else []
+        which = f"a {p.workflow} case of round {p.round}"
+    else:
+        states = ctx.cases.get(p.workflow, [])
+        which = f"a {p.workflow} case"
     wanted = " or ".join(p.state)
     found = ", ".join(states) if states else "no case"
-    return CheckResult(
-        any(s in p.state for s in states), f"a {p.workflow} case in {wanted} needed, found: {found}"
-    )
+    return CheckResult(any(s in p.state for s in states), f"{which} in {wanted} needed, found: {found}")
 
 
 class MomentParams(_Params):
     milestone: str | None = None
     date: datetime | None = None
+    param: str | None = None
+    time: dt_time | None = None
     offset: Duration | None = None
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str | dt_time):
+            return value
+        raise ValueError(f"expected a time such as \"09:00\", got {value!r}")
 
     @field_validator("offset", mode="before")
     @classmethod
@@ -288,14 +308,24 @@ class MomentParams(_Params):
 
     @model_validator(mode="after")
     def _one(self) -> MomentParams:
-        if (self.milestone is None) == (self.date is None):
-            raise ValueError("give exactly one of milestone or date")
+        if sum(x is not None for x in (self.milestone, self.date, self.param)) != 1:
+            raise ValueError("give exactly one of milestone, date or param")
+        if self.time is not None and self.param is None:
+            raise ValueError("time is only used with param (a date parameter of the case)")
         return self
 
 
 def _moment(p: MomentParams, ctx: RegionContext) -> tuple[datetime | None, str]:
-    moment = ctx.milestones.get(p.milestone) if p.milestone else p.date
-    what = f"milestone {p.milestone}" if p.milestone else "the date"
+    if p.param is not None:
+        from onderwijsflow.clock import END_OF_DAY, local_moment
+
+        raw = ctx.params.get(p.param)
+        day = date.fromisoformat(raw) if isinstance(raw, str) else raw
+        moment = local_moment(day, p.time or END_OF_DAY) if isinstance(day, date) else None
+        what = p.param
+    else:
+        moment = ctx.milestones.get(p.milestone) if p.milestone else p.date
+        what = f"milestone {p.milestone}" if p.milestone else "the date"
     if moment is not None and p.offset is not None:
         moment = p.offset.add_to(moment)  # type: ignore[assignment]
         what = f"{p.offset} after {what}"
@@ -419,6 +449,7 @@ class CompileScope:
     milestones: frozenset[str]
     requirements: Mapping[str, Any]
     records: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] | None = None  # None: not checked (a check compiled on its own)
 
 
 class CheckRegistry:
@@ -517,6 +548,13 @@ class CheckRegistry:
                 f"unknown milestone '{milestone}'{suggest(milestone, scope.milestones)}",
                 ("with", "milestone"),
             )
+        param = getattr(parsed, "param", None) if kind.name in ("before", "after") else None
+        if param is not None and scope.params is not None:
+            declared = scope.params.get(param)
+            if declared is None or declared.type != "date":
+                what = "is not declared under params:" if declared is None else "is not of type date"
+                raise CheckSpecError(f"param '{param}' {what}{suggest(param, scope.params)}",
+                                     ("with", "param"))
         if kind.name == "record":
             parsed = _bind_record(parsed, scope)
         evaluate = kind.evaluate

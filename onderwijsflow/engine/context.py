@@ -60,6 +60,7 @@ class RegionContext:
 
     Attributes:
         cases: workflow name -> states of this region's cases of that workflow.
+        rounds: workflow name -> round -> state, for the cases opened for a round.
         milestones: milestone name -> due moment (UTC) for the case being evaluated.
         facts: the region's facts, overlaid by the evaluated case's own (``scope: case``).
         case_facts: case id -> that case's own facts.
@@ -76,6 +77,7 @@ class RegionContext:
     milestones: dict[str, datetime] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     records: list[RecordInfo] = field(default_factory=list)
+    rounds: dict[str, dict[str, str]] = field(default_factory=dict)
     case_facts: dict[int, dict[str, Any]] = field(default_factory=dict)
     case_id: int | None = None
     _region_facts: dict[str, Any] | None = field(default=None, repr=False)

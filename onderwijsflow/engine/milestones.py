@@ -72,6 +72,8 @@ def due_moment(
     if milestone.every is not None:
         if entered_at is None:
             return None
+        if isinstance(due, DueDef) and due.param is not None:
+            return _anchored(milestone.every, params.get(due.param), due.time, entered_at)
         return add_local(milestone.every, entered_at)
     if isinstance(due, date):
         return _at(due, None, milestone.termijnenwet)
@@ -94,6 +96,22 @@ def due_moment(
             return _at(local.date(), due.time or local.time(), milestone.termijnenwet)
         return moment
     return None
+
+
+def _anchored(every: Duration, raw: Any, at: Any, entered_at: datetime) -> datetime | None:
+    """The first moment `every` after the anchor date `raw` (and its multiples) that lies
+    after `entered_at`: a half-yearly check-in counted from the start of the activity
+    period, whenever the case entered the state."""
+    if raw is None:
+        return None
+    day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+    anchor = local_moment(day, at or datetime.min.time())
+    moment = add_local(every, anchor)
+    for _ in range(10_000):  # a bound, not a limit anyone meets: 5,000 years of half-years
+        if moment > entered_at:
+            break
+        moment = add_local(every, moment)
+    return moment
 
 
 def add_local(duration: Duration, moment: datetime) -> datetime:

@@ -451,8 +451,11 @@ class _Plan:
 def _context(network: _Network, region: _Row, cases: list[_Row], now: dt.datetime) -> RegionContext:
     """The snapshot checks read, built from bulk-loaded rows (as ``region_context`` does)."""
     states: dict[str, list[str]] = {}
+    rounds: dict[str, dict[str, str]] = {}
     for case in cases:
         states.setdefault(case.workflow, []).append(case.state)
+        if case.round:
+            rounds.setdefault(case.workflow, {})[case.round] = case.state
     rid = region.id
     return RegionContext(
         slug=region.slug,
@@ -462,6 +465,7 @@ def _context(network: _Network, region: _Row, cases: list[_Row], now: dt.datetim
         documents=network.documents.get(rid, []),
         facts=network.facts.get(rid, {}),
         cases=states,
+        rounds=rounds,
         records=network.records.get(rid, []),
         case_facts=network.case_facts,
     )

@@ -120,4 +120,6 @@ class BulkOps(CaseOps):
                 # Later cases of this region see the new state in their `case` checks.
                 states = ctx.cases[case.workflow]
                 states[states.index(decision.source)] = decision.dest
+                if case.round:
+                    ctx.rounds.setdefault(case.workflow, {})[case.round] = decision.dest
         return _decision_json(region.slug, decision, batch is None, ruling)

@@ -95,7 +95,21 @@ class CaseOps(Base):
             case = self._open_case(session, region, workflow, merged, round or "")
             return {"region": slug, "workflow": workflow, "round": round,
                     "state": case.state, "version": case.workflow_version,
-                    "params": case.params}
+                    "params": case.params, "warnings": self._passed_already(session, case)}
+
+    def _passed_already(self, session: Session, case: Case) -> list[str]:
+        """Sentences for the milestones of a just-opened case whose moment has passed
+        (a case opened after the application deadline says so at once)."""
+        from onderwijsflow.clock import iso_local
+        from onderwijsflow.store.tables import Milestone
+
+        definition = self.catalog.current(case.workflow).definition
+        labels = {m.name: m.label or m.name for m in definition.milestones}
+        late = session.exec(select(Milestone).where(
+            Milestone.case_id == case.id, Milestone.status == "pending",
+            Milestone.due_at < self.now()).order_by(Milestone.due_at))
+        return [f"{labels.get(m.name, m.name)} ({iso_local(m.due_at)}) has already passed"
+                for m in late]
 
     def _open_case(
         self, session: Session, region: Region, workflow: str, params: dict[str, Any], round_: str
@@ -302,7 +316,8 @@ class CaseOps(Base):
             batch: bulk work collects the events and case updates here and writes them
                 with a few statements at the end of its batch.
             ruling: the outside decision the move records; its date becomes the case's
-                `decided_on`, from which periods such as the objection period count.
+                `decided_on`, from which periods such as the objection period count. A move
+                without a decision keeps the date of the case's last decision.
         """
         evidence = [r.as_dict() for r in decision.results]
         outside = ruling.as_json() if ruling else None
@@ -314,7 +329,9 @@ class CaseOps(Base):
                                "evidence": evidence, "decision": outside}, batch=batch)
             return
         now = self.now()
-        decided_on = ruling.date if ruling else None
+        case = session.get(Case, case_id)
+        assert case is not None and decision.dest is not None
+        decided_on = ruling.date if ruling else case.decided_on
         if batch is None:
             compare_and_set_case(session, case_id, lock_version, state=decision.dest,
                                  state_entered_at=now, decided_on=decided_on)
@@ -326,8 +343,6 @@ class CaseOps(Base):
             data={"evidence": evidence, "override": override,
                   "overridden": decision.overridden, "decision": outside}, batch=batch,
         )
-        case = session.get(Case, case_id)
-        assert case is not None and decision.dest is not None
         # Mirror the compare-and-set in the loaded row without marking it dirty.
         set_committed_value(case, "state", decision.dest)
         set_committed_value(case, "state_entered_at", now)

@@ -36,8 +36,11 @@ def region_context(
     if cases is None:
         cases = region_cases(session, region)
     states: dict[str, list[str]] = {}
+    rounds: dict[str, dict[str, str]] = {}
     for case in cases:
         states.setdefault(case.workflow, []).append(case.state)
+        if case.round:
+            rounds.setdefault(case.workflow, {})[case.round] = case.state
     return RegionContext(
         slug=region.slug,
         now=now,
@@ -55,6 +58,7 @@ def region_context(
         ],
         facts={f.name: load_fact(f) for f in session.exec(select(Fact).where(Fact.region_id == rid))},
         cases=states,
+        rounds=rounds,
         records=[
             RecordInfo(r.kind, r.fields, r.at, r.case_id, r.workflow)
             for r in session.exec(select(Record).where(Record.region_id == rid).order_by(col(Record.id)))
@@ -105,11 +109,13 @@ def region_contexts(
     ):
         out[rid].facts[name] = None if value is None else coerce_value(kind, value)
     case_ids: list[int] = []
-    for rid, cid, workflow, state in session.execute(
-        select(Case.region_id, Case.id, Case.workflow, Case.state)
+    for rid, cid, workflow, state, round_ in session.execute(
+        select(Case.region_id, Case.id, Case.workflow, Case.state, Case.round)
         .where(col(Case.region_id).in_(ids)).order_by(col(Case.id))
     ):
         out[rid].cases.setdefault(workflow, []).append(state)
+        if round_:
+            out[rid].rounds.setdefault(workflow, {})[round_] = state
         case_ids.append(cid)
     for rid, kind, fields, at, cid, workflow in session.execute(
         select(Record.region_id, Record.kind, Record.fields, Record.at, Record.case_id,
