@@ -39,6 +39,7 @@ NOTIFY_TARGETS: tuple[str, ...] = (*REGION_ROLES, "coordinator")
 DOCUMENT_KINDS: tuple[str, ...] = (
     "plan_van_aanpak",
     "concept_plan_van_aanpak",
+    "paragraaf_samen_opleiden",
     "arbeidsmarktanalyse",
     "visie_en_ambitie",
     "governance",

@@ -18,6 +18,31 @@ import pytest
 
 PG_ENV = "ONDERWIJSFLOW_TEST_PG"
 
+#: The workflows as shipped until December 2024 (regiovorming v1, subsidie v1), frozen: the
+#: tests of the engine, store, scheduler and report use them as their fixture, so that a
+#: change of the shipped content does not churn tests of mechanics. Tests of the shipped
+#: content are marked ``shipped_workflows`` and see the real `workflows/`.
+LEGACY_WORKFLOWS = Path(__file__).resolve().parent / "data" / "workflows-2024"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "shipped_workflows: the test reads the shipped workflows/, not the frozen set")
+
+
+@pytest.fixture(autouse=True)
+def frozen_workflows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default the application's workflow directory to `LEGACY_WORKFLOWS` (see there)."""
+    if request.node.get_closest_marker("shipped_workflows"):
+        return
+    import onderwijsflow.service.base as base
+    from onderwijsflow.resources import shipped
+
+    def frozen(name: str) -> Path:
+        return LEGACY_WORKFLOWS if name == "workflows" else shipped(name)
+
+    monkeypatch.setattr(base, "shipped", frozen)
+
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:

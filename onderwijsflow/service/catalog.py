@@ -88,16 +88,13 @@ class Catalog:
         for loaded in self.files.values():
             self.check_unchanged(loaded, stored.get((loaded.name, loaded.version)))
             if (loaded.name, loaded.version) not in stored:
-                session.add(
-                    WorkflowVersion(
-                        name=loaded.name,
-                        version=loaded.version,
-                        sha256=loaded.sha256,
-                        text=loaded.text,
-                        loaded_at=now,
-                    )
-                )
-                added.append(f"{loaded.name} v{loaded.version}")
+                if _store_version(session, loaded, now):
+                    added.append(f"{loaded.name} v{loaded.version}")
+                else:  # another process stored it meanwhile: it must be the same text
+                    row = session.exec(select(WorkflowVersion).where(
+                        WorkflowVersion.name == loaded.name,
+                        WorkflowVersion.version == loaded.version)).one()
+                    self.check_unchanged(loaded, row)
         session.flush()
         return added
 
@@ -110,3 +107,21 @@ class Catalog:
                 f"differs from the version {loaded.version} already in use; give the changed "
                 f"file a higher version (version: {loaded.version + 1})"
             )
+
+
+def _store_version(session: Session, loaded: LoadedWorkflow, now: datetime) -> bool:
+    """Insert a workflow version unless it is there; True when this call stored it.
+
+    ``ON CONFLICT DO NOTHING``: two processes starting after an upgrade both find the new
+    version missing; on PostgreSQL the second plain INSERT would fail its whole command.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = WorkflowVersion.__table__  # type: ignore[attr-defined]
+    result = session.execute(insert(table).values(
+        name=loaded.name, version=loaded.version, sha256=loaded.sha256, text=loaded.text,
+        loaded_at=now).on_conflict_do_nothing(index_elements=["name", "version"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
