@@ -140,6 +140,8 @@ class RecordOps(CaseOps):
                 if spec.met_by is None or spec.met_by.record != kind or c.state not in spec.active_in:
                     continue
                 day = _record_day(definition, spec.met_by.record, spec.met_by.date_field, values, now)
+                if day > to_local(now).date():
+                    continue  # a conversation planned, not yet held, meets nothing
                 rows = session.exec(select(Milestone).where(
                     Milestone.case_id == c.id, Milestone.name == spec.name,
                     Milestone.status == "pending"))
