@@ -44,7 +44,23 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOWS = ROOT / "workflows"
+#: The workload: the workflows and configuration as shipped until December 2024 (regiovorming
+#: v1 with its 9-requirement definitive status), frozen with the tests so that figures stay
+#: comparable across changes of the shipped content.
+WORKFLOWS = ROOT / "tests" / "data" / "workflows-2024"
+FROZEN_SITE = ROOT / "tests" / "data" / "frozen_site"
+
+
+def use_frozen_workload() -> None:
+    """Make this process and its children read the frozen workflows and configuration."""
+    os.environ["ONDERWIJSFLOW_TEST_FROZEN"] = "1"
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(FROZEN_SITE), os.environ.get("PYTHONPATH")]))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_frozen_site", FROZEN_SITE / "sitecustomize.py")
+    assert spec is not None and spec.loader is not None
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))  # patches resources.shipped
 
 #: The sections, in the order they run (--skip, --only).
 SECTIONS = ["cli", "engine", "persisted", "scheduler", "national"]
@@ -1501,6 +1517,7 @@ def bench_national(args: argparse.Namespace, work: Path) -> list[tuple[str, list
 
 
 def main(argv: list[str] | None = None) -> None:
+    use_frozen_workload()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run (about a minute)")
     parser.add_argument("--regions", type=int,

@@ -18,11 +18,13 @@ import pytest
 
 PG_ENV = "ONDERWIJSFLOW_TEST_PG"
 
-#: The workflows as shipped until December 2024 (regiovorming v1, subsidie v1), frozen: the
-#: tests of the engine, store, scheduler and report use them as their fixture, so that a
-#: change of the shipped content does not churn tests of mechanics. Tests of the shipped
-#: content are marked ``shipped_workflows`` and see the real `workflows/`.
+#: The workflows as shipped until December 2024 (regiovorming v1, subsidie v1) and their
+#: configuration (the rounds' parameters), frozen: the tests of the engine, store, scheduler
+#: and report use them as their fixture, so that a change of the shipped content does not
+#: churn tests of mechanics. Tests of the shipped content are marked ``shipped_workflows``
+#: and see the real `workflows/` and `config/`.
 LEGACY_WORKFLOWS = Path(__file__).resolve().parent / "data" / "workflows-2024"
+LEGACY_CONFIG = Path(__file__).resolve().parent / "data" / "config-2024"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,18 +32,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "shipped_workflows: the test reads the shipped workflows/, not the frozen set")
 
 
-@pytest.fixture(autouse=True)
-def frozen_workflows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Default the application's workflow directory to `LEGACY_WORKFLOWS` (see there)."""
+@pytest.fixture(autouse=True, scope="module")
+def frozen_workflows(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Default the application's workflows and configuration to the frozen set (see there).
+
+    Module-scoped (and autouse, so it comes before a module's own fixtures): a module of tests
+    of the shipped content says ``pytestmark = pytest.mark.shipped_workflows``.
+    """
     if request.node.get_closest_marker("shipped_workflows"):
+        yield
         return
+    import onderwijsflow.config as config
     import onderwijsflow.service.base as base
-    from onderwijsflow.resources import shipped
 
     def frozen(name: str) -> Path:
-        return LEGACY_WORKFLOWS if name == "workflows" else shipped(name)
+        return LEGACY_WORKFLOWS if name == "workflows" else LEGACY_CONFIG
 
-    monkeypatch.setattr(base, "shipped", frozen)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "shipped", frozen)
+        patch.setattr(config, "shipped", frozen)
+        yield
 
 
 @pytest.fixture

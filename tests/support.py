@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+FROZEN_SITE = Path(__file__).resolve().parent / "data" / "frozen_site"
+
+
+def frozen_child(env: dict[str, str]) -> dict[str, str]:
+    """`env` for a child process that must see the frozen 2024 workflows and configuration
+    (as the in-process tests do, see ``conftest.frozen_workflows``)."""
+    env["ONDERWIJSFLOW_TEST_FROZEN"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FROZEN_SITE), env.get("PYTHONPATH")]))
+    return env
 
 
 def with_bytecode_cache(env: dict[str, str], cache: Path | None) -> dict[str, str]:

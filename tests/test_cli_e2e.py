@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import library, make_ready, with_bytecode_cache
+from support import frozen_child, library, make_ready, with_bytecode_cache
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_WORKFLOWS = REPO / "workflows"
@@ -100,7 +100,7 @@ class Cli:
             env["ONDERWIJSFLOW_CONFIG"] = str(config)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         env["COLUMNS"] = "200"
-        self.env = with_bytecode_cache(env, bytecode)
+        self.env = with_bytecode_cache(frozen_child(env), bytecode)
 
     def start(self, args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start one command; `env` adds to (or, with a None value, removes from) the environment."""

@@ -453,9 +453,10 @@ def test_audit_verify_names_the_broken_event(run: InProcess) -> None:
 
 
 def test_workflow_validate_names_file_and_line(run: InProcess, tmp_path: Path) -> None:
-    good = run("workflow", "validate", *sorted(str(p) for p in (REPO / "workflows").glob("*.yaml")))
+    files = sorted(str(p) for p in (REPO / "workflows").glob("*.yaml"))
+    good = run("workflow", "validate", *files)
     assert good.code == 0, str(good)
-    assert good.out.count("valid") == 2
+    assert good.out.count("valid") == len(files) >= 4
     bad = tmp_path / "fout.yaml"
     text = (REPO / "workflows" / "subsidie.yaml").read_text(encoding="utf-8")
     bad.write_text(text.replace("initial: voorbereiding", "initial: bestaat_niet"), encoding="utf-8")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import with_bytecode_cache
+from support import frozen_child, with_bytecode_cache
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = 5
@@ -91,7 +91,7 @@ def environment(db: Path, actor: str, bytecode: Path | None) -> dict[str, str]:
     env["ONDERWIJSFLOW_DB"] = f"sqlite:///{db}"
     env["ONDERWIJSFLOW_ACTOR"] = actor
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return with_bytecode_cache(env, bytecode)
+    return with_bytecode_cache(frozen_child(env), bytecode)
 
 
 class Processes:

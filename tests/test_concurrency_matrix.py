@@ -37,6 +37,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, text
 from sqlmodel import col, select
+from support import frozen_child
 
 from onderwijsflow.service import Onderwijsflow
 from onderwijsflow.store.db import Database
@@ -118,7 +119,7 @@ def child_env(bytecode: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(bytecode)
-    return env
+    return frozen_child(env)
 
 
 def _line(process: subprocess.Popen[str], expected: str) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from sqlalchemy import exc, inspect, text
 from sqlalchemy.engine import make_url
+from support import frozen_child
 
 from onderwijsflow.service import Onderwijsflow
 from onderwijsflow.store.db import Database
@@ -89,6 +90,7 @@ def cli(tmp_path: Path, bytecode_cache: Path):
     env["ONDERWIJSFLOW_ACTOR"] = "anne"
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
+    frozen_child(env)
     workdir = tmp_path / "work"
     workdir.mkdir()
     started: list[subprocess.Popen[str]] = []

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.shipped_workflows  # the README shows the shipped workflows
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 MARKER = re.compile(r"<!--\s*(quickstart|file:\s*(\S+))\s*-->\s*\n```[^\n]*\n(.*?)^```", re.S | re.M)
@@ -101,9 +103,9 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_quickstart_has_a_refusal_and_its_fix() -> None:
     steps = readme_steps(README.read_text(encoding="utf-8"))
     runs = [s for s in steps if s.kind == "run"]
-    refused = next(i for i, s in enumerate(runs) if s.expect == 3 and "verleen_definitieve_status" in s.text)
+    refused = next(i for i, s in enumerate(runs) if s.expect == 3 and "ken_definitieve_status_toe" in s.text)
     assert any("partner add" in s.text and "vakbond" in s.text for s in runs[refused:])
-    assert any(s.expect == 0 and "verleen_definitieve_status" in s.text and "--dry-run" not in s.text
+    assert any(s.expect == 0 and "ken_definitieve_status_toe" in s.text and "--dry-run" not in s.text
                for s in runs[refused:])
 
 
@@ -128,7 +130,7 @@ def _run(step: Step, cwd: Path, env: dict[str, str]) -> None:
         f"README command exited {code}, README says {step.expect}:\n$ {step.text}\n{out}\n{err}"
     )
     assert "Traceback" not in err, step.text
-    if step.expect == 3 and "verleen_definitieve_status" in step.text:
+    if step.expect == 3 and "ken_definitieve_status_toe" in step.text:
         assert "beroepsgroep_betrokken" in out + err  # the refusal names it
 
 

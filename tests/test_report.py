@@ -41,7 +41,6 @@ LERARENOPLEIDING = "Er is ten minste één lerarenopleiding partner"
 SAMENWERKING = "Intentieverklaring of samenwerkingsovereenkomst van de partners"
 ARBEIDSMARKT = "Er is een regionale arbeidsmarktanalyse"
 PENVOERDER = "Er is een penvoerder aangewezen die namens de partners aanvraagt"
-SUBSIDIE_VERLEEND = "Er is een verleende subsidie (subsidietraject verleend, in uitvoering of verantwoord)"
 CONCEPT_PLAN = "Er is een (concept)plan van aanpak"
 GOVERNANCE = "De governance (communicatie, besluitvorming, evaluatie) is vastgelegd"
 PLAN = "Het plan van aanpak is vastgelegd"
@@ -186,7 +185,6 @@ def test_the_requirements_that_block_the_most_regions(report: dict[str, Any]) ->
         (1, GOVERNANCE, ["bollen"]),
         (1, CONCEPT_PLAN, ["delta"]),
         (1, UITVOERINGSKRACHT, ["bollen"]),
-        (1, SUBSIDIE_VERLEEND, ["amstel"]),
         (1, SCHOOLBESTUUR, ["delta"]),
         (1, PLAN, ["delta"]),
         (1, OPLEIDINGSAANTAL, ["bollen"]),
@@ -199,7 +197,8 @@ def test_the_requirements_that_block_the_most_regions(report: dict[str, Any]) ->
 
 def test_the_blocking_list_agrees_with_check_for_every_region(app: Onderwijsflow,
                                                              report: dict[str, Any]) -> None:
-    """What the report counts is what `check` says, next steps only (not endings)."""
+    """What the report counts is what `check` says, next steps due now only (not endings,
+    not a step whose moment or other case has not come: amstel waits for its grant)."""
     lacking: dict[str, set[str]] = {}
     for slug in ("amstel", "bollen", "carre", "delta"):
         for workflow in app.show_region(slug)["cases"]:
@@ -207,8 +206,11 @@ def test_the_blocking_list_agrees_with_check_for_every_region(app: Onderwijsflow
             checked = app.check(slug, workflow=name)
             machine = app.catalog.current(name)
             final = {s for s, d in machine.definition.states.items() if d.final}
+            requirements = machine.definition.requirements
             for trigger in checked["triggers"]:
-                if trigger["dest"] not in final:
+                gated = any(requirements[u["requirement"]].check in ("before", "after", "case")
+                            for u in trigger["unmet"])
+                if trigger["dest"] not in final and not gated:
                     for unmet in trigger["unmet"]:
                         lacking.setdefault(unmet["label"], set()).add(slug)
     assert {b["label"]: set(b["regions"]) for b in report["blocking"]} == lacking
@@ -240,6 +242,7 @@ def test_regions_without_a_coordinator_or_a_lead_closed_regions_left_out(report:
     assert report["totals"] == {
         "regions": 5, "active_regions": 4, "closed_regions": 1, "cases": 7, "blocked_regions": 4,
         "overdue": 2, "upcoming": 1, "without_coordinator": 1, "without_lead": 2,
+        "missing_values": 0, "overdue_conversations": 0,
     }
     assert report["generated_at"] == "2024-11-25T09:00:00+01:00"
     assert report["horizon"] == "2024-12-09T09:00:00+01:00"
@@ -311,10 +314,10 @@ def test_markdown_has_headings_and_pipe_tables(report: dict[str, Any]) -> None:
     assert "Regiovorming onderwijsregio (regiovorming): 5 regio's" in headings
     assert "Subsidietraject onderwijsregio (subsidie, ronde 2025): 2 regio's" in headings
     assert "Mijlpalen in de komende 2 weken" in headings
-    assert f"| 2 | {BEROEPSGROEP} | regiovorming, subsidie | bollen, delta |" in text
+    assert f"| 2 | {BEROEPSGROEP} | regiovorming, subsidie | Bollen, Delta |" in text  # names
     assert f"- 2 regio's missen: {BEROEPSGROEP}" in text
     assert "| Voorlopige status | voorlopige_status | 1 |" in text
-    assert "| 2024-10-15 16:00 | amstel | subsidie 2025 | Deadline subsidieaanvraag |" in text
+    assert "| 2024-10-15 16:00 | Amstel | subsidie 2025 | Deadline subsidieaanvraag |" in text
     for table in re.findall(r"((?:^\|.*\|\n)+)", text, flags=re.M):
         rows = table.strip().splitlines()
         assert re.fullmatch(r"\|(?: ---:? \|)+", rows[1]), rows[1]

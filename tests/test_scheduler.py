@@ -781,8 +781,9 @@ def test_the_shipped_subsidie_deadline_moves_the_case_and_reminds_on_working_day
         rounds:
           "2025":
             workflow: subsidie
-            params: {deadline_aanvraag: 2024-10-15, beschikking: 2025-01-31,
-                     jaarverslag_uiterlijk: 2026-06-30}
+            params: {venster_open: 2024-06-17, deadline_aanvraag: 2024-10-15,
+                     beschikking: 2025-01-31, activiteiten_start: 2025-01-01,
+                     activiteiten_eind: 2025-12-31, jaarverslag_uiterlijk: 2026-06-30}
         """))
     app.init()
     app.create_region("twente", name="Twente", coordinator=COORDINATOR)

@@ -39,6 +39,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
+from support import frozen_child
 
 from onderwijsflow.service import Onderwijsflow
 from onderwijsflow.store.tables import Event, Outbox, Reminder
@@ -158,7 +159,7 @@ def child_env(bytecode: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(bytecode)
-    return env
+    return frozen_child(env)
 
 
 @dataclass

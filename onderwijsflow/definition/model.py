@@ -171,6 +171,8 @@ class TransitionDef(_Strict):
     requires: tuple[str, ...] = ()
     by: tuple[str, ...] | None = None
     decision: DecisionDef | None = None
+    #: A right the region may use (an objection), not a step it owes: never "blocking".
+    optional: bool = False
 
     @field_validator("source", "requires", "by", mode="before")
     @classmethod

@@ -134,20 +134,22 @@ def validate_record(
     return out
 
 
-def field_matches(value: Any, wanted: Collection[Any]) -> bool:
+def field_matches(value: Any, wanted: Collection[Any], *, numeric: bool = False) -> bool:
     """Does a stored field value match one of `wanted` (a list field: any of its items)?
 
-    Decimals are stored as their text, so ``1.50`` and ``1.5`` are compared by value.
+    Args:
+        numeric: the field is a decimal, stored as its text: ``1.50`` and ``1.5`` are the
+            same amount.
     """
     if isinstance(value, list):
-        return any(_one_of(item, wanted) for item in value)
-    return _one_of(value, wanted)
+        return any(_one_of(item, wanted, numeric) for item in value)
+    return _one_of(value, wanted, numeric)
 
 
-def _one_of(value: Any, wanted: Collection[Any]) -> bool:
+def _one_of(value: Any, wanted: Collection[Any], numeric: bool) -> bool:
     if value in wanted:
         return True
-    number = _number(value)
+    number = _number(value) if numeric else None
     return number is not None and any(_number(w) == number for w in wanted)
 
 

@@ -18,7 +18,15 @@ from datetime import time as dt_time
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from onderwijsflow.definition.durations import Duration
 from onderwijsflow.engine.context import RegionContext
@@ -362,6 +370,8 @@ class RecordParams(_Params):
     where: dict[str, tuple[Any, ...]] | None = None
     each: dict[str, tuple[Any, ...]] | None = None
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    #: The `where`/`each` fields that hold decimals (compared by value), set when bound.
+    _numeric: frozenset[str] = PrivateAttr(default=frozenset())
 
     @field_validator("within", mode="before")
     @classmethod
@@ -403,13 +413,16 @@ def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
     from onderwijsflow.definition.records import field_matches
 
     found = ctx.records_of(p.kind)
+    numeric = p._numeric
     for name, wanted in (p.where or {}).items():
-        found = [r for r in found if field_matches(r.fields.get(name), wanted)]
+        found = [r for r in found
+                 if field_matches(r.fields.get(name), wanted, numeric=name in numeric)]
     what = p.kind + "".join(f" with {k} {', '.join(map(str, v))}" for k, v in (p.where or {}).items())
     if p.each is not None:
         ((name, values),) = p.each.items()
         short = [v for v in values
-                 if sum(1 for r in found if field_matches(r.fields.get(name), (v,))) < p.min]
+                 if sum(1 for r in found if field_matches(r.fields.get(name), (v,),
+                                                          numeric=name in numeric)) < p.min]
         return CheckResult(not short, lambda: (
             f"no {what} for {name} {', '.join(map(str, short))}" if short and p.min == 1
             else f"fewer than {p.min} {what} for {name} {', '.join(map(str, short))}" if short
@@ -590,7 +603,9 @@ def _bind_record(p: Any, scope: CompileScope) -> Any:
                 raise CheckSpecError(f"check 'record' '{key}': {err}", ("with", key, name)) from None
         if stored:
             update[key] = stored
-    return p.model_copy(update=update)
+    bound = p.model_copy(update=update)
+    bound._numeric = frozenset(name for name, f in spec.fields.items() if f.type == "decimal")
+    return bound
 
 
 def _flat(value: Any) -> Any:

@@ -68,6 +68,10 @@ __all__ = ["LEAD_ROLES", "national_report", "next_step_requirements"]
 #: The roles that give a region its executive capacity (``uitvoeringskracht``).
 LEAD_ROLES = frozenset({"programmamanager", "projectleider"})
 
+#: Checks that say *when* a step may be taken rather than what the region lacks: a moment,
+#: or another case of the region getting somewhere (whose own steps are counted there).
+_GATE_CHECKS = ("before", "after", "case")
+
 #: Milestone statuses that may still be an open obligation.
 _OPEN_MILESTONES = ("pending", "overdue")
 
@@ -248,8 +252,9 @@ def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime, weeks: i
     finals = {key: _final_states(m.definition) for key, m in network.machines.items()}
     active = {r.id for r in network.regions
               if _is_active(network.by_region.get(r.id, []), finals)}
-    blocking, blocked = _blocking(network, now)
+    blocking, blocked, missing = _blocking(network, now)
     overdue, upcoming = _deadlines(network, now)
+    conversations = [row for row in overdue if row.pop("met_by", None)]
     no_coordinator = [_region_row(r) for r in network.regions
                       if r.id in active and not (r.coordinator or "").strip()]
     no_lead = [_region_row(r) for r in network.regions
@@ -268,6 +273,8 @@ def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime, weeks: i
             "upcoming": len(upcoming),
             "without_coordinator": len(no_coordinator),
             "without_lead": len(no_lead),
+            "missing_values": len(missing),
+            "overdue_conversations": len(conversations),
         },
         "workflows": _states(network, finals),
         "blocking": blocking,
@@ -275,6 +282,8 @@ def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime, weeks: i
         "upcoming": upcoming,
         "without_coordinator": no_coordinator,
         "without_lead": no_lead,
+        "missing_values": missing,
+        "overdue_conversations": conversations,
     }
 
 
@@ -351,8 +360,11 @@ def next_step_requirements(definition: WorkflowDef, state: str) -> tuple[str, ..
     return tuple(names)
 
 
-def _blocker_rows(lacking: dict[_Need, set[str]]) -> list[dict[str, Any]]:
-    """One row per requirement label (merging workflows that share it), most regions first."""
+def _blocker_rows(lacking: dict[_Need, set[str]], names_of: dict[str, str]) -> list[dict[str, Any]]:
+    """One row per requirement label (merging workflows that share it), most regions first.
+
+    `regions` holds the slugs (for scripts), `region_names` the names people read.
+    """
     merged: dict[str, tuple[set[str], set[str], set[str]]] = {}
     for (label, requirement, workflow), regions in lacking.items():
         names, workflows, slugs = merged.setdefault(label, (set(), set(), set()))
@@ -361,20 +373,28 @@ def _blocker_rows(lacking: dict[_Need, set[str]]) -> list[dict[str, Any]]:
         slugs |= regions
     ordered = sorted(merged.items(), key=lambda item: (-len(item[1][2]), item[0]))
     return [{"label": label, "requirements": sorted(names), "workflows": sorted(workflows),
-             "count": len(slugs), "regions": sorted(slugs)}
+             "count": len(slugs), "regions": sorted(slugs),
+             "region_names": sorted(names_of.get(s, s) for s in slugs)}
             for label, (names, workflows, slugs) in ordered]
 
 
-def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]], int]:
-    """Per requirement label, the regions where it is unmet for a next step.
+def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+    """Per requirement label, the regions where it is unmet for a next step that is due now.
 
-    Each case's next-step requirements are evaluated once, with the compiled checks that
-    ``WorkflowMachine.evaluate`` (and so ``readiness``) runs, on the same snapshot.
+    A next step is due now when its gates hold (an accountability step waits for the end of
+    the activity period, an application for its window, a region's place in the network for a
+    grant in its subsidie case), and it is the
+    region's own step: a move that records a decision taken elsewhere (DUS-I's beschikking)
+    waits for that body, not for the region. Each case's requirements are evaluated once,
+    with the compiled checks that ``WorkflowMachine.evaluate`` runs, on the same snapshot.
 
     Returns:
-        The labels, most regions first, and the number of regions held back by any of them.
+        The labels, most regions first; the number of regions held back by any of them; and
+        per case the values a ``record`` check with ``each:`` still misses (the themes
+        without an action).
     """
     lacking: dict[_Need, set[str]] = defaultdict(set)
+    missing: list[dict[str, Any]] = []
     plans: dict[tuple[str, int, str], _Plan] = {}
     for region in network.regions:
         cases = network.by_region.get(region.id)
@@ -390,11 +410,42 @@ def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]]
                 ctx = _context(network, region, cases, now)
             ctx.focus(case.id)
             ctx.params, ctx.milestones = plan.moments(case)
-            for need, check in plan.steps:
-                if not check(ctx).passed:
-                    lacking[need].add(region.slug)
+            passed: dict[str, bool] = {}
+            for gates, needs in plan.steps:
+                if not all(gate(ctx).passed for gate in gates):
+                    continue
+                for need, check in needs:
+                    if need[1] not in passed:
+                        passed[need[1]] = check(ctx).passed
+                    if not passed[need[1]]:
+                        lacking[need].add(region.slug)
+            missing.extend(_missing_values(plan, passed, ctx, region, case))
     blocked = set().union(*lacking.values())
-    return _blocker_rows(lacking), len(blocked)
+    names_of = {r.slug: r.name for r in network.regions}
+    return _blocker_rows(lacking, names_of), len(blocked), missing
+
+
+def _missing_values(plan: _Plan, passed: dict[str, bool], ctx: RegionContext, region: _Row,
+                    case: _Row) -> list[dict[str, Any]]:
+    """For each unmet ``record`` check with ``each:`` of a step due now, the values it lacks."""
+    from onderwijsflow.definition.records import field_matches
+
+    out = []
+    for name, spec in plan.each_checks:
+        if passed.get(name, True):
+            continue
+        ((field_name, values),) = spec["each"].items()
+        found = [r for r in ctx.records_of(spec["kind"])
+                 if all(field_matches(r.fields.get(k), v if isinstance(v, list) else [v])
+                        for k, v in (spec.get("where") or {}).items())]
+        lacking = [v for v in values if not any(field_matches(r.fields.get(field_name), [v])
+                                                  for r in found)]
+        if lacking:
+            out.append({"region": region.slug, "name": region.name, "workflow": case.workflow,
+                        "round": case.round or None, "requirement": name,
+                        "label": plan.definition.requirements[name].label,
+                        "field": field_name, "missing": lacking})
+    return out
 
 
 @dataclass
@@ -402,7 +453,10 @@ class _Plan:
     """What evaluating a case in one state of one workflow version takes, worked out once.
 
     Attributes:
-        steps: ((label, requirement, workflow), compiled check) of the next steps.
+        steps: per next step due now when its `gates` (time and case checks) pass: its other
+            requirements as ((label, requirement, workflow), compiled check).
+        each_checks: the requirements of those steps that are ``record`` checks with
+            ``each:`` (name, parameters), to list the values they miss.
         relative: whether a milestone active in the state counts from entering it.
         cache: the case parameters and milestone moments per (parameters, entered), shared
             by the cases that have them; checks only read them.
@@ -410,8 +464,9 @@ class _Plan:
 
     definition: WorkflowDef
     state: str
-    steps: list[_Step]
+    steps: list[tuple[list[Callable[[RegionContext], CheckResult]], list[_Step]]]
     relative: bool
+    each_checks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     cache: dict[tuple[Any, Any, Any], tuple[dict[str, Any], dict[str, dt.datetime]]] = field(
         default_factory=dict)
 
@@ -420,11 +475,22 @@ class _Plan:
         """The plan for cases of `machine` in `state`."""
         definition = machine.definition
         labels = definition.requirements
-        steps = [((labels[name].label, name, definition.workflow), machine.loaded.requirements[name])
-                 for name in next_step_requirements(definition, state)]
+        compiled = machine.loaded.requirements
+        final = _final_states(definition)
+        steps = []
+        each: dict[str, dict[str, Any]] = {}
+        for t in definition.transitions_from(state):
+            if t.dest in final or t.decision is not None or t.optional or not t.requires:
+                continue
+            gates = [compiled[n] for n in t.requires if labels[n].check in _GATE_CHECKS]
+            needs = [((labels[n].label, n, definition.workflow), compiled[n])
+                     for n in t.requires if labels[n].check not in _GATE_CHECKS]
+            steps.append((gates, needs))
+            each.update({n: labels[n].with_ for n in t.requires if labels[n].check == "record"
+                         and isinstance(labels[n].with_, dict) and labels[n].with_.get("each")})
         relative = any(m.every is not None or (isinstance(m.due, DueDef) and m.due.after is not None)
                        for m in definition.milestones if state in m.active_in)
-        return cls(definition, state, steps, relative)
+        return cls(definition, state, steps, relative, list(each.items()))
 
     def moments(self, case: _Row) -> tuple[dict[str, Any], dict[str, dt.datetime]]:
         """The case's parameters and milestone moments, as ``for_case`` fills them in."""
@@ -512,7 +578,7 @@ def _deadline_row(
     ms: _Row, case: _Row, spec: MilestoneDef | None, region: _Row, due: dt.datetime | None,
     status: str,
 ) -> dict[str, Any]:
-    return {
+    row = {
         "region": region.slug,
         "name": region.name,
         "workflow": case.workflow,
@@ -522,6 +588,9 @@ def _deadline_row(
         "due": _local(due) if due else None,
         "status": status,
     }
+    if spec is not None and spec.met_by is not None and status == "overdue":
+        row["met_by"] = spec.met_by.record  # a conversation not held: listed on its own too
+    return row
 
 
 @lru_cache(maxsize=4096)

@@ -45,6 +45,8 @@ TOTALS = {
     "upcoming": "Mijlpalen in de komende weken",
     "without_coordinator": "Regio's zonder coördinator",
     "without_lead": "Regio's zonder programmamanager of projectleider",
+    "missing_values": "Zaken met thema's zonder actie",
+    "overdue_conversations": "Peilgesprekken die niet zijn gehouden",
 }
 
 
@@ -129,7 +131,7 @@ def _sections(report: dict[str, Any]) -> list[_Section]:
     deadline_columns = ("Vervalt", "Regio", "Zaak", "Mijlpaal")
 
     def deadline_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
-        return [[short_due(r["due"]), r["region"], _case(r), r["label"]] for r in rows]
+        return [[short_due(r["due"]), r["name"], _case(r), r["label"]] for r in rows]
 
     def region_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
         return [[r["region"], r["name"], r["coordinator"] or ""] for r in rows]
@@ -137,8 +139,14 @@ def _sections(report: dict[str, Any]) -> list[_Section]:
     return [
         ("Eisen die de meeste regio's tegenhouden", headlines(report),
          ("Regio's", "Eis", "Workflow", "Bijvoorbeeld"),
-         [[b["count"], b["label"], ", ".join(b["workflows"]), examples(b["regions"])]
+         [[b["count"], b["label"], ", ".join(b["workflows"]),
+           examples(b.get("region_names") or b["regions"])]
           for b in report["blocking"]]),
+        ("Thema's zonder actie", [], ("Regio", "Zaak", "Eis", "Ontbreekt"),
+         [[r["name"], _case(r), r["label"], ", ".join(r["missing"])]
+          for r in report.get("missing_values", [])]),
+        ("Peilgesprekken die niet zijn gehouden", [], deadline_columns,
+         deadline_rows(report.get("overdue_conversations", []))),
         ("Verlopen mijlpalen", [], deadline_columns, deadline_rows(report["overdue"])),
         (upcoming_title(report), [], deadline_columns, deadline_rows(report["upcoming"])),
         ("Regio's zonder coördinator", [], ("Regio", "Naam", "Coördinator"),
@@ -234,6 +242,13 @@ def csv_rows(report: dict[str, Any]) -> Iterable[dict[str, Any]]:
     for section in ("without_coordinator", "without_lead"):
         for r in report[section]:
             yield {"section": section, "label": r["name"], "region": r["region"]}
+    for r in report.get("missing_values", []):
+        yield {"section": "missing_values", "workflow": r["workflow"], "round": r["round"] or "",
+               "key": r["requirement"], "label": ", ".join(r["missing"]), "region": r["region"]}
+    for r in report.get("overdue_conversations", []):
+        yield {"section": "overdue_conversations", "workflow": r["workflow"],
+               "round": r["round"] or "", "key": r["milestone"], "label": r["label"],
+               "region": r["region"], "due": r["due"], "status": r["status"]}
 
 
 def to_json(report: dict[str, Any]) -> str:
