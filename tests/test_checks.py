@@ -7,7 +7,7 @@ contract (they are what a refused coordinator reads), so they are asserted exact
 from __future__ import annotations
 
 import importlib.metadata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from onderwijsflow.definition.loader import load_workflow_text
-from onderwijsflow.definition.model import FactDef
+from onderwijsflow.definition.model import FactDef, RecordDef
+from onderwijsflow.definition.records import validate_record
 from onderwijsflow.engine import checks
 from onderwijsflow.engine.checks import (
     ENTRY_POINT_GROUP,
@@ -26,7 +27,13 @@ from onderwijsflow.engine.checks import (
     CompileScope,
     check_type,
 )
-from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext, RoleInfo
+from onderwijsflow.engine.context import (
+    DocumentInfo,
+    PartnerInfo,
+    RecordInfo,
+    RegionContext,
+    RoleInfo,
+)
 from onderwijsflow.errors import DefinitionError
 
 NOW = datetime(2024, 9, 1, 10, 0, tzinfo=UTC)
@@ -42,8 +49,27 @@ FACTS = {
 MILESTONES = frozenset({"deadline_aanvraag", "beschikking"})
 
 
+RECORDS = {
+    "peilgesprek": RecordDef.model_validate({"label": "Peilgesprek", "fields": {
+        "datum": {"type": "date", "required": True},
+        "deelnemers": {"type": "list"},
+        "verslag": {"type": "text"},
+    }}),
+    "actie": RecordDef.model_validate({"label": "Actie", "scope": "case", "fields": {
+        "thema": {"type": "choice", "choices": ["werven", "matchen", "opleiden"], "required": True},
+        "omschrijving": {"type": "text"},
+        "eigenaar": {"type": "partner"},
+        "uren": {"type": "integer"},
+        "kosten": {"type": "number"},
+        "smart": {"type": "boolean"},
+        "gereed": {"type": "date"},
+    }}),
+}
+
+
 def scope(**requirements: Any) -> CompileScope:
-    return CompileScope(facts=FACTS, milestones=MILESTONES, requirements=requirements)
+    return CompileScope(facts=FACTS, milestones=MILESTONES, requirements=requirements,
+                        records=RECORDS)
 
 
 REGISTRY = CheckRegistry(plugins=False)
@@ -249,6 +275,289 @@ def test_before_and_after(spec: dict[str, Any], now: datetime, passed: bool, det
     assert run(spec, ctx) == CheckResult(passed, detail)
 
 
+# --- record (language 1.1) --------------------------------------------------------------------
+# NOW is 1 September 2024, 12:00 local: six months back (P6M) is 1 March 2024.
+
+
+def record(kind: str, *, at: datetime = NOW - timedelta(days=1), case: int | None = None,
+           **fields: Any) -> RecordInfo:
+    """A record as the store keeps it: its fields validated by the library (dates as text)."""
+    stored = validate_record(kind, RECORDS[kind], fields, None)
+    return RecordInfo(kind, stored, at, case, "traject" if case else None)
+
+
+def peilgesprek(datum: str, **fields: Any) -> RecordInfo:
+    return record("peilgesprek", datum=datum, **fields)
+
+
+def actie(thema: str, case: int = 1, **fields: Any) -> RecordInfo:
+    return record("actie", thema=thema, case=case, **fields)
+
+
+def in_case(case: int | None, **fields: Any) -> RegionContext:
+    ctx = region(**fields)
+    ctx.focus(case)
+    return ctx
+
+
+def test_record_min() -> None:
+    spec = check("record", kind="peilgesprek")
+    assert run(spec, EMPTY) == CheckResult(False, "1 peilgesprek needed, 0 found")
+    ctx = region(records=[peilgesprek("2020-01-01"), actie("werven", case=None)])
+    assert run(spec, ctx) == CheckResult(True, "1 peilgesprek needed, 1 found")
+    assert run(check("record", kind="peilgesprek", min=2), ctx) == CheckResult(
+        False, "2 peilgesprek needed, 1 found")
+    ctx = region(records=[peilgesprek("2020-01-01"), peilgesprek("2021-01-01")])
+    assert run(check("record", kind="peilgesprek", min=2), ctx) == CheckResult(
+        True, "2 peilgesprek needed, 2 found")
+
+
+WITHIN = check("record", kind="peilgesprek", within="P6M", date_field="datum")
+
+
+@pytest.mark.parametrize(("records", "passed", "detail"), [
+    ([], False, "no peilgesprek since 2024-03-01 (none recorded)"),
+    # exactly on the boundary day: counts
+    (["2024-03-01"], True, "1 peilgesprek needed since 2024-03-01, 1 found (the last on 2024-03-01)"),
+    # one day earlier: does not
+    (["2024-02-29"], False, "no peilgesprek since 2024-03-01 (the last on 2024-02-29)"),
+    # today counts; a record dated in the future does not count (nor is it "the last")
+    (["2024-09-01"], True, "1 peilgesprek needed since 2024-03-01, 1 found (the last on 2024-09-01)"),
+    (["2024-09-02"], False, "no peilgesprek since 2024-03-01 (none recorded)"),
+    (["2024-02-29", "2024-12-01"], False, "no peilgesprek since 2024-03-01 (the last on 2024-02-29)"),
+    (["2024-05-01", "2023-01-01", "2024-04-01"], True,
+     "1 peilgesprek needed since 2024-03-01, 2 found (the last on 2024-05-01)"),
+])
+def test_record_within_a_date_field(records: list[str], passed: bool, detail: str) -> None:
+    # the moment of adding does not matter when a date field is named
+    ctx = region(records=[peilgesprek(d, at=datetime(2020, 1, 1, tzinfo=UTC)) for d in records])
+    assert run(WITHIN, ctx) == CheckResult(passed, detail)
+
+
+def test_record_within_with_min() -> None:
+    spec = check("record", kind="peilgesprek", within="P6M", date_field="datum", min=2)
+    ctx = region(records=[peilgesprek("2024-03-01"), peilgesprek("2024-02-29")])
+    assert run(spec, ctx) == CheckResult(
+        False, "2 peilgesprek needed since 2024-03-01, 1 found (the last on 2024-03-01)")
+    ctx = region(records=[peilgesprek("2024-03-01"), peilgesprek("2024-08-31")])
+    assert run(spec, ctx) == CheckResult(
+        True, "2 peilgesprek needed since 2024-03-01, 2 found (the last on 2024-08-31)")
+    assert run(spec, EMPTY) == CheckResult(
+        False, "2 peilgesprek needed since 2024-03-01, 0 found (none recorded)")
+
+
+def test_record_within_counts_calendar_months_from_the_local_day() -> None:
+    # 31 August 2024 local: six months back is 29 February (clamped, a leap year) ...
+    now = datetime(2024, 8, 31, 10, 0, tzinfo=UTC)
+    ctx = region(now=now, records=[peilgesprek("2024-02-29")])
+    assert run(WITHIN, ctx) == CheckResult(
+        True, "1 peilgesprek needed since 2024-02-29, 1 found (the last on 2024-02-29)")
+    ctx = region(now=now, records=[peilgesprek("2024-02-28")])
+    assert run(WITHIN, ctx) == CheckResult(False, "no peilgesprek since 2024-02-29 (the last on 2024-02-28)")
+    # ... and at 00:30 local on 1 September (22:30 UTC the day before) today is 1 September:
+    # a record dated today counts and the window starts on 1 March.
+    ctx = region(now=datetime(2024, 8, 31, 22, 30, tzinfo=UTC),
+                 records=[peilgesprek("2024-09-01"), peilgesprek("2024-02-29")])
+    assert run(WITHIN, ctx) == CheckResult(
+        True, "1 peilgesprek needed since 2024-03-01, 1 found (the last on 2024-09-01)")
+
+
+@pytest.mark.parametrize(("at", "passed", "detail"), [
+    # 1 March 2024 00:30 local (winter time, UTC+1): on the boundary day
+    (datetime(2024, 2, 29, 23, 30, tzinfo=UTC), True,
+     "1 peilgesprek needed since 2024-03-01, 1 found (the last on 2024-03-01)"),
+    # 29 February 2024 23:59 local: one day earlier
+    (datetime(2024, 2, 29, 22, 59, tzinfo=UTC), False,
+     "no peilgesprek since 2024-03-01 (the last on 2024-02-29)"),
+    (NOW, True, "1 peilgesprek needed since 2024-03-01, 1 found (the last on 2024-09-01)"),
+    # added "tomorrow" (a clock set back): does not count
+    (NOW + timedelta(days=1), False, "no peilgesprek since 2024-03-01 (none recorded)"),
+])
+def test_record_within_without_date_field_uses_the_local_day_it_was_added(
+        at: datetime, passed: bool, detail: str) -> None:
+    spec = check("record", kind="peilgesprek", within="P6M")
+    ctx = region(records=[peilgesprek("2000-01-01", at=at)])  # datum is not read
+    assert run(spec, ctx) == CheckResult(passed, detail)
+
+
+def test_record_where_a_scalar_value() -> None:
+    ctx = in_case(1, records=[actie("werven"), actie("matchen"), actie("werven", smart="ja")])
+    assert run(check("record", kind="actie", where={"thema": "werven"}), ctx) == CheckResult(
+        True, "1 actie with thema werven needed, 2 found")
+    assert run(check("record", kind="actie", where={"thema": "opleiden"}), ctx) == CheckResult(
+        False, "1 actie with thema opleiden needed, 0 found")
+    assert run(check("record", kind="actie", where={"smart": True}), ctx) == CheckResult(
+        True, "1 actie with smart True needed, 1 found")
+    spec = check("record", kind="actie", where={"thema": "werven", "smart": True}, min=2)
+    assert run(spec, ctx) == CheckResult(
+        False, "2 actie with thema werven with smart True needed, 1 found")
+
+
+def test_record_where_a_list_of_values() -> None:
+    ctx = in_case(1, records=[actie("werven"), actie("matchen"), actie("opleiden")])
+    spec = check("record", kind="actie", where={"thema": ["werven", "matchen"]}, min=2)
+    assert run(spec, ctx) == CheckResult(True, "2 actie with thema werven, matchen needed, 2 found")
+    spec = check("record", kind="actie", where={"thema": ["werven", "matchen"]}, min=3)
+    assert run(spec, ctx) == CheckResult(False, "3 actie with thema werven, matchen needed, 2 found")
+
+
+def test_record_where_on_a_list_field_matches_any_item() -> None:
+    ctx = region(records=[peilgesprek("2024-08-01", deelnemers=["Anne", "Piet"]),
+                          peilgesprek("2024-07-01", deelnemers=["Kees"])])
+    assert run(check("record", kind="peilgesprek", where={"deelnemers": "Piet"}), ctx) == CheckResult(
+        True, "1 peilgesprek with deelnemers Piet needed, 1 found")
+    spec = check("record", kind="peilgesprek", where={"deelnemers": ["Kees", "Anne"]}, min=2)
+    assert run(spec, ctx) == CheckResult(True, "2 peilgesprek with deelnemers Kees, Anne needed, 2 found")
+    spec = check("record", kind="peilgesprek", where={"deelnemers": "Joke"})
+    assert not run(spec, ctx).passed
+
+
+def test_record_where_values_are_compared_in_their_stored_form() -> None:
+    """A date, whole number or yes/no in the workflow matches what a person typed."""
+    ctx = in_case(1, records=[actie("werven", gereed="2024-08-01", uren="007", smart="ja")])
+    for where in ({"gereed": date(2024, 8, 1)}, {"gereed": "2024-08-01"}, {"uren": 7},
+                  {"uren": "7"}, {"smart": True}, {"smart": "yes"}):
+        assert run(check("record", kind="actie", where=where), ctx).passed, where
+    assert not run(check("record", kind="actie", where={"gereed": date(2024, 8, 2)}), ctx).passed
+
+
+def test_record_where_a_decimal_matches_by_value() -> None:
+    """`where: {kosten: 1.5}` means the amount 1.5; an action whose cost was typed as 1.50 has
+    that amount (the fact check compares decimals by value the same way)."""
+    ctx = in_case(1, records=[actie("werven", kosten="1.50"), actie("matchen", kosten="100")])
+    assert run(check("record", kind="actie", where={"kosten": 1.5}), ctx) == CheckResult(
+        True, "1 actie with kosten 1.5 needed, 1 found")
+    assert run(check("record", kind="actie", where={"kosten": ["1.5", "100.00"]}, min=2),
+               ctx) == CheckResult(True, "2 actie with kosten 1.5, 100.00 needed, 2 found")
+    assert run(check("record", kind="actie", each={"kosten": [1.5, 100, 2]}), ctx) == CheckResult(
+        False, "no actie for kosten 2")
+
+
+def test_record_where_on_a_text_field_compares_text() -> None:
+    """Only a number field is compared by value: text that looks like a number (a version,
+    a BRIN number with its leading zero) is text, and "1.50" is not "1.5"."""
+    ctx = in_case(1, records=[actie("werven", omschrijving="1.50"), actie("matchen", omschrijving="007")])
+    for typed in ("1.5", "7", "1.500"):
+        spec = check("record", kind="actie", where={"omschrijving": typed})
+        assert run(spec, ctx) == CheckResult(False, f"1 actie with omschrijving {typed} needed, 0 found")
+    spec = check("record", kind="actie", where={"omschrijving": "007"})
+    assert run(spec, ctx) == CheckResult(True, "1 actie with omschrijving 007 needed, 1 found")
+
+
+def test_record_within_and_where_together() -> None:
+    spec = check("record", kind="peilgesprek", within="P6M", date_field="datum",
+                 where={"deelnemers": "Anne"})
+    ctx = region(records=[peilgesprek("2024-08-01", deelnemers=["Piet"]),
+                          peilgesprek("2024-01-01", deelnemers=["Anne"])])
+    assert run(spec, ctx) == CheckResult(
+        False, "no peilgesprek with deelnemers Anne since 2024-03-01 (the last on 2024-01-01)")
+
+
+EACH = check("record", kind="actie", each={"thema": ["werven", "matchen", "opleiden"]})
+
+
+@pytest.mark.parametrize(("themas", "passed", "detail"), [
+    ([], False, "no actie for thema werven, matchen, opleiden"),
+    (["werven", "opleiden", "werven"], False, "no actie for thema matchen"),
+    (["opleiden", "matchen", "werven"], True, "every thema has actie"),
+])
+def test_record_each_names_the_missing_values(themas: list[str], passed: bool, detail: str) -> None:
+    ctx = in_case(1, records=[actie(t) for t in themas])
+    assert run(EACH, ctx) == CheckResult(passed, detail)
+
+
+def test_record_each_with_min_and_where() -> None:
+    spec = check("record", kind="actie", each={"thema": ["werven", "matchen"]}, min=2)
+    ctx = in_case(1, records=[actie("werven"), actie("werven"), actie("matchen")])
+    assert run(spec, ctx) == CheckResult(False, "fewer than 2 actie for thema matchen")
+    ctx = in_case(1, records=[actie("werven"), actie("werven"), actie("matchen"), actie("matchen")])
+    assert run(spec, ctx) == CheckResult(True, "every thema has actie")
+    spec = check("record", kind="actie", each={"thema": ["werven", "matchen"]}, where={"smart": True})
+    ctx = in_case(1, records=[actie("werven", smart="ja"), actie("matchen", smart="nee")])
+    assert run(spec, ctx) == CheckResult(False, "no actie with smart True for thema matchen")
+
+
+def test_record_each_on_a_list_field() -> None:
+    spec = check("record", kind="peilgesprek", each={"deelnemers": ["Anne", "Piet", "Kees"]})
+    ctx = region(records=[peilgesprek("2024-08-01", deelnemers=["Anne", "Piet"])])
+    assert run(spec, ctx) == CheckResult(False, "no peilgesprek for deelnemers Kees")
+
+
+def test_a_case_record_of_another_case_is_not_seen() -> None:
+    ctx = region(records=[actie("werven", case=1), actie("matchen", case=2),
+                          peilgesprek("2024-08-01")])
+    mine = check("record", kind="actie", where={"thema": "werven"})
+    ctx.focus(1)
+    assert run(mine, ctx) == CheckResult(True, "1 actie with thema werven needed, 1 found")
+    assert run(check("record", kind="actie"), ctx) == CheckResult(True, "1 actie needed, 1 found")
+    assert run(check("record", kind="peilgesprek"), ctx) == CheckResult(True, "1 peilgesprek needed, 1 found")
+    ctx.focus(2)
+    assert run(mine, ctx) == CheckResult(False, "1 actie with thema werven needed, 0 found")
+    assert run(EACH, ctx) == CheckResult(False, "no actie for thema werven, opleiden")
+    # the region's records are seen from every case
+    assert run(check("record", kind="peilgesprek"), ctx) == CheckResult(True, "1 peilgesprek needed, 1 found")
+    ctx.focus(None)  # the region itself: no case's records
+    assert run(check("record", kind="actie"), ctx) == CheckResult(False, "1 actie needed, 0 found")
+    assert run(check("record", kind="peilgesprek"), ctx).passed
+    ctx.focus(1)
+    assert [r.fields["thema"] for r in ctx.records_of("actie")] == ["werven"]
+    assert [r.kind for r in ctx.records_of("peilgesprek")] == ["peilgesprek"]
+
+
+def test_case_facts_overlay_the_region_facts_through_focus() -> None:
+    ctx = region(facts={"subsidiebedrag": Decimal("1000"), "leraren": 12},
+                 case_facts={1: {"subsidiebedrag": Decimal("150000.50"), "akkoord": True},
+                             2: {"leraren": 3}})
+    bedrag = check("fact", name="subsidiebedrag", min=100000)
+    akkoord = check("fact", name="akkoord", set=True)
+    leraren = check("fact", name="leraren", min=10)
+    ctx.focus(1)
+    assert run(bedrag, ctx) == CheckResult(True, "subsidiebedrag must be at least 100000, is 150000.50")
+    assert run(akkoord, ctx) == CheckResult(True, "akkoord must be set, is True")
+    assert run(leraren, ctx) == CheckResult(True, "leraren must be at least 10, is 12")
+    ctx.focus(2)  # case 1's facts do not leak into case 2
+    assert run(bedrag, ctx) == CheckResult(False, "subsidiebedrag must be at least 100000, is 1000")
+    assert run(akkoord, ctx) == CheckResult(False, "akkoord must be set, is not set")
+    assert run(leraren, ctx) == CheckResult(False, "leraren must be at least 10, is 3")
+    ctx.focus(3)  # a case without facts of its own sees the region's
+    assert ctx.facts == {"subsidiebedrag": Decimal("1000"), "leraren": 12}
+    ctx.focus(None)
+    assert ctx.facts == {"subsidiebedrag": Decimal("1000"), "leraren": 12}
+    ctx.focus(1)  # and back: the overlay is rebuilt from the region's own facts
+    assert ctx.facts == {"subsidiebedrag": Decimal("150000.50"), "leraren": 12, "akkoord": True}
+    assert ctx.case_id == 1
+
+
+RECORD_COMPILE_ERRORS = [
+    (check("record", kind="peilgesprk"),
+     "record kind 'peilgesprk' is not declared under records: (did you mean 'peilgesprek'?)",
+     ("with", "kind")),
+    (check("record", kind="actie", where={"tema": "werven"}),
+     "record kind 'actie' has no field 'tema' (did you mean 'thema'?)", ("with", "where", "tema")),
+    (check("record", kind="actie", each={"thema": ["werven", "matchn"]}),
+     "check 'record' 'each': field 'thema': 'matchn' is not one of werven, matchen, opleiden "
+     "(did you mean 'matchen'?)", ("with", "each", "thema")),
+    (check("record", kind="peilgesprek", within="P6M", date_field="verslag"),
+     "record kind 'peilgesprek' has no date field 'verslag'", ("with", "date_field")),
+    (check("record", kind="peilgesprek", date_field="datum"),
+     "check 'record': date_field is only used with within", ("with",)),
+    (check("record", kind="actie", each={"thema": ["werven"], "smart": True}),
+     "check 'record': each takes exactly one field with its values", ("with",)),
+    (check("record", kind="peilgesprek", within="zes maanden"),
+     "check 'record' 'within': 'zes maanden' is not an ISO 8601 duration", ("with", "within")),
+    (check("record", kind="peilgesprek", min=0), "check 'record' 'min': Input should be greater than",
+     ("with", "min")),
+]
+
+
+@pytest.mark.parametrize(("spec", "message", "path"), RECORD_COMPILE_ERRORS)
+def test_record_compile_errors(spec: Any, message: str, path: tuple[Any, ...]) -> None:
+    with pytest.raises(CheckSpecError) as caught:
+        compile_(spec)
+    assert message in str(caught.value)
+    assert caught.value.path == path
+
+
 # --- combinators and references ---------------------------------------------------------------
 
 BEROEPSGROEP = check("partner", kind="beroepsgroep")
@@ -370,8 +679,8 @@ COMPILE_ERRORS = [
      "unknown milestone 'deadline_aanvrag' (did you mean 'deadline_aanvraag'?)",
      ("with", "milestone")),
     (check("after", milestone="deadline_aanvraag", date="2024-10-15"),
-     "give exactly one of milestone or date", ("with",)),
-    (check("after"), "give exactly one of milestone or date", ("with",)),
+     "give exactly one of milestone, date or param", ("with",)),
+    (check("after"), "give exactly one of milestone, date or param", ("with",)),
     (check("after", milestone="deadline_aanvraag", offset="P-1D"),
      "'P-1D' is not an ISO 8601 duration", ("with", "offset")),
     (check("before", date="15-10-2024"), "check 'before' 'date': '15-10-2024' is not a date",

@@ -54,10 +54,19 @@ def workflow_list(settings: Settings, as_json: bool) -> None:
 def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
     """States, transitions and requirements of workflow NAME."""
     d = settings.app.catalog.current(name).definition
+    rounds = {key: r for key, r in settings.app.config.rounds.items() if r.workflow == name}
     if as_json:
-        emit_json(d.model_dump(mode="json", by_alias=True, exclude_none=True))
+        emit_json({**d.model_dump(mode="json", by_alias=True, exclude_none=True),
+                   "rounds": {key: r.model_dump(mode="json") for key, r in rounds.items()}})
         return
     say(f"[bold]{esc(d.title)}[/bold] ({d.workflow} v{d.version}), initial: {d.initial}", markup=True)
+    if d.params:
+        table("Parameters", ["param", "label", "type"],
+              [(k, p.label or "", p.type) for k, p in d.params.items()])
+    if rounds:
+        table("Rounds (configuration)", ["round", "label", *d.params],
+              [(key, r.label or "", *(str(r.params.get(p, "")) for p in d.params))
+               for key, r in rounds.items()])
     table("States", ["state", "label", "final"],
           [(k, s.label, "final" if s.final else "") for k, s in d.states.items()])
     table("Transitions", ["trigger", "from", "to", "requires", "by"],

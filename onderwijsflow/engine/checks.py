@@ -387,7 +387,10 @@ class RecordParams(_Params):
     def _values(cls, value: Any) -> Any:
         if not isinstance(value, Mapping) or not value:
             raise ValueError("expected a mapping of field: value or [values]")
-        return {k: tuple(v) if isinstance(v, list | tuple) else (v,) for k, v in value.items()}
+        out = {k: tuple(v) if isinstance(v, list | tuple) else (v,) for k, v in value.items()}
+        if empty := [k for k, v in out.items() if not v]:
+            raise ValueError(f"field '{empty[0]}' needs at least one value")
+        return out
 
     @model_validator(mode="after")
     def _consistent(self) -> RecordParams:
@@ -398,11 +401,12 @@ class RecordParams(_Params):
         return self
 
 
-def _record_day(record: Any, date_field: str | None) -> date:
-    """The date a record counts on: its `date_field`, else the local day it was added."""
-    raw = record.fields.get(date_field) if date_field else None
-    if isinstance(raw, str):
-        return date.fromisoformat(raw)
+def _record_day(record: Any, date_field: str | None) -> date | None:
+    """The date a record counts on: its `date_field` (None when it has none), else the local
+    day it was added."""
+    if date_field:
+        raw = record.fields.get(date_field)
+        return date.fromisoformat(raw) if isinstance(raw, str) else None
     from onderwijsflow.clock import to_local
 
     return to_local(record.at).date()
@@ -433,7 +437,7 @@ def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
 
     today = to_local(ctx.now).date()
     since = p.within.before(today)
-    days = sorted(d for d in (_record_day(r, p.date_field) for r in found) if d <= today)
+    days = sorted(d for d in (_record_day(r, p.date_field) for r in found) if d and d <= today)
     recent = [d for d in days if d >= since]
 
     def detail() -> str:
