@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from onderwijsflow.definition.durations import Duration
-from onderwijsflow.engine.context import RegionContext
+from onderwijsflow.engine.context import DocumentInfo, RegionContext
 from onderwijsflow.vocabulary import (
     DOCUMENT_KINDS,
     PARTNER_KINDS,
@@ -174,17 +174,35 @@ def _role(p: RoleParams, ctx: RegionContext) -> CheckResult:
 class DocumentParams(_Params):
     kind: str
     min: int = Field(default=1, ge=1)
+    since: str | None = None  # a date parameter of the case: only documents from that day on
 
     _kind = field_validator("kind")(lambda v: _member("document kind", DOCUMENT_KINDS)(v))
+
+
+def _document_day(d: DocumentInfo) -> date | None:
+    """A document's date, else the local day it was recorded."""
+    if d.date is not None or d.added is None:
+        return d.date
+    from onderwijsflow.clock import to_local
+
+    return to_local(d.added).date()
 
 
 @check_type("document", DocumentParams)
 def _document(p: DocumentParams, ctx: RegionContext) -> CheckResult:
     found = [d for d in ctx.documents if d.kind == p.kind]
+    since = None
+    if p.since is not None:
+        raw = ctx.params.get(p.since)
+        since = date.fromisoformat(raw) if isinstance(raw, str) else raw
+        found = [d for d in found if since is not None and (day := _document_day(d)) is not None
+                 and day >= since]
 
     def detail() -> str:
         titles = "; ".join(f"'{d.title}'" for d in found[:3])
-        return f"{p.min} {p.kind} document needed, {len(found)} found" + (f": {titles}" if titles else "")
+        when = f" dated {since.isoformat()} or later" if since is not None else ""
+        return (f"{p.min} {p.kind} document{when} needed, {len(found)} found"
+                + (f": {titles}" if titles else ""))
 
     return CheckResult(len(found) >= p.min, detail)
 
@@ -565,7 +583,8 @@ class CheckRegistry:
                 f"unknown milestone '{milestone}'{suggest(milestone, scope.milestones)}",
                 ("with", "milestone"),
             )
-        param = getattr(parsed, "param", None) if kind.name in ("before", "after") else None
+        param = (getattr(parsed, "param", None) if kind.name in ("before", "after")
+                 else getattr(parsed, "since", None) if kind.name == "document" else None)
         if param is not None and scope.params is not None:
             declared = scope.params.get(param)
             if declared is None or declared.type != "date":

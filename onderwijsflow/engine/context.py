@@ -37,6 +37,7 @@ class DocumentInfo:
     title: str
     ref: str | None = None
     date: date | None = None
+    added: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -84,9 +84,11 @@ def due_moment(
         day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
         return _at(day, due.time, milestone.termijnenwet)
     if isinstance(due, DueDef) and due.after is not None and due.from_ == "decision":
-        if entered_at is None or decided_on is None:
+        if entered_at is None:
             return None
-        day = due.after.add_to(decided_on)
+        # A case that entered its state before decisions were recorded (one migrated from an
+        # older version) counts from the day it entered, as the older version did.
+        day = due.after.add_to(decided_on or to_local(entered_at).date())
         assert isinstance(day, date)
         return _at(day, due.time, milestone.termijnenwet)
     if isinstance(due, DueDef) and due.after is not None and entered_at is not None:
@@ -105,7 +107,7 @@ def _anchored(every: Duration, raw: Any, at: Any, entered_at: datetime) -> datet
     if raw is None:
         return None
     day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
-    anchor = local_moment(day, at or datetime.min.time())
+    anchor = local_moment(day, at or END_OF_DAY)
     moment = add_local(every, anchor)
     for _ in range(10_000):  # a bound, not a limit anyone meets: 5,000 years of half-years
         if moment > entered_at:

@@ -176,8 +176,10 @@ def _load(session: Session, horizon: dt.datetime) -> _Network:
         partners=_grouped(run(select(partner.region_id, partner.name, partner.kind, partner.sector)).all(),
                           PartnerInfo),
         roles=_grouped(run(select(role.region_id, role.role, role.person, role.email)).all(), RoleInfo),
-        documents=_grouped(run(select(document.region_id, document.kind, document.title, document.ref,
-                                      document.date)).all(), DocumentInfo),
+        documents=_grouped([(rid, kind, title, ref, day, _utc(added)) for rid, kind, title, ref, day, added
+                            in run(select(document.region_id, document.kind, document.title,
+                                          document.ref, document.date,
+                                          _raw(document.added_at, "added")))], DocumentInfo),
         facts=_facts(run(select(fact.region_id, fact.name, fact.type, _text(fact.value, "value"))).all()),
         cases=run(select(case.id, case.region_id, case.workflow, case.workflow_version, case.round,
                          _text(case.params, "params"), case.state, _raw(case.state_entered_at, "entered"),

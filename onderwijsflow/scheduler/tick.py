@@ -241,7 +241,12 @@ class Scheduler:
         report.overdue += 1
         if spec.on_overdue is not None:
             self._fire_overdue(session, ms, case, machine, spec, report)
-        self._queue(session, ms, case, machine, spec, row, "overdue", now, report)
+        if ms.status == "pending" and not spec.notify:
+            close(session, ms, "met", now)  # a moment that came, not an obligation missed
+        if spec.notify:
+            self._queue(session, ms, case, machine, spec, row, "overdue", now, report)
+        else:  # `notify: []`: a moment the scheduler acts on, not an obligation anyone missed
+            self._mark(session, [row], "done", now)
         if ms.status == "pending":
             close(session, ms, "overdue", now)
 
@@ -254,7 +259,8 @@ class Scheduler:
         decision = machine.fire(case.state, spec.on_overdue.trigger, ctx, actor_roles=None)
         reason = f"Mijlpaal '{spec.label or spec.name}' verstreken ({messages.dutch_moment(ms.due_at)})"
         self.app._commit_decision(session, region, case.id, case.lock_version, machine, decision,
-                                  reason=reason, actor=SCHEDULER_ACTOR, closing="overdue")
+                                  reason=reason, actor=SCHEDULER_ACTOR,
+                                  closing="overdue" if spec.notify else "met")
         self._contexts.pop(region.id, None)  # its cases moved: read it again when needed
         if decision.ok:
             report.transitions.append(f"{region.slug}: {decision.source} -> {decision.dest}")
@@ -300,9 +306,10 @@ class Scheduler:
     def _next_steps(machine: WorkflowMachine, case: Case, ctx: Any) -> list[Any]:
         automatic = {m.on_overdue.trigger for m in machine.definition.milestones if m.on_overdue}
         states = machine.definition.states
+        optional = {t.trigger for t in machine.definition.transitions_from(case.state) if t.optional}
         return [
             r for r in machine.readiness(case.state, ctx)
-            if r.results and not states[r.dest].final and r.trigger not in automatic
+            if r.results and not states[r.dest].final and r.trigger not in automatic | optional
         ]
 
     @staticmethod

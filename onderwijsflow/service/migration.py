@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from onderwijsflow.clock import iso_local
+from onderwijsflow.definition.model import DueDef
 from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.engine.machine import RequirementResult, WorkflowMachine
 from onderwijsflow.engine.milestones import add_local, due_moment
@@ -188,7 +189,11 @@ class MigrationOps(CaseOps):
                 continue
             row = pending.get(spec.name)
             due: dt.datetime | None
-            if row is not None and spec.every is not None:
+            anchored = isinstance(spec.due, DueDef) and spec.due.param is not None
+            if row is not None and spec.every is not None and anchored:
+                # The running occurrence falls on the new rhythm (1 July, 1 January, ...).
+                due = due_moment(spec, moved_case.params or {}, row.opens_at or row.planned_at)
+            elif row is not None and spec.every is not None:
                 due = add_local(spec.every, row.opens_at or row.planned_at)
             else:
                 due = due_moment(spec, moved_case.params or {}, moved_case.state_entered_at,

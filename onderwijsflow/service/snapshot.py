@@ -53,7 +53,7 @@ def region_context(
             for r in session.exec(select(RoleAssignment).where(RoleAssignment.region_id == rid))
         ],
         documents=[
-            DocumentInfo(d.kind, d.title, d.ref, d.date)
+            DocumentInfo(d.kind, d.title, d.ref, d.date, d.added_at)
             for d in session.exec(select(Document).where(Document.region_id == rid))
         ],
         facts={f.name: load_fact(f) for f in session.exec(select(Fact).where(Fact.region_id == rid))},
@@ -99,11 +99,11 @@ def region_contexts(
                RoleAssignment.email).where(col(RoleAssignment.region_id).in_(ids))
     ):
         out[rid].roles.append(RoleInfo(role, person, email))
-    for rid, kind, title, ref, day in session.execute(
-        select(Document.region_id, Document.kind, Document.title, Document.ref, Document.date)
-        .where(col(Document.region_id).in_(ids))
+    for rid, kind, title, ref, day, added in session.execute(
+        select(Document.region_id, Document.kind, Document.title, Document.ref, Document.date,
+               Document.added_at).where(col(Document.region_id).in_(ids))
     ):
-        out[rid].documents.append(DocumentInfo(kind, title, ref, day))
+        out[rid].documents.append(DocumentInfo(kind, title, ref, day, added))
     for rid, name, kind, value in session.execute(
         select(Fact.region_id, Fact.name, Fact.type, Fact.value).where(col(Fact.region_id).in_(ids))
     ):
