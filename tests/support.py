@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +49,85 @@ def make_ready(app: Any, slug: str) -> None:
     app.add_partner(slug, "Pabo Oost", kind="lerarenopleiding")
     app.add_document(slug, "intentieverklaring", title="Intentieverklaring")
     app.add_document(slug, "arbeidsmarktanalyse", title="Arbeidsmarktanalyse 2024")
+
+
+# --- the CLI in process, with a clock the test sets ------------------------------------------------
+
+#: The settings a test's environment must not leak into the CLI.
+ENV_VARS = ("DB", "CONFIG", "WORKFLOWS", "ACTOR", "NOW", "LANG")
+
+
+@dataclass
+class Run:
+    """One finished ``onderwijsflow`` command."""
+
+    args: Sequence[str]
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        """Stdout, which must be one JSON document and nothing else."""
+        import pytest
+
+        try:
+            return json.loads(self.out)
+        except json.JSONDecodeError:
+            pytest.fail(f"stdout is not one JSON document:\n{self}")
+
+    def sentence(self) -> str:
+        """The error: one line on stderr, ``error: ...``, and no traceback."""
+        assert "Traceback" not in self.err, str(self)
+        lines = self.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), str(self)
+        return lines[0]
+
+    def __str__(self) -> str:
+        return (f"onderwijsflow {' '.join(self.args)} -> exit {self.code}\n"
+                f"--- stdout\n{self.out}--- stderr\n{self.err}")
+
+
+class Flow:
+    """``onderwijsflow ...`` in process against one database, as actor anne.
+
+    `now` (``ONDERWIJSFLOW_NOW``, Europe/Amsterdam) and `workflows` (the directory) hold for
+    every following command until the test changes them.
+    """
+
+    def __init__(self, url: str, config: Path, workflows: Path, now: str) -> None:
+        self.url = url
+        self.config = config
+        self.workflows = workflows
+        self.now = now
+
+    def __call__(self, *args: str) -> Run:
+        from click.testing import CliRunner
+
+        from onderwijsflow.cli import main
+
+        env: dict[str, str | None] = {f"ONDERWIJSFLOW_{name}": None for name in ENV_VARS}
+        env.update({"ONDERWIJSFLOW_DB": self.url, "ONDERWIJSFLOW_CONFIG": str(self.config),
+                    "ONDERWIJSFLOW_WORKFLOWS": str(self.workflows), "ONDERWIJSFLOW_ACTOR": "anne",
+                    "ONDERWIJSFLOW_NOW": self.now, "COLUMNS": "200"})
+        with CliRunner().isolation(env=env) as (out, err, _):
+            try:
+                main(list(args))
+            except SystemExit as done:
+                code = done.code if isinstance(done.code, int) else 1
+            else:  # pragma: no cover - main always exits
+                code = 0
+        return Run(args, code, out.getvalue().decode(), err.getvalue().decode())
+
+    def ok(self, *args: str) -> Run:
+        """Run a command that must succeed."""
+        run = self(*args)
+        assert run.code == 0 and "Traceback" not in run.err, str(run)
+        return run
+
+    def json(self, *args: str) -> Any:
+        """Run a command with ``--json`` that must succeed; its document."""
+        return self.ok(*args, "--json").json()
+
+    def events(self, slug: str) -> list[dict[str, Any]]:
+        """Every audit event of a region (``history --all --json``)."""
+        return list(self.json("history", slug, "--all")["events"])

@@ -16,23 +16,17 @@ What the scheduler did is read from its ``tick --json`` report, from the audit e
 
 from __future__ import annotations
 
-import json
 import logging
 import textwrap
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-
-from onderwijsflow.cli import main
+import support
 
 DATA = Path(__file__).resolve().parent / "data" / "taal11"
 V1, V2 = DATA / "v1", DATA / "v2"
 THEMES = ("werven", "matchen", "opleiden", "begeleiden", "professionaliseren")
-ENV_VARS = ("DB", "CONFIG", "WORKFLOWS", "ACTOR", "NOW", "LANG")
 CONFIG = textwrap.dedent(
     """\
     simulated_clock: true
@@ -51,74 +45,11 @@ FIRST_PEILGESPREK = "2025-02-01T10:00:00+01:00"
 # --- running the CLI ----------------------------------------------------------------------------
 
 
-@dataclass
-class Run:
-    """One finished command."""
-
-    args: Sequence[str]
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        """Stdout, which must be one JSON document and nothing else."""
-        try:
-            return json.loads(self.out)
-        except json.JSONDecodeError:
-            pytest.fail(f"stdout is not one JSON document:\n{self}")
-
-    def sentence(self) -> str:
-        """The error: one line on stderr, ``error: ...``, and no traceback."""
-        assert "Traceback" not in self.err, str(self)
-        lines = self.err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), str(self)
-        return lines[0]
-
-    def __str__(self) -> str:
-        return (f"onderwijsflow {' '.join(self.args)} -> exit {self.code}\n"
-                f"--- stdout\n{self.out}--- stderr\n{self.err}")
-
-
-class Flow:
-    """``onderwijsflow ...`` in process against one database, with a clock the test sets.
-
-    `now` (``ONDERWIJSFLOW_NOW``, Europe/Amsterdam) and `workflows` (the directory) hold for
-    every following command until the test changes them.
-    """
+class Flow(support.Flow):
+    """The shared in-process CLI (``support.Flow``), starting on workflow v1 on day one."""
 
     def __init__(self, url: str, config: Path) -> None:
-        self.url = url
-        self.config = config
-        self.workflows: Path = V1
-        self.now = DAY_ONE
-
-    def __call__(self, *args: str) -> Run:
-        env: dict[str, str | None] = {f"ONDERWIJSFLOW_{name}": None for name in ENV_VARS}
-        env.update({"ONDERWIJSFLOW_DB": self.url, "ONDERWIJSFLOW_CONFIG": str(self.config),
-                    "ONDERWIJSFLOW_WORKFLOWS": str(self.workflows), "ONDERWIJSFLOW_ACTOR": "anne",
-                    "ONDERWIJSFLOW_NOW": self.now, "COLUMNS": "200"})
-        with CliRunner().isolation(env=env) as (out, err, _):
-            try:
-                main(list(args))
-            except SystemExit as done:
-                code = done.code if isinstance(done.code, int) else 1
-            else:  # pragma: no cover - main always exits
-                code = 0
-        return Run(args, code, out.getvalue().decode(), err.getvalue().decode())
-
-    def ok(self, *args: str) -> Run:
-        """Run a command that must succeed."""
-        run = self(*args)
-        assert run.code == 0 and "Traceback" not in run.err, str(run)
-        return run
-
-    def json(self, *args: str) -> Any:
-        """Run a command with ``--json`` that must succeed; its document."""
-        return self.ok(*args, "--json").json()
-
-    def events(self, slug: str) -> list[dict[str, Any]]:
-        """Every audit event of a region (``history --all --json``)."""
-        return self.json("history", slug, "--all")["events"]
+        super().__init__(url, config, V1, DAY_ONE)
 
     def counts(self, *slugs: str) -> dict[str, int]:
         """How many audit events each region has: what proves that nothing was written."""

@@ -22,14 +22,11 @@ import mailbox
 import shutil
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-
-from onderwijsflow.cli import main
+import support
 
 pytestmark = pytest.mark.shipped_workflows
 
@@ -37,7 +34,6 @@ REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 SHIPPED = ("voorlopers", "subsidie", "regiovorming", "aanvulling")
 THEMES = ("werven", "matchen", "opleiden", "begeleiden", "professionaliseren")
-ENV_VARS = ("DB", "CONFIG", "WORKFLOWS", "ACTOR", "NOW", "LANG")
 
 #: The conditions of the 2025 regulation and what only it asks: none of these may gate 2023.
 REGULATION_2025 = ("aaneengesloten_gebied", "minimale_omvang", "opleidingsaantal_2023_2024",
@@ -62,55 +58,11 @@ def config_text(outbox: Path) -> str:
 # --- running the CLI ----------------------------------------------------------------------------
 
 
-@dataclass
-class Run:
-    """One finished command."""
-
-    args: Sequence[str]
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.out)
-        except json.JSONDecodeError:
-            pytest.fail(f"stdout is not one JSON document:\n{self}")
-
-    def __str__(self) -> str:
-        return (f"onderwijsflow {' '.join(self.args)} -> exit {self.code}\n"
-                f"--- stdout\n{self.out}--- stderr\n{self.err}")
-
-
-class Flow:
-    """``onderwijsflow ...`` in process against one database, with a clock the test sets."""
+class Flow(support.Flow):
+    """The shared in-process CLI (``support.Flow``) on the shipped workflows."""
 
     def __init__(self, url: str, config: Path, now: str) -> None:
-        self.url = url
-        self.config = config
-        self.now = now
-
-    def __call__(self, *args: str) -> Run:
-        env: dict[str, str | None] = {f"ONDERWIJSFLOW_{name}": None for name in ENV_VARS}
-        env.update({"ONDERWIJSFLOW_DB": self.url, "ONDERWIJSFLOW_CONFIG": str(self.config),
-                    "ONDERWIJSFLOW_WORKFLOWS": str(WORKFLOWS), "ONDERWIJSFLOW_ACTOR": "anne",
-                    "ONDERWIJSFLOW_NOW": self.now, "COLUMNS": "200"})
-        with CliRunner().isolation(env=env) as (out, err, _):
-            try:
-                main(list(args))
-            except SystemExit as done:
-                code = done.code if isinstance(done.code, int) else 1
-            else:  # pragma: no cover - main always exits
-                code = 0
-        return Run(args, code, out.getvalue().decode(), err.getvalue().decode())
-
-    def ok(self, *args: str) -> Run:
-        run = self(*args)
-        assert run.code == 0 and "Traceback" not in run.err, str(run)
-        return run
-
-    def json(self, *args: str) -> Any:
-        return self.ok(*args, "--json").json()
+        super().__init__(url, config, WORKFLOWS, now)
 
     def refused(self, *args: str) -> dict[str, Any]:
         """A command with ``--json`` that must be refused (exit 3); its document."""
@@ -124,9 +76,6 @@ class Flow:
 
     def state(self, slug: str, key: str) -> str:
         return self.json("region", "show", slug)["cases"][key]["state"]
-
-    def events(self, slug: str) -> list[dict[str, Any]]:
-        return self.json("history", slug, "--all")["events"]
 
     def notices(self, slug: str, milestone: str) -> list[tuple[str, str]]:
         """(kind, at) of every reminder and overdue notice sent for the region's `milestone`."""

@@ -71,6 +71,7 @@ class FactOps(CaseOps):
             old = dump_value(load_fact(row)) if row else None
             new = dump_value(typed)
             if row is None:
+                assert region.id is not None
                 row = Fact(region_id=region.id, name=name, type=fact_def.type, value=new,
                            updated_at=self.now())
             else:
@@ -97,6 +98,7 @@ class FactOps(CaseOps):
         old = dump_value(coerce_value(row.type, row.value)) if row and row.value is not None else None  # type: ignore[arg-type]
         new = dump_value(typed)
         if row is None:
+            assert case.id is not None
             row = CaseFact(case_id=case.id, name=name, type=fact_def.type, value=new,
                            updated_at=self.now())
         else:

@@ -141,6 +141,7 @@ class MigrationOps(CaseOps):
             raise UsageError(f"state '{case.state}' has no counterpart in version {new.version}; "
                              f"map it under migrates_from")
         params = self._migrated_params(case, new)
+        assert region.id is not None
         if region.id not in contexts:
             contexts[region.id] = region_context(session, region, self.now())
         ctx = contexts[region.id]
@@ -219,6 +220,7 @@ class MigrationOps(CaseOps):
         specs = {m.name: m for m in target.definition.milestones}
         for move in moves:
             case = move.case
+            assert case.id is not None
             compare_and_set_case(session, case.id, case.lock_version, state=move.to_state,
                                  workflow_version=target.definition.version, params=move.params)
             self._record(session, locked[move.region.id], "migrated", case_id=case.id,

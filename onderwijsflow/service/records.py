@@ -77,6 +77,7 @@ class RecordOps(CaseOps):
             event = self._record(session, region, "record_added", case_id=case.id if case else None,
                                  workflow=owner,
                                  data={"kind": kind, "round": round_, "new": values, "met": met})
+            assert region.id is not None
             row = Record(region_id=region.id, case_id=case.id if case else None, workflow=owner,
                          kind=kind, fields=values, actor=self.actor, at=now, event_seq=event.seq)
             session.add(row)
