@@ -430,6 +430,24 @@ def _record_day(record: Any, date_field: str | None) -> date | None:
     return to_local(record.at).date()
 
 
+def _value_counts(records: list[Any], name: str, values: tuple[Any, ...],
+                  numeric: bool) -> dict[Any, int]:
+    """How many of `records` hold each of `values` in field `name` (one pass over them)."""
+    from onderwijsflow.definition.records import field_matches
+
+    counts: dict[Any, int] = {}
+    wanted = set(values)
+    for record in records:
+        value = record.fields.get(name)
+        items = set(value) if isinstance(value, list) else {value}
+        hits = items & wanted
+        if numeric and not hits:
+            hits = {v for v in values if field_matches(value, (v,), numeric=True)}
+        for hit in hits:
+            counts[hit] = counts.get(hit, 0) + 1
+    return counts
+
+
 @check_type("record", RecordParams)
 def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
     from onderwijsflow.definition.records import field_matches
@@ -442,9 +460,8 @@ def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
     what = p.kind + "".join(f" with {k} {', '.join(map(str, v))}" for k, v in (p.where or {}).items())
     if p.each is not None:
         ((name, values),) = p.each.items()
-        short = [v for v in values
-                 if sum(1 for r in found if field_matches(r.fields.get(name), (v,),
-                                                          numeric=name in numeric)) < p.min]
+        counts = _value_counts(found, name, values, name in numeric)
+        short = [v for v in values if counts.get(v, 0) < p.min]
         return CheckResult(not short, lambda: (
             f"no {what} for {name} {', '.join(map(str, short))}" if short and p.min == 1
             else f"fewer than {p.min} {what} for {name} {', '.join(map(str, short))}" if short
