@@ -150,9 +150,14 @@ class CaseOps(Base):
         workflow: str | None,
         round_: str | None,
         trigger: str | None = None,
+        cases: list[Case] | None = None,
     ) -> tuple[Case, WorkflowMachine]:
-        """The one case a command is about; ambiguity is a usage error, not a guess."""
-        cases = region_cases(session, region)
+        """The one case a command is about; ambiguity is a usage error, not a guess.
+
+        Args:
+            cases: the region's cases, when the caller has read them already.
+        """
+        cases = region_cases(session, region) if cases is None else cases
         if workflow is not None:
             if workflow not in {c.workflow for c in cases}:
                 self.catalog.current(workflow)  # an unknown workflow is NotFound, with a suggestion
@@ -261,8 +266,9 @@ class CaseOps(Base):
         denied: str | None,
     ) -> tuple[Case, WorkflowMachine, Decision]:
         """Fire `trigger` on the region's case as the data in `session` stands; writes nothing."""
-        case, machine = self._case(session, region, workflow, round_, trigger)
-        ctx = for_case(region_context(session, region, self.now()), case, machine.definition)
+        cases = region_cases(session, region)
+        case, machine = self._case(session, region, workflow, round_, trigger, cases)
+        ctx = for_case(region_context(session, region, self.now(), cases), case, machine.definition)
         decision = machine.fire(case.state, trigger, ctx, actor_roles=self._roles(),
                                 override=override)
         if denied and decision.code in ("ok", "unmet", "not_permitted"):
@@ -370,8 +376,10 @@ class CaseOps(Base):
         """
         with self._read() as session:
             region = self._region(session, slug)
-            case, machine = self._case(session, region, workflow, round)
-            ctx = for_case(region_context(session, region, self.now()), case, machine.definition)
+            cases = region_cases(session, region)
+            case, machine = self._case(session, region, workflow, round, cases=cases)
+            ctx = for_case(region_context(session, region, self.now(), cases), case,
+                           machine.definition)
             roles = self._roles()
             triggers = [
                 {"trigger": r.trigger, "label": r.label, "dest": r.dest, "allowed": r.allowed,

@@ -60,8 +60,10 @@ def region_context(
         cases=states,
         rounds=rounds,
         records=[
-            RecordInfo(r.kind, r.fields, r.at, r.case_id, r.workflow)
-            for r in session.exec(select(Record).where(Record.region_id == rid).order_by(col(Record.id)))
+            RecordInfo(kind, fields, at, cid, workflow)
+            for kind, fields, at, cid, workflow in session.execute(
+                select(Record.kind, Record.fields, Record.at, Record.case_id, Record.workflow)
+                .where(Record.region_id == rid).order_by(col(Record.id)))
         ],
         case_facts=_case_facts(session, [c.id for c in cases if c.id is not None]),
     )
