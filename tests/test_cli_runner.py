@@ -307,7 +307,7 @@ EXIT_CODES = [
     (["region", "create", "Twente Oost", "--name", "X"], None, 2, "slug"),
     (["region", "create", "twente", "--name", "X", "--sector", "XX"], None, 2, None),
     (["partner", "add", "twente", "X", "--kind", "club"], None, 2, "club"),
-    (["start", "twente", "subsidie", "--param", "zonder-is"], None, 2, None),
+    (["start", "twente", "subsidie", "--param", "zonder-is"], None, 2, "K=V"),
     (["advance", "twente"], None, 2, None),
     (["advance", "twente", "dien_aanvraag_in", "--override"], None, 2, "--reason"),
     (["advance", "twente", "dien_aanvraag_in", "--bogus"], None, 2, None),

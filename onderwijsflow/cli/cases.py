@@ -31,19 +31,21 @@ from onderwijsflow.cli.output import (
 def start(settings: Settings, slug: str, workflow: str, params: tuple[str, ...],
           round_: str | None, as_json: bool) -> None:
     """Open a case of WORKFLOW for region SLUG."""
+    from onderwijsflow.errors import UsageError
+
     given = {}
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"'{item}' is not K=V", param_hint="--param")
+            raise UsageError(f"--param '{item}' is not K=V")
         given[key.strip()] = value.strip()
     result = settings.app.start_case(slug, workflow, params=given, round=round_)
     if as_json:
         emit_json(result)
     else:
         say(f"{workflow} case opened for {slug} in state {result['state']}")
-        for warning in result["warnings"]:
-            say(f"warning: {warning}")
+    for warning in result["warnings"]:  # on stderr, so that --json stays one document
+        click.echo(f"warning: {warning}", err=True)
 
 
 @click.command()

@@ -249,7 +249,9 @@ def _record_fields(items: tuple[str, ...], file: str | None) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--field")
+            from onderwijsflow.errors import UsageError
+
+            raise UsageError(f"--field '{item}' is not NAME=VALUE")
         from_options.setdefault(key.strip(), []).append(value)
     for key, values in from_options.items():
         given[key] = values if len(values) > 1 else values[0]
