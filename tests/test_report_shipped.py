@@ -101,6 +101,7 @@ def test_waiting_for_a_decision_or_for_the_end_of_the_activity_period_is_not_blo
 
 
 def test_a_peilgesprek_not_held_is_listed(app: Onderwijsflow) -> None:
+    from onderwijsflow.scheduler.deadlines import deadlines
     from onderwijsflow.scheduler.tick import Scheduler
 
     for slug, name in (("heide", "Regio Heide (fictief)"), ("kust", "Regio Kust (fictief)")):
@@ -112,7 +113,12 @@ def test_a_peilgesprek_not_held_is_listed(app: Onderwijsflow) -> None:
         app.add_document(slug, "beschikking", title="Beschikking 2025", ref=f"DUSI-{slug}")
         app.advance(slug, "verleen", decided_by="dus_i", decision_date="2025-01-20",
                     decision_ref=f"DUSI-{slug}")
-    Scheduler(app).tick()  # the activity period began on 1 January: both start
+    ticked = Scheduler(app).tick()  # the activity period began on 1 January: both start
+    assert sorted(ticked.transitions) == ["heide: verleend -> in_uitvoering",
+                                          "kust: verleend -> in_uitvoering"]
+    assert (ticked.overdue, ticked.queued) == (0, 0)  # a moment that came: no "Verlopen" notice
+    starts = [d for d in deadlines(app, region="heide") if d["milestone"] == "start_activiteiten"]
+    assert [d["status"] for d in starts] == ["met"]
     _at(app, "2025-06-20T10:00")
     met = app.add_record("heide", "peilgesprek", {"datum": "2025-06-18", "deelnemers": ["Anne"]})
     assert [m["milestone"] for m in met["met"]] == ["peilgesprek"]

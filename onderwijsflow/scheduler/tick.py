@@ -238,17 +238,19 @@ class Scheduler:
                  occurrence=ms.occurrence + 1, due=add_local(spec.every, ms.due_at),
                  opens_at=ms.due_at)
             return
-        report.overdue += 1
+        # `notify: []`: a moment the scheduler acts on (the activity period begins), not an
+        # obligation anyone missed: no notice, and the occurrence is met, not overdue.
+        silent = not spec.notify
+        if not silent:
+            report.overdue += 1
         if spec.on_overdue is not None:
             self._fire_overdue(session, ms, case, machine, spec, report)
-        if ms.status == "pending" and not spec.notify:
-            close(session, ms, "met", now)  # a moment that came, not an obligation missed
-        if spec.notify:
-            self._queue(session, ms, case, machine, spec, row, "overdue", now, report)
-        else:  # `notify: []`: a moment the scheduler acts on, not an obligation anyone missed
+        if silent:
             self._mark(session, [row], "done", now)
+        else:
+            self._queue(session, ms, case, machine, spec, row, "overdue", now, report)
         if ms.status == "pending":
-            close(session, ms, "overdue", now)
+            close(session, ms, "met" if silent else "overdue", now)
 
     def _fire_overdue(self, session: Session, ms: Milestone, case: Case, machine: WorkflowMachine,
                       spec: MilestoneDef, report: TickReport) -> None:
@@ -257,7 +259,8 @@ class Scheduler:
         assert region is not None
         ctx = for_case(self._context(session, region, self.app.now()), case, machine.definition)
         decision = machine.fire(case.state, spec.on_overdue.trigger, ctx, actor_roles=None)
-        reason = f"Mijlpaal '{spec.label or spec.name}' verstreken ({messages.dutch_moment(ms.due_at)})"
+        came = "bereikt" if not spec.notify else "verstreken"
+        reason = f"Mijlpaal '{spec.label or spec.name}' {came} ({messages.dutch_moment(ms.due_at)})"
         self.app._commit_decision(session, region, case.id, case.lock_version, machine, decision,
                                   reason=reason, actor=SCHEDULER_ACTOR,
                                   closing="overdue" if spec.notify else "met")
