@@ -222,7 +222,7 @@ def record() -> None:
 @click.argument("kind")
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
               help="A field (repeatable; repeat a list field once per item).")
-@click.option("--file", "file", type=click.Path(dir_okay=False, exists=True),
+@click.option("--file", "file", metavar="FILE.yaml",
               help="A YAML file with the fields (lists as YAML lists); --field wins.")
 @click.option("--workflow", help="The workflow that declares KIND (when several do).")
 @click.option("--round", "round_", help="The round of the case (a record kept on a case).")
