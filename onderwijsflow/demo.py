@@ -290,6 +290,7 @@ def _act_voorlopers(app: Onderwijsflow, out: Console) -> None:
              **_decided(OCW, "2023-05-23", "OCW/VL23/0007 (fictief)"))
     for n, r in enumerate(_voorlopers(), start=1):
         ref = f"OCW/VL23/{n:04d} (fictief)"
+        assert r.voorloper is not None  # _voorlopers() gives only regions in the selection
         trigger, label, reason = {
             DEFINITIVE: ("ken_definitieve_status_toe", "definitieve status / definitive", None),
             PROVISIONAL: ("ken_voorlopige_status_toe", "voorlopige status / provisional",

@@ -55,7 +55,7 @@ pass_settings = click.make_pass_decorator(Settings)
               help="Simulated current time, if the configuration allows it [env ONDERWIJSFLOW_NOW].")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
-def cli(ctx: click.Context, **options: Any) -> None:
+def cli(ctx: click.Context, /, **options: Any) -> None:
     """Steer onderwijsregio's through their lifecycle: regions, cases, requirements, audit.
 
     Exit codes: 0 done, 1 error, 2 usage error, 3 refused, 4 not found, 5 conflict.

@@ -60,7 +60,7 @@ def start(settings: Settings, slug: str, workflow: str, params: tuple[str, ...],
 @decision_options
 @json_option
 @pass_settings
-def advance(settings: Settings, slug: str, trigger: str, workflow: str | None,
+def advance(settings: Settings, /, slug: str, trigger: str, workflow: str | None,
             round_: str | None, reason: str | None, dry_run: bool, override: bool,
             as_json: bool, **decision: str | None) -> None:
     """Fire TRIGGER on region SLUG's case; a refusal says exactly what is missing.
@@ -179,7 +179,7 @@ def _decision_cell(event: dict[str, Any]) -> str:
 @decision_options
 @json_option
 @pass_settings
-def advance_all(settings: Settings, trigger: str, workflow: str, in_state: str | None,
+def advance_all(settings: Settings, /, trigger: str, workflow: str, in_state: str | None,
                 dry_run: bool, reason: str | None, as_json: bool, **decision: str | None) -> None:
     """Fire TRIGGER for every matching case; each is its own audited decision.
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
+
+if TYPE_CHECKING:  # the scheduler is imported when a command runs, not for --help
+    from onderwijsflow.scheduler.tick import Scheduler
 
 
 @click.group()
@@ -13,7 +18,7 @@ def scheduler() -> None:
     """Reminders and deadline actions: one pass, the worker, and deliveries."""
 
 
-def _scheduler(settings: Settings):
+def _scheduler(settings: Settings) -> Scheduler:
     from onderwijsflow.scheduler.tick import Scheduler
 
     return Scheduler(settings.app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -85,8 +86,8 @@ def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
     decided = [t for t in d.transitions if t.decision]
     if decided:
         table("Decisions", ["trigger", "decided by", "document"],
-              [(t.trigger, ", ".join(d.body_label(b) for b in t.decision.by),  # type: ignore[union-attr]
-                t.decision.document or "") for t in decided])  # type: ignore[union-attr]
+              [(t.trigger, ", ".join(d.body_label(b) for b in t.decision.by),
+                t.decision.document or "") for t in decided])
 
 
 @workflow.command("validate")
@@ -97,7 +98,8 @@ def workflow_validate(files: tuple[str, ...], as_json: bool) -> None:
     from onderwijsflow.definition.loader import load_workflow_file
     from onderwijsflow.errors import DefinitionError
 
-    results, problems = [], []
+    results: list[dict[str, Any]] = []
+    problems: list[str] = []
     for file in files:
         try:
             loaded = load_workflow_file(Path(file))

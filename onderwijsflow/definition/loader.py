@@ -375,7 +375,8 @@ def _keys(path: Path_) -> list[str]:
 
 
 def _detail(e: Any) -> str:
-    kind, msg = e["type"], e["msg"]
+    kind: str = e["type"]
+    msg: str = e["msg"]
     if kind in {"value_error", "assertion_error"}:
         return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     for prefix, expected in _EXPECTED:

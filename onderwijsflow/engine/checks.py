@@ -241,7 +241,7 @@ def _show(value: Any) -> str:
 
 @check_type("fact", FactParams)
 def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
-    value = ctx.facts.get(p.name)
+    value: Any = ctx.facts.get(p.name)
     if p.set is not None:
         present = value is not None
         want = "set" if p.set else "not set"

@@ -10,8 +10,9 @@ evaluated and its sentence kept, so a refusal can say exactly what is missing.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from transitions import EventData, Machine
 
@@ -154,9 +155,9 @@ class WorkflowMachine:
             out.append(RequirementResult(name, labels[name], result.passed, result))
         return out
 
-    def _guard(self, names: tuple[str, ...]):
+    def _guard(self, names: tuple[str, ...]) -> Callable[[EventData], bool]:
         def condition(event: EventData) -> bool:
-            token: _Token = event.model
+            token = cast(_Token, event.model)  # fire() passes a _Token; transitions types it object
             token.results = self.evaluate(names, token.ctx)
             return token.override or all(r.passed for r in token.results)
 

@@ -39,6 +39,8 @@ from onderwijsflow.errors import (
 from onderwijsflow.notify.message import Message, envelope_address
 
 if TYPE_CHECKING:  # importing the configuration means pydantic: 0.2 s the channels do not need
+    from _typeshed import ReadableBuffer
+
     from onderwijsflow.config import ChannelConfig, NotifyConfig
 
 log = logging.getLogger("onderwijsflow.notify")
@@ -219,14 +221,14 @@ class _TrackedSMTP(smtplib.SMTP):
     handed_over = False
     _sends_in_data: int | None = None
 
-    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
         self._sends_in_data = 0
         try:
             return super().data(msg)
         finally:
             self._sends_in_data = None
 
-    def send(self, s: bytes | str) -> None:
+    def send(self, s: ReadableBuffer | str) -> None:
         super().send(s)
         if self._sends_in_data is not None:
             self._sends_in_data += 1

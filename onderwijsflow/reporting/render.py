@@ -115,7 +115,8 @@ def _regions(count: int) -> str:
 
 
 def _case(row: dict[str, Any]) -> str:
-    return row["workflow"] + (f" {row['round']}" if row["round"] else "")
+    workflow: str = row["workflow"]
+    return workflow + (f" {row['round']}" if row["round"] else "")
 
 
 def headlines(report: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ the subscribed calendar instead of duplicating it (engineering notes, icalendar 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from onderwijsflow.definition.durations import Duration
 
@@ -42,10 +42,11 @@ def to_ics(rows: list[dict[str, Any]], *, domain: str = "onderwijsflow") -> byte
             alarm.add("trigger", -_as_timedelta(offset, due))
             event.add_component(alarm)
         cal.add_component(event)
-    return cal.to_ical()
+    return cast(bytes, cal.to_ical())  # icalendar's to_ical() is unannotated
 
 
 def _as_timedelta(offset: str, due: dt.datetime) -> dt.timedelta:
     """An alarm trigger is a fixed duration; months become the calendar gap before `due`."""
     before = Duration.parse(offset).before(due)
-    return due - before  # type: ignore[operator]
+    assert isinstance(before, dt.datetime)  # a datetime moved stays a datetime
+    return due - before

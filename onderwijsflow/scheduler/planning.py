@@ -63,9 +63,9 @@ def on_enter(
     planned = []
     for spec in definition.milestones:
         if state in spec.active_in and spec.name not in pending:
-            row = plan(session, case, spec, entered_at, reminder_time, occurrence=None)
-            if row is not None:
-                planned.append(row)
+            new = plan(session, case, spec, entered_at, reminder_time, occurrence=None)
+            if new is not None:
+                planned.append(new)
     return planned
 
 
@@ -97,11 +97,13 @@ def plan(
             .order_by(col(Milestone.occurrence).desc())
         ).first()
         occurrence = (last or 0) + 1
+    assert case.id is not None  # a case is flushed before its milestones are planned
     row = Milestone(case_id=case.id, region_id=case.region_id, workflow=case.workflow,
                     name=spec.name, occurrence=occurrence, due_at=due, planned_at=entered_at,
                     opens_at=opens_at or entered_at)
     session.add(row)
     session.flush()
+    assert row.id is not None
     for offset, moment in reminder_moments(spec, due, reminder_time):
         session.add(Reminder(milestone_id=row.id, region_id=case.region_id, kind="reminder",
                              offset=offset, due_at=moment, updated_at=entered_at))

@@ -196,6 +196,7 @@ class Scheduler:
 
     def _context(self, session: Session, region: Region, now: dt.datetime) -> RegionContext:
         """The preloaded snapshot of `region` (read again after the scheduler moved a case)."""
+        assert region.id is not None
         if region.id not in self._contexts:
             self._contexts[region.id] = region_context(session, region, now)
         return self._contexts[region.id]
@@ -261,6 +262,7 @@ class Scheduler:
         decision = machine.fire(case.state, spec.on_overdue.trigger, ctx, actor_roles=None)
         came = "bereikt" if not spec.notify else "verstreken"
         reason = f"Mijlpaal '{spec.label or spec.name}' {came} ({messages.dutch_moment(ms.due_at)})"
+        assert case.id is not None and region.id is not None
         self.app._commit_decision(session, region, case.id, case.lock_version, machine, decision,
                                   reason=reason, actor=SCHEDULER_ACTOR,
                                   closing="overdue" if spec.notify else "met")
@@ -319,7 +321,8 @@ class Scheduler:
     def _recipients(ctx: RegionContext, region: Region, spec: MilestoneDef) -> tuple[list[str], list[str]]:
         """E-mail addresses for `notify:`; roles without one are reported, not dropped."""
         people = ctx.roles
-        found, missing = [], []
+        found: list[str] = []
+        missing: list[str] = []
         for target in spec.notify:
             if target == "coordinator":
                 (found if region.coordinator else missing).append(region.coordinator or "coordinator")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, select
 
@@ -82,10 +82,11 @@ class BulkOps(CaseOps):
 
     def _matching_cases(self, workflow: str, in_state: str | None) -> list[int]:
         with self._read() as session:
-            query = select(Case.id).where(Case.workflow == workflow)
+            query = select(col(Case.id)).where(Case.workflow == workflow)
             if in_state is not None:
                 query = query.where(Case.state == in_state)
-            return list(session.exec(query.order_by(col(Case.region_id), col(Case.id))))
+            ids = list(session.exec(query.order_by(col(Case.region_id), col(Case.id))))
+            return cast(list[int], ids)  # primary keys read back: never NULL
 
     def _decide_batch(self, session: Any, case_ids: list[int], trigger: str, reason: str | None,
                       given: DecisionInput, moved: list[dict[str, Any]], refused: list[dict[str, Any]],
@@ -114,9 +115,11 @@ class BulkOps(CaseOps):
                                 actor_roles=self._roles())
         ruling = self._ruling(machine, decision, given, required=batch is not None, bulk=True)
         if batch is not None:
+            assert case.id is not None
             self._commit_decision(session, region, case.id, case.lock_version, machine,
                                   decision, reason=reason, batch=batch, ruling=ruling)
             if decision.ok:
+                assert decision.dest is not None  # a move always has its destination
                 # Later cases of this region see the new state in their `case` checks.
                 states = ctx.cases[case.workflow]
                 states[states.index(decision.source)] = decision.dest

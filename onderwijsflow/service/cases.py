@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
@@ -107,7 +107,7 @@ class CaseOps(Base):
         labels = {m.name: m.label or m.name for m in definition.milestones}
         late = session.exec(select(Milestone).where(
             Milestone.case_id == case.id, Milestone.status == "pending",
-            Milestone.due_at < self.now()).order_by(Milestone.due_at))
+            Milestone.due_at < self.now()).order_by(col(Milestone.due_at)))
         return [f"{labels.get(m.name, m.name)} ({iso_local(m.due_at)}) has already passed"
                 for m in late]
 
@@ -125,6 +125,7 @@ class CaseOps(Base):
             what = f"a {workflow} case" + (f" for round {round_}" if round_ else "")
             raise Refused(f"region '{region.slug}' already has {what}")
         now = self.now()
+        assert region.id is not None
         case = Case(
             region_id=region.id, workflow=workflow, workflow_version=machine.definition.version,
             round=round_, params=typed, state=machine.definition.initial,
@@ -248,6 +249,7 @@ class CaseOps(Base):
                 ruling = self._ruling(machine, decision, given, required=True)
                 seen = (region.event_seq, case.lock_version)
                 result = _decision_json(slug, decision, dry_run, ruling)
+            assert case.id is not None
             self._commit_decision(session, region, case.id, seen[1], machine, decision,
                                   reason=reason, override=override, ruling=ruling)
         if not decision.ok:
@@ -327,8 +329,10 @@ class CaseOps(Base):
         """
         evidence = [r.as_dict() for r in decision.results]
         outside = ruling.as_json() if ruling else None
-        common = {"case_id": case_id, "workflow": decision.workflow, "trigger": decision.trigger,
-                  "from_state": decision.source, "reason": reason, "actor": actor}
+        common: dict[str, Any] = {
+            "case_id": case_id, "workflow": decision.workflow, "trigger": decision.trigger,
+            "from_state": decision.source, "reason": reason, "actor": actor,
+        }
         if not decision.ok:
             self._record(session, region, "refused", to_state=decision.dest, **common,
                          data={"code": decision.code, "refusal": decision.refusal,

@@ -23,6 +23,8 @@ from onderwijsflow.vocabulary import suggest
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy import Insert
+
 
 class Catalog:
     """Workflow machines by name and version, built once per process."""
@@ -116,12 +118,18 @@ def _store_version(session: Session, loaded: LoadedWorkflow, now: datetime) -> b
     version missing; on PostgreSQL the second plain INSERT would fail its whole command.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     table = WorkflowVersion.__table__  # type: ignore[attr-defined]
-    result = session.execute(insert(table).values(
-        name=loaded.name, version=loaded.version, sha256=loaded.sha256, text=loaded.text,
-        loaded_at=now).on_conflict_do_nothing(index_elements=["name", "version"]))
+    row = {"name": loaded.name, "version": loaded.version, "sha256": loaded.sha256, "text": loaded.text,
+           "loaded_at": now}
+    key = ["name", "version"]
+    statement: Insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(table).values(**row).on_conflict_do_nothing(index_elements=key)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).values(**row).on_conflict_do_nothing(index_elements=key)
+    result = session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]

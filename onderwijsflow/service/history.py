@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from onderwijsflow.clock import iso_local
 from onderwijsflow.service.base import Base
@@ -40,7 +40,7 @@ class HistoryOps(Base):
         """
         with self._read() as session:
             region = self._region(session, slug)
-            query = select(Event).where(Event.region_id == region.id).order_by(Event.seq)
+            query = select(Event).where(Event.region_id == region.id).order_by(col(Event.seq))
             if as_of is not None:
                 query = query.where(Event.at <= as_of)
             events = list(session.exec(query))

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 from onderwijsflow.clock import iso_local
 from onderwijsflow.definition.model import coerce_value, dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
-from onderwijsflow.service.base import Base, validate_slug
+from onderwijsflow.service.base import validate_slug
+from onderwijsflow.service.cases import CaseOps
 from onderwijsflow.service.snapshot import load_fact, region_cases
 from onderwijsflow.store.tables import Case, CaseFact, Document, Fact, Partner, Region, RoleAssignment
 from onderwijsflow.vocabulary import (
@@ -33,7 +34,7 @@ def _member(kind: str, word: str, choices: tuple[str, ...]) -> str:
     return word
 
 
-class RegionOps(Base):
+class RegionOps(CaseOps):
     """Regions and everything recorded about them."""
 
     def create_region(
@@ -83,9 +84,9 @@ class RegionOps(Base):
     ) -> list[dict[str, Any]]:
         """Every region with its cases' states, optionally filtered by state and workflow."""
         with self._read() as session:
-            regions = {r.id: r for r in session.exec(select(Region).order_by(Region.slug))}
-            cases: dict[int, dict[str, str]] = {rid: {} for rid in regions}
-            for case in session.exec(select(Case).order_by(Case.id)):
+            regions = {r.id: r for r in session.exec(select(Region).order_by(col(Region.slug)))}
+            cases: dict[int | None, dict[str, str]] = {rid: {} for rid in regions}
+            for case in session.exec(select(Case).order_by(col(Case.id))):
                 key = case.workflow + (f"/{case.round}" if case.round else "")
                 cases[case.region_id][key] = case.state
             out = []
@@ -134,7 +135,7 @@ class RegionOps(Base):
                 {"kind": d.kind, "title": d.title, "ref": d.ref,
                  "date": d.date.isoformat() if d.date else None}
                 for d in session.exec(select(Document).where(Document.region_id == rid)
-                                      .order_by(Document.id))
+                                      .order_by(col(Document.id)))
             ],
             "facts": {
                 f.name: dump_value(load_fact(f))
@@ -152,6 +153,7 @@ class RegionOps(Base):
         self._require_writer()
         with self._write() as session:
             region = self._region(session, slug, lock=True)
+            assert region.id is not None
             if self._partner(session, region, name):
                 raise Refused(f"'{name}' is already a partner of {slug}")
             session.add(Partner(region_id=region.id, name=name, kind=kind, sector=sector,
@@ -183,6 +185,7 @@ class RegionOps(Base):
         self._require_writer()
         with self._write() as session:
             region = self._region(session, slug, lock=True)
+            assert region.id is not None
             if self._assignment(session, region, role, person):
                 raise Refused(f"{person} is already {role} of {slug}")
             session.add(RoleAssignment(region_id=region.id, role=role, person=person,
@@ -222,6 +225,7 @@ class RegionOps(Base):
         self._require_writer()
         with self._write() as session:
             region = self._region(session, slug, lock=True)
+            assert region.id is not None
             session.add(Document(region_id=region.id, kind=kind, title=title, ref=ref, date=on,
                                  added_at=self.now()))
             self._record(session, region, "document_added",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select  # sqlmodel's select() is typed for up to four columns
 from sqlmodel import Session, col, select
 
 from onderwijsflow.definition.model import WorkflowDef, coerce_value
@@ -62,8 +63,9 @@ def region_context(
         records=[
             RecordInfo(kind, fields, at, cid, workflow)
             for kind, fields, at, cid, workflow in session.execute(
-                select(Record.kind, Record.fields, Record.at, Record.case_id, Record.workflow)
-                .where(Record.region_id == rid).order_by(col(Record.id)))
+                sa_select(col(Record.kind), col(Record.fields), col(Record.at), col(Record.case_id),
+                          col(Record.workflow))
+                .where(col(Record.region_id) == rid).order_by(col(Record.id)))
         ],
         case_facts=_case_facts(session, [c.id for c in cases if c.id is not None]),
     )
@@ -90,7 +92,10 @@ def region_contexts(
     decisions they feed.
     """
     ids = [r.id for r in regions]
-    out = {r.id: RegionContext(slug=r.slug, now=now) for r in regions}
+    out: dict[int, RegionContext] = {}
+    for r in regions:
+        assert r.id is not None  # regions read from the database
+        out[r.id] = RegionContext(slug=r.slug, now=now)
     for rid, name, kind, sector in session.execute(
         select(Partner.region_id, Partner.name, Partner.kind, Partner.sector)
         .where(col(Partner.region_id).in_(ids))
@@ -102,8 +107,8 @@ def region_contexts(
     ):
         out[rid].roles.append(RoleInfo(role, person, email))
     for rid, kind, title, ref, day, added in session.execute(
-        select(Document.region_id, Document.kind, Document.title, Document.ref, Document.date,
-               Document.added_at).where(col(Document.region_id).in_(ids))
+        sa_select(col(Document.region_id), col(Document.kind), col(Document.title), col(Document.ref),
+                  col(Document.date), col(Document.added_at)).where(col(Document.region_id).in_(ids))
     ):
         out[rid].documents.append(DocumentInfo(kind, title, ref, day, added))
     for rid, name, kind, value in session.execute(
@@ -112,7 +117,7 @@ def region_contexts(
         out[rid].facts[name] = None if value is None else coerce_value(kind, value)
     case_ids: list[int] = []
     for rid, cid, workflow, state, round_ in session.execute(
-        select(Case.region_id, Case.id, Case.workflow, Case.state, Case.round)
+        sa_select(col(Case.region_id), col(Case.id), col(Case.workflow), col(Case.state), col(Case.round))
         .where(col(Case.region_id).in_(ids)).order_by(col(Case.id))
     ):
         out[rid].cases.setdefault(workflow, []).append(state)
@@ -120,8 +125,9 @@ def region_contexts(
             out[rid].rounds.setdefault(workflow, {})[round_] = state
         case_ids.append(cid)
     for rid, kind, fields, at, cid, workflow in session.execute(
-        select(Record.region_id, Record.kind, Record.fields, Record.at, Record.case_id,
-               Record.workflow).where(col(Record.region_id).in_(ids)).order_by(col(Record.id))
+        sa_select(col(Record.region_id), col(Record.kind), col(Record.fields), col(Record.at),
+                  col(Record.case_id), col(Record.workflow))
+        .where(col(Record.region_id).in_(ids)).order_by(col(Record.id))
     ):
         out[rid].records.append(RecordInfo(kind, fields, at, cid, workflow))
     facts = _case_facts(session, case_ids)
@@ -145,7 +151,7 @@ def for_case(ctx: RegionContext, case: Case, definition: WorkflowDef) -> RegionC
 
 def region_cases(session: Session, region: Region) -> list[Case]:
     """The region's cases, oldest first."""
-    return list(session.exec(select(Case).where(Case.region_id == region.id).order_by(Case.id)))
+    return list(session.exec(select(Case).where(Case.region_id == region.id).order_by(col(Case.id))))
 
 
 def load_fact(fact: Fact) -> Any:

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import inspect, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onderwijsflow.clock import wall_clock
 from onderwijsflow.errors import NotFound
@@ -284,12 +284,13 @@ def _locked_head(session: Session, region: Region) -> Region:
     # conflicts with. Two transactions that each inserted such a row and then asked for
     # FOR UPDATE deadlocked (measured: "deadlock detected" for concurrent partner adds).
     # NO KEY UPDATE still serializes appends, and the head update is a non-key update.
-    return session.execute(
+    locked: Region = session.execute(
         select(Region)
-        .where(Region.id == region.id)
+        .where(col(Region.id) == region.id)
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
+    return locked
 
 
 # --- verifying ---------------------------------------------------------------------------
@@ -379,9 +380,11 @@ def verify(session: Session, region_slug: str | None = None) -> VerifyReport:
 
 
 def _load_heads(session: Session, region_slug: str | None) -> dict[int, _Head]:
-    query = select(Region.id, Region.slug, Region.event_seq, Region.event_hash).order_by(Region.id)
+    query = select(
+        col(Region.id), col(Region.slug), col(Region.event_seq), col(Region.event_hash)
+    ).order_by(col(Region.id))
     if region_slug is not None:
-        query = query.where(Region.slug == region_slug)
+        query = query.where(col(Region.slug) == region_slug)
     heads = {row.id: _Head(row.slug, row.event_seq, row.event_hash) for row in session.execute(query)}
     if region_slug is not None and not heads:
         raise NotFound(f"no region '{region_slug}'")
@@ -397,7 +400,8 @@ def _stream_events(session: Session, region_ids: Iterable[int] | None) -> Iterat
         query = query.where(columns.region_id.in_(list(region_ids)))
     result = session.execute(query.execution_options(yield_per=_BATCH))
     for row in result:
-        yield row._mapping
+        # Keyed by the selected columns' names; RowMapping's key type also admits Column objects.
+        yield cast("Mapping[str, Any]", row._mapping)
 
 
 def _check_event(head: _Head, row: Mapping[str, Any]) -> BrokenEvent | None:

@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import create_engine, event, update
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import attributes
 from sqlalchemy.orm.util import identity_key
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from onderwijsflow.errors import Conflict, DatabaseError
 
@@ -156,11 +156,12 @@ def compare_and_set_case(session: Session, case_id: int, expected_lock_version: 
 
     statement = (
         update(Case)
-        .where(Case.id == case_id, Case.lock_version == expected_lock_version)
+        .where(col(Case.id) == case_id, col(Case.lock_version) == expected_lock_version)
         .values(**values, lock_version=expected_lock_version + 1)
         .execution_options(synchronize_session=False)
     )
-    result = session.execute(statement)
+    # An UPDATE gives a CursorResult (it has `rowcount`); sqlmodel types execute() as Result.
+    result = cast("CursorResult[Any]", session.execute(statement))
     if result.rowcount != 1:
         raise Conflict("the case changed while you worked on it; nothing was written, try again")
     loaded = session.identity_map.get(identity_key(Case, case_id))

@@ -11,6 +11,7 @@ Create Date: 2026-11-23
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 APPEND_ONLY = "events are append-only"
 
 
-def _when(name: str) -> sa.Column:
+def _when(name: str) -> sa.Column[datetime]:
     """A non-null aware timestamp column (stored as UTC)."""
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
 
