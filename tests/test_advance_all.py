@@ -110,3 +110,40 @@ def test_cli_json_shape_and_exit_code(app: Onderwijsflow) -> None:
     code, out = _main(["advance-all", "trek_in", "--workflow", "regiovorming"], env)
     assert code == 0, out
     assert "7 of 7 case(s) moved by trek_in; 0 refused" in out
+
+
+def test_a_trigger_not_possible_from_the_given_state_is_refused_up_front(app: Onderwijsflow) -> None:
+    from onderwijsflow.errors import Refused
+
+    before = {f"regio-{i}": len(_events(app, f"regio-{i}")) for i in range(7)}
+    with pytest.raises(Refused, match="not possible from state 'definitieve_status'"):
+        app.advance_all("dien_aanvraag_in", workflow="regiovorming", in_state="definitieve_status")
+    assert {slug: len(_events(app, slug)) for slug in before} == before  # no refused events
+
+
+def test_only_cases_the_trigger_leaves_from_are_tried(app: Onderwijsflow) -> None:
+    app.advance_all("dien_aanvraag_in", workflow="regiovorming")  # three move on
+    assert app.count_matching("dien_aanvraag_in", workflow="regiovorming") == 4
+    assert app.count_matching("zet_in_oprichting", workflow="regiovorming") == 3
+    before = len(_events(app, "regio-0"))
+    result = app.advance_all("dien_aanvraag_in", workflow="regiovorming")
+    assert result["matched"] == 4 and "regio-0" not in {r["region"] for r in result["refused"]}
+    assert len(_events(app, "regio-0")) == before  # a case in another state gets no refusal
+
+
+def test_a_large_bulk_write_asks_first_at_a_terminal(app: Onderwijsflow, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import onderwijsflow.cli.cases as cases
+    from onderwijsflow.cli import cli
+
+    monkeypatch.setattr(cases, "CONFIRM_ABOVE", 5)
+    monkeypatch.setattr(cases, "at_a_terminal", lambda: True)
+    env = {"ONDERWIJSFLOW_DB": app.db_url, "ONDERWIJSFLOW_ACTOR": "anne"}
+    args = ["advance-all", "trek_in", "--workflow", "regiovorming"]
+    before = len(_events(app, "regio-6"))
+    refused = CliRunner().invoke(cli, args, input="n\n", env=env)
+    assert refused.exit_code == 1 and "Fire trek_in for 7 cases" in refused.output
+    assert len(_events(app, "regio-6")) == before
+    done = CliRunner().invoke(cli, [*args, "--yes"], env=env)
+    assert done.exit_code == 0, done.output
+    assert app.show_region("regio-6")["cases"]["regiovorming"]["state"] == "ingetrokken"

@@ -498,7 +498,7 @@ def test_cli_json_prints_one_document_with_the_slugs(
     first = invoke(app, workflows, config, "import", "regions", str(path), "--json")
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout) == {"created": ["twente"], "updated": [], "unchanged": [],
-                                        "rows": 1, "file": str(path)}
+                                        "rows": 1, "file": str(path), "dry_run": False}
     assert first.stderr == ""
     again = invoke(app, workflows, config, "import", "regions", str(path))
     assert again.exit_code == 0
@@ -641,3 +641,15 @@ def test_random_files_give_a_result_or_a_usage_error_and_never_half_an_import(
     assert (again["created"], again["updated"]) == ([], [])
     assert counts(app) == after
     assert app.verify_audit()["ok"]
+
+
+def test_a_dry_run_reports_what_would_change_and_writes_nothing(app: Onderwijsflow, tmp_path: Path) -> None:
+    file = write(tmp_path, "\n".join([HEADER, TWENTE, RIJNMOND]) + "\n")
+    before = counts(app)
+    looked = app.import_regions(file, dry_run=True)
+    assert (looked["dry_run"], looked["created"], looked["updated"]) == (True, ["twente", "rijnmond"], [])
+    assert counts(app) == before and app.list_regions() == []  # the transaction was rolled back
+    done = app.import_regions(file)
+    assert (done["dry_run"], done["created"]) == (False, looked["created"])
+    again = app.import_regions(file, dry_run=True)
+    assert (again["created"], again["unchanged"]) == ([], ["twente", "rijnmond"])

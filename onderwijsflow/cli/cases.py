@@ -170,17 +170,31 @@ def _decision_cell(event: dict[str, Any]) -> str:
     return decision_text(event["decision"]) if event.get("decision") else ""
 
 
+#: Above this many cases, `advance-all` asks at a terminal before it writes (unless --yes).
+CONFIRM_ABOVE = 50
+
+
+def at_a_terminal() -> bool:
+    """Is a person typing? (Scripts, with no terminal on stdin, are never asked.)"""
+    import sys
+
+    return sys.stdin.isatty()
+
+
 @click.command("advance-all")
 @click.argument("trigger")
 @click.option("--workflow", required=True, help="The workflow whose cases to advance.")
 @click.option("--in-state", metavar="STATE", help="Only cases in this state.")
 @click.option("--dry-run", is_flag=True, help="Decide and show, but write nothing.")
 @click.option("--reason", help="Why (recorded with every decision).")
+@click.option("--yes", "yes", is_flag=True,
+              help=f"Do not ask at a terminal before advancing more than {CONFIRM_ABOVE} cases.")
 @decision_options
 @json_option
 @pass_settings
 def advance_all(settings: Settings, /, trigger: str, workflow: str, in_state: str | None,
-                dry_run: bool, reason: str | None, as_json: bool, **decision: str | None) -> None:
+                dry_run: bool, reason: str | None, yes: bool, as_json: bool,
+                **decision: str | None) -> None:
     """Fire TRIGGER for every matching case; each is its own audited decision.
 
     One decision (--decided-by, --decision-date, --decision-ref) may cover every case, as
@@ -191,6 +205,11 @@ def advance_all(settings: Settings, /, trigger: str, workflow: str, in_state: st
 
     from onderwijsflow.errors import Refused
 
+    if not (dry_run or yes) and at_a_terminal():
+        count = settings.app.count_matching(trigger, workflow=workflow, in_state=in_state)
+        if count > CONFIRM_ABOVE and not click.confirm(
+                f"Fire {trigger} for {count} cases of {workflow}? Each is audited", err=True):
+            raise click.Abort()
     with ProgressBar(f"advancing ({trigger})", enabled=not as_json and sys.stderr.isatty()) as report:
         result = settings.app.advance_all(trigger, workflow=workflow, in_state=in_state,
                                           dry_run=dry_run, reason=reason, progress=report,

@@ -21,9 +21,10 @@ def import_group() -> None:
 
 @import_group.command("regions", short_help="Create or update regions from a CSV file.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would be created and changed; write nothing.")
 @json_option
 @pass_settings
-def import_regions(settings: Settings, file: Path, as_json: bool) -> None:
+def import_regions(settings: Settings, /, file: Path, dry_run: bool, as_json: bool) -> None:
     """Create or update the regions of FILE, a CSV saved from Excel, all or nothing.
 
     One row per region; the first line names the columns (any order, any case):
@@ -44,16 +45,19 @@ def import_regions(settings: Settings, file: Path, as_json: bool) -> None:
     Every row is checked first and every bad row is reported with its line number; then
     nothing is written. A region that exists is updated additively: new partners and
     people are added, changed facts, names and coordinators are set, nothing is removed.
-    Importing the same file again changes nothing. With --json:
-    {"created": [...], "updated": [...], "unchanged": [...]} (slugs).
+    Importing the same file again changes nothing. With --dry-run the whole import is done
+    and then rolled back: the report says what would be created and changed. With --json:
+    {"created": [...], "updated": [...], "unchanged": [...], "dry_run": ...} (slugs).
     """
     with ProgressBar("importing regions", enabled=sys.stderr.isatty(), above=PROGRESS_FROM) as bar:
-        result = settings.app.import_regions(file, progress=bar)
+        result = settings.app.import_regions(file, progress=bar, dry_run=dry_run)
     if as_json:
-        emit_json({key: result[key] for key in ("created", "updated", "unchanged", "rows", "file")})
+        emit_json({key: result[key]
+                   for key in ("created", "updated", "unchanged", "rows", "file", "dry_run")})
         return
-    say(f"{file.name}: {len(result['created'])} created, {len(result['updated'])} updated, "
-        f"{len(result['unchanged'])} unchanged")
+    prefix, verb = ("[dry run] ", "would be ") if dry_run else ("", "")
+    say(f"{prefix}{file.name}: {len(result['created'])} {verb}created, {len(result['updated'])} "
+        f"{verb}updated, {len(result['unchanged'])} unchanged")
 
 
 COMMANDS = [import_group]

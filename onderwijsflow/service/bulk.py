@@ -14,8 +14,9 @@ from typing import Any, cast
 
 from sqlmodel import col, select
 
+from onderwijsflow.definition.model import WorkflowDef
 from onderwijsflow.engine.context import RegionContext
-from onderwijsflow.errors import NotFound
+from onderwijsflow.errors import NotFound, Refused
 from onderwijsflow.service.cases import CaseBatch, CaseOps, _decision_json
 from onderwijsflow.service.decisions import DecisionInput, validate_decision
 from onderwijsflow.service.snapshot import for_case, region_contexts
@@ -55,6 +56,11 @@ class BulkOps(CaseOps):
             raise NotFound(f"workflow '{workflow}' has no trigger '{trigger}'")
         if in_state is not None and in_state not in machine.definition.states:
             raise NotFound(f"workflow '{workflow}' has no state '{in_state}'")
+        sources = _sources(machine.definition, trigger)
+        if in_state is not None and in_state not in sources:
+            # Refused up front: a refusal per case would fill the append-only log for nothing.
+            raise Refused(f"'{trigger}' is not possible from state '{in_state}' of {workflow} "
+                          f"(it leaves from {', '.join(sources)}); nothing was written")
         given = DecisionInput(decided_by, decision_date, decision_ref)
         for transition in machine.definition.transitions:
             if transition.trigger == trigger and (in_state is None or in_state in transition.source):
@@ -62,7 +68,7 @@ class BulkOps(CaseOps):
                                   required=not dry_run)
         if not dry_run:
             self._require_writer()
-        ids = self._matching_cases(workflow, in_state)
+        ids = self._matching_cases(workflow, (in_state,) if in_state else sources)
         moved: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
         for start in range(0, len(ids), batch):
@@ -80,11 +86,17 @@ class BulkOps(CaseOps):
         return {"workflow": workflow, "trigger": trigger, "dry_run": dry_run,
                 "matched": len(ids), "moved": moved, "refused": refused}
 
-    def _matching_cases(self, workflow: str, in_state: str | None) -> list[int]:
+    def count_matching(self, trigger: str, *, workflow: str, in_state: str | None = None) -> int:
+        """How many cases `advance_all` would try (to ask before a large bulk write)."""
+        machine = self.catalog.current(workflow)
+        sources = (in_state,) if in_state else _sources(machine.definition, trigger)
+        return len(self._matching_cases(workflow, sources))
+
+    def _matching_cases(self, workflow: str, states: tuple[str, ...]) -> list[int]:
+        """The cases of `workflow` in one of `states` (those the trigger leaves from)."""
         with self._read() as session:
-            query = select(col(Case.id)).where(Case.workflow == workflow)
-            if in_state is not None:
-                query = query.where(Case.state == in_state)
+            query = select(col(Case.id)).where(col(Case.workflow) == workflow,
+                                               col(Case.state).in_(states))
             ids = list(session.exec(query.order_by(col(Case.region_id), col(Case.id))))
             return cast(list[int], ids)  # primary keys read back: never NULL
 
@@ -126,3 +138,12 @@ class BulkOps(CaseOps):
                 if case.round:
                     ctx.rounds.setdefault(case.workflow, {})[case.round] = decision.dest
         return _decision_json(region.slug, decision, batch is None, ruling)
+
+
+def _sources(definition: WorkflowDef, trigger: str) -> tuple[str, ...]:
+    """The states `trigger` leaves from, in file order."""
+    found: dict[str, None] = {}
+    for t in definition.transitions:
+        if t.trigger == trigger:
+            found.update(dict.fromkeys(t.source))
+    return tuple(found)

@@ -677,10 +677,15 @@ class _Batch:
                              for h in self.touched.values()])
 
 
+class _RolledBack(Exception):
+    """Raised inside the transaction of a dry run so that it rolls back."""
+
+
 class ImportOps(CaseOps):
     """Bulk import of regions (it opens cases as ``region create`` does, hence `CaseOps`)."""
 
-    def import_regions(self, path: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:
+    def import_regions(self, path: str | Path, *, progress: Progress | None = None,
+                       dry_run: bool = False) -> dict[str, Any]:
         """Create or additively update every region of a CSV file, all or nothing.
 
         The file format and the update rule are described in :mod:`onderwijsflow.service.importing`.
@@ -688,10 +693,12 @@ class ImportOps(CaseOps):
         Args:
             path: the CSV file.
             progress: called with (regions done, regions in the file) after each batch.
+            dry_run: do all of it in a transaction that is then rolled back: the outcome says
+                exactly what would be created and changed, and nothing is written.
 
         Returns:
-            ``{"file", "rows", "created": [...], "updated": [...], "unchanged": [...]}``, the
-            slugs of each outcome in file order.
+            ``{"file", "rows", "dry_run", "created": [...], "updated": [...], "unchanged": [...]}``,
+            the slugs of each outcome in file order.
 
         Raises:
             UsageError: the file has problems; ``details["problems"]`` lists every one with
@@ -702,7 +709,7 @@ class ImportOps(CaseOps):
         rows = read_regions_csv(path, self._declared_facts())
         openings = self._openings()
         self._require_writer()
-        outcome: dict[str, Any] = {"file": str(path), "rows": len(rows),
+        outcome: dict[str, Any] = {"file": str(path), "rows": len(rows), "dry_run": dry_run,
                                    "created": [], "updated": [], "unchanged": []}
         try:
             with self._write() as session:
@@ -713,6 +720,10 @@ class ImportOps(CaseOps):
                     self._import_batch(session, rows[start:start + _BATCH], heads, known, openings, outcome)
                     if progress is not None:
                         progress(min(start + _BATCH, len(rows)), len(rows))
+                if dry_run:
+                    raise _RolledBack  # everything above is undone; the outcome stays
+        except _RolledBack:
+            pass
         except SAIntegrityError:
             raise Conflict("regions in the file were created or changed at the same time by "
                            "someone else; nothing was imported, try again") from None
