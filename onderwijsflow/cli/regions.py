@@ -38,6 +38,25 @@ def region_create(settings: Settings, slug: str, name: str, provinces: tuple[str
         say(f"Region {slug} created; cases opened: {opened}")
 
 
+@region.command("update")
+@click.argument("slug")
+@click.option("--name", help="The region's new name.")
+@click.option("--province", "provinces", multiple=True, help="The provinces (repeatable; replaces them).")
+@click.option("--sector", "sectors", multiple=True, type=click.Choice(SECTORS),
+              help="The sectors (repeatable; replaces them).")
+@click.option("--coordinator", metavar="EMAIL", help="The region's RE coordinator.")
+@json_option
+@pass_settings
+def region_update(settings: Settings, /, slug: str, name: str | None, provinces: tuple[str, ...],
+                  sectors: tuple[str, ...], coordinator: str | None, as_json: bool) -> None:
+    """Change what is given of region SLUG; the audit log keeps the old values."""
+    result = settings.app.update_region(slug, name=name, provinces=provinces or None,
+                                        sectors=sectors or None, coordinator=coordinator)
+    changes = ", ".join(f"{k}: {_shown(v)} -> {_shown(result['new'][k])}"
+                        for k, v in result["old"].items())
+    _done(as_json, result, f"{slug}: {changes}" if changes else f"{slug}: nothing changed")
+
+
 @region.command("list")
 @click.option("--state", help="Only regions with a case in this state.")
 @click.option("--workflow", help="Only regions with a case of this workflow.")
@@ -103,6 +122,23 @@ def partner_add(settings: Settings, slug: str, name: str, kind: str, sector: str
     settings.app.add_partner(slug, name, kind=kind, sector=sector)
     _done(as_json, {"region": slug, "partner": name, "kind": kind, "sector": sector},
           f"{name} ({kind}) is now a partner of {slug}")
+
+
+@partner.command("list")
+@click.argument("slug")
+@json_option
+@pass_settings
+def partner_list(settings: Settings, /, slug: str, as_json: bool) -> None:
+    """The partners of region SLUG."""
+    result = settings.app.list_partners(slug)
+    if as_json:
+        emit_json(result)
+        return
+    if not result["partners"]:
+        say(f"{slug} has no partners yet")
+        return
+    table(f"Partners of {slug}", ["name", "kind", "sector"],
+          [(p["name"], p["kind"], p["sector"]) for p in result["partners"]])
 
 
 @partner.command("remove")
@@ -175,6 +211,36 @@ def document_add(settings: Settings, slug: str, kind: str, title: str, ref: str 
           f"{kind} '{title}' recorded for {slug}")
 
 
+@document.command("list")
+@click.argument("slug")
+@click.option("--kind", help="Only documents of this kind.")
+@json_option
+@pass_settings
+def document_list(settings: Settings, /, slug: str, kind: str | None, as_json: bool) -> None:
+    """The documents of region SLUG, with the ids `document remove` takes."""
+    result = settings.app.list_documents(slug, kind=kind)
+    if as_json:
+        emit_json(result)
+        return
+    if not result["documents"]:
+        say(f"{slug} has no documents" + (f" of kind {kind}" if kind else ""))
+        return
+    table(f"Documents of {slug}", ["id", "kind", "title", "ref", "date"],
+          [(d["id"], d["kind"], d["title"], d["ref"], d["date"]) for d in result["documents"]])
+
+
+@document.command("remove")
+@click.argument("slug")
+@click.argument("document_id", metavar="ID", type=int)
+@json_option
+@pass_settings
+def document_remove(settings: Settings, /, slug: str, document_id: int, as_json: bool) -> None:
+    """Remove document ID of region SLUG (recorded by mistake); the audit log keeps it."""
+    result = settings.app.remove_document(slug, document_id)
+    removed = result["removed"]
+    _done(as_json, result, f"{removed['kind']} '{removed['title']}' removed from {slug}")
+
+
 @click.group()
 def fact() -> None:
     """Typed attributes of a region, declared by the workflows."""
@@ -199,6 +265,20 @@ def fact_set(settings: Settings, slug: str, name: str, value: str, workflow: str
     where = f" ({result['workflow']}" + (f", round {result['round']})" if result.get("round") else ")") \
         if result.get("scope") == "case" else ""
     _done(as_json, result, f"{name} of {slug}{where}: {_shown(result['old'])} -> {result['new']}")
+
+
+@fact.command("unset")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--workflow", help="The workflow of the case (a fact with scope: case).")
+@click.option("--round", "round_", help="The round of the case (a fact with scope: case).")
+@json_option
+@pass_settings
+def fact_unset(settings: Settings, /, slug: str, name: str, workflow: str | None,
+               round_: str | None, as_json: bool) -> None:
+    """Remove the value of fact NAME of region SLUG (or of its case); audited."""
+    result = settings.app.unset_fact(slug, name, workflow=workflow, round=round_)
+    _done(as_json, result, f"{name} of {slug}: {result['old']} -> (not set)")
 
 
 def _shown(value: Any) -> str:

@@ -81,6 +81,35 @@ class FactOps(CaseOps):
                          data={"name": name, "old": old, "new": new})
             return {"region": slug, "fact": name, "old": old, "new": new, "scope": "region"}
 
+    def unset_fact(
+        self, slug: str, name: str, *, workflow: str | None = None, round: str | None = None,
+    ) -> dict[str, Any]:
+        """Remove a fact's value (of the region, or of one case for ``scope: case``); audited.
+
+        Raises:
+            NotFound: no workflow declares the fact, or it has no value.
+        """
+        fact_def, owners = self.fact_definition(name)
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug, lock=True)
+            row: Fact | CaseFact | None
+            case = None
+            if fact_def.scope == "case":
+                case = self._fact_case(session, region, name, owners, workflow, round)
+                row = session.get(CaseFact, (case.id, name))
+            else:
+                row = session.get(Fact, (region.id, name))
+            if row is None or row.value is None:
+                raise NotFound(f"fact '{name}' of {slug} has no value")
+            old = dump_value(coerce_value(row.type, row.value))  # type: ignore[arg-type]  # stored types are ValueType
+            session.delete(row)
+            self._record(session, region, "fact_unset", case_id=case.id if case else None,
+                         workflow=case.workflow if case else None,
+                         data={"name": name, "old": old, "new": None, "scope": fact_def.scope,
+                               "round": case.round or None if case else None})
+            return {"region": slug, "fact": name, "old": old, "new": None, "scope": fact_def.scope}
+
     def _fact_case(self, session: Session, region: Region, name: str, owners: list[str],
                    workflow: str | None, round_: str | None) -> Case:
         if workflow is None and len(owners) > 1:

@@ -217,6 +217,65 @@ class RegionOps(CaseOps):
             )
         ).first()
 
+    def update_region(
+        self,
+        slug: str,
+        *,
+        name: str | None = None,
+        provinces: list[str] | tuple[str, ...] | None = None,
+        sectors: list[str] | tuple[str, ...] | None = None,
+        coordinator: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a region's name, provinces, sectors or coordinator (only what is given).
+
+        Returns:
+            ``{"region", "old": {...}, "new": {...}}`` with the fields that changed.
+        """
+        for sector in sectors or ():
+            _member("sector", sector, SECTORS)
+        self._require_writer()
+        given = {"name": name, "provinces": None if provinces is None else list(provinces),
+                 "sectors": None if sectors is None else list(sectors), "coordinator": coordinator}
+        with self._write() as session:
+            region = self._region(session, slug, lock=True)
+            old = {k: getattr(region, k) for k, v in given.items()
+                   if v is not None and getattr(region, k) != v}
+            new = {k: given[k] for k in old}
+            if new:
+                for key, value in new.items():
+                    setattr(region, key, value)
+                session.add(region)
+                self._record(session, region, "region_updated", data={"old": old, "new": new})
+            return {"region": slug, "old": old, "new": new}
+
+    def list_partners(self, slug: str) -> dict[str, Any]:
+        """The region's partners, by name."""
+        shown = self.show_region(slug)
+        return {"region": slug, "partners": shown["partners"]}
+
+    def list_documents(self, slug: str, *, kind: str | None = None) -> dict[str, Any]:
+        """The region's documents (of `kind`, if given) with their ids, oldest first."""
+        with self._read() as session:
+            region = self._region(session, slug)
+            query = select(Document).where(col(Document.region_id) == region.id)
+            if kind is not None:
+                query = query.where(col(Document.kind) == kind)
+            rows = list(session.exec(query.order_by(col(Document.id))))
+        return {"region": slug, "documents": [_document_json(d) for d in rows]}
+
+    def remove_document(self, slug: str, document_id: int) -> dict[str, Any]:
+        """Remove a document recorded by mistake (the audit log keeps what it was)."""
+        self._require_writer()
+        with self._write() as session:
+            region = self._region(session, slug, lock=True)
+            found = session.get(Document, document_id)
+            if found is None or found.region_id != region.id:
+                raise NotFound(f"{slug} has no document {document_id}")
+            old = _document_json(found)
+            session.delete(found)
+            self._record(session, region, "document_removed", data={"old": old})
+            return {"region": slug, "removed": old}
+
     def add_document(
         self, slug: str, kind: str, *, title: str, ref: str | None = None, on: date | None = None
     ) -> None:
@@ -250,6 +309,11 @@ def _case_facts(session: Session, cases: list[Case]) -> dict[int | None, dict[st
             value = None if row.value is None else dump_value(coerce_value(row.type, row.value))  # type: ignore[arg-type]
             out.setdefault(row.case_id, {})[row.name] = value
     return out
+
+
+def _document_json(d: Document) -> dict[str, Any]:
+    return {"id": d.id, "kind": d.kind, "title": d.title, "ref": d.ref,
+            "date": d.date.isoformat() if d.date else None}
 
 
 def _matches(states: dict[str, str], state: str | None, workflow: str | None) -> bool:
