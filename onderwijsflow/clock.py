@@ -6,6 +6,7 @@ date alone, where a moment is needed, is the end of that day unless said otherwi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -54,13 +55,14 @@ def parse_moment(text: str, *, end_of_day: bool = True) -> datetime:
     """Parse a user-given date or date-time into an aware UTC datetime.
 
     Args:
-        text: ``2024-10-15``, ``2024-10-15T16:00`` or with an explicit offset.
+        text: ``2024-10-15``, ``2024-10-15T16:00`` or with an explicit offset; the Dutch
+            ``15-10-2024`` (and ``15-10-2024 16:00``) as well.
         end_of_day: a bare date means 23:59:59 local (True) or 00:00 local (False).
 
     Raises:
         UsageError: when `text` is neither a date nor a date-time.
     """
-    text = text.strip()
+    text = normalize_date_text(text.strip())
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -76,15 +78,27 @@ def parse_moment(text: str, *, end_of_day: bool = True) -> datetime:
 
 
 def parse_date(text: str) -> date:
-    """Parse ``YYYY-MM-DD``.
+    """Parse ``YYYY-MM-DD`` (or the Dutch ``DD-MM-YYYY``).
 
     Raises:
         UsageError: when `text` is not such a date.
     """
     try:
-        return date.fromisoformat(text.strip())
+        return date.fromisoformat(normalize_date_text(text.strip()))
     except ValueError:
         raise UsageError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+
+
+_DUTCH_DATE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})(?=$|[ T])")
+
+
+def normalize_date_text(text: str) -> str:
+    """``15-10-2024`` (how a Dutch coordinator writes a date) as ``2024-10-15``; else `text`."""
+    found = _DUTCH_DATE.match(text)
+    if found is None:
+        return text
+    day, month, year = found.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}" + text[found.end():]
 
 
 def local_moment(day: date, at: time) -> datetime:

@@ -683,7 +683,7 @@ COMPILE_ERRORS = [
     (check("after"), "give exactly one of milestone, date or param", ("with",)),
     (check("after", milestone="deadline_aanvraag", offset="P-1D"),
      "'P-1D' is not an ISO 8601 duration", ("with", "offset")),
-    (check("before", date="15-10-2024"), "check 'before' 'date': '15-10-2024' is not a date",
+    (check("before", date="15/10/2024"), "check 'before' 'date': '15/10/2024' is not a date",
      ("with", "date")),
     (check("case", workflow="subsidie"), "check 'case' 'state': Field required", ("with", "state")),
     ({"check": "any", "with": []}, "check 'any' takes a non-empty list of checks", ("with",)),

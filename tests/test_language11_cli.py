@@ -367,7 +367,7 @@ BAD_INPUT: list[tuple[str, list[str], int | None, list[str]]] = [
                                      "--decision-date", "2024-08-03", "--decision-ref", "X"],
      None, ["2024-08-03"]),
     ("decision date malformed", ["advance", "noord", "verleen", "--decided-by", "dus_i",
-                                 "--decision-date", "15-07-2024", "--decision-ref", "X"], None, []),
+                                 "--decision-date", "15/07/2024", "--decision-ref", "X"], None, []),
     ("decision date out of range", ["advance", "noord", "verleen", "--decided-by", "dus_i",
                                     "--decision-date", "1850-07-30", "--decision-ref", "X"], None,
      ["1850"]),

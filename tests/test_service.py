@@ -276,7 +276,7 @@ def test_facts_are_typed(app: Onderwijsflow, name: str, raw: str, stored: Any) -
         ("leraren", "12.5", "expected a whole number"),
         ("bedrag", "1.000,50", "expected a number"),
         ("bedrag", "NaN", "finite"),
-        ("startdatum", "15-10-2024", "expected a date YYYY-MM-DD"),
+        ("startdatum", "15/10/2024", "expected a date YYYY-MM-DD"),
         ("startdatum", "2024-02-30", "expected a date YYYY-MM-DD"),
         ("akkoord", "misschien", "expected true or false"),
         ("fase", "uitvoering", "must be one of verkenning, pilot"),

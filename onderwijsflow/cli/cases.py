@@ -141,22 +141,33 @@ def check(settings: Settings, slug: str, workflow: str | None, round_: str | Non
 @click.option("--workflow", help="Only this workflow's events.")
 @click.option("--as-of", metavar="DATE", help="The state as it was on DATE (end of that day).")
 @click.option("--all", "all_events", is_flag=True, help="Every event, not only transitions.")
+@click.option("--since", metavar="DATE", help="Only events from DATE on.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Only events of this kind (refused, fact_set, record_added, ...; repeatable).")
+@click.option("--limit", type=int, metavar="N", help="Only the last N events.")
+@click.option("--event", "seq", type=int, metavar="SEQ", help="One event with its full evidence.")
 @json_option
 @pass_settings
-def history(settings: Settings, slug: str, workflow: str | None, as_of: str | None,
-            all_events: bool, as_json: bool) -> None:
+def history(settings: Settings, /, slug: str, workflow: str | None, as_of: str | None,
+            all_events: bool, since: str | None, kinds: tuple[str, ...], limit: int | None,
+            seq: int | None, as_json: bool) -> None:
     """The status history of region SLUG, or its state on a past date."""
     from onderwijsflow.clock import parse_moment
 
+    if seq is not None:
+        _show_event(settings.app.event(slug, seq), as_json)
+        return
     moment = parse_moment(as_of) if as_of else None
-    result = settings.app.history(slug, workflow=workflow, as_of=moment, all_events=all_events)
+    start = parse_moment(since, end_of_day=False) if since else None
+    result = settings.app.history(slug, workflow=workflow, as_of=moment, all_events=all_events,
+                                  since=start, kinds=kinds, limit=limit)
     if as_json:
         emit_json(result)
         return
     table(f"History of {slug}", ["seq", "at", "actor", "kind", "workflow", "trigger", "from",
-                                 "to", "decision", "reason"],
+                                 "to", "details", "reason"],
           [(e["seq"], short_time(e["at"]), e["actor"], e["kind"], e["workflow"], e["trigger"],
-            e["from"], e["to"], _decision_cell(e), e["reason"]) for e in result["events"]])
+            e["from"], e["to"], _details(e), e["reason"]) for e in result["events"]])
     if as_of is not None:
         versions = result.get("versions", {})
         states = ", ".join(f"{w}: {s}" + (f" (v{versions[w]})" if versions.get(w) else "")
@@ -164,10 +175,40 @@ def history(settings: Settings, slug: str, workflow: str | None, as_of: str | No
         say(f"State on {result['as_of']}: {states}")
 
 
-def _decision_cell(event: dict[str, Any]) -> str:
+def _details(event: dict[str, Any]) -> str:
+    """What the event did, in a few words: the decision, what was added, old -> new."""
+    data = event.get("data") or {}
     if event["kind"] == "migrated":
         return f"version {event['from_version']} -> {event['to_version']}"
-    return decision_text(event["decision"]) if event.get("decision") else ""
+    if event.get("decision"):
+        return decision_text(event["decision"])
+    if event["kind"] == "refused":
+        missing = [r["requirement"] for r in data.get("evidence", []) if not r["passed"]]
+        return "missing: " + ", ".join(missing) if missing else str(data.get("refusal") or "")
+    if "name" in data and ("old" in data or "new" in data):  # a fact
+        return f"{data['name']}: {data.get('old')} -> {data.get('new')}"
+    change = data.get("new") or data.get("old")
+    if isinstance(change, dict):
+        words = (change.get(k) for k in ("name", "person", "title", "kind") if change.get(k))
+        return ("removed: " if "new" not in data else "") + ", ".join(map(str, words))
+    return ""
+
+
+def _show_event(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    e = result["event"]
+    say(f"{result['region']} event {e['seq']}: {e['kind']} at {short_time(e['at'])} by {e['actor']}"
+        + (f" ({e['workflow']} {e['from'] or ''} -> {e['to']})" if e["to"] else ""))
+    if e["reason"]:
+        say(f"reason: {e['reason']}")
+    if e.get("decision"):
+        say(f"decision: {decision_text(e['decision'])}")
+    for item in (e.get("data") or {}).get("evidence", []):
+        mark = "passed" if item["passed"] else "unmet"
+        say(f"  {mark}: {item['label']} ({item['requirement']}): {item['detail']}")
+    say(f"hash: {e['hash']}")
 
 
 #: Above this many cases, `advance-all` asks at a terminal before it writes (unless --yes).

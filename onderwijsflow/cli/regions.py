@@ -10,6 +10,8 @@ from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
 
 SECTORS = ["PO", "VO", "SO", "VSO", "MBO", "HO"]
+#: `--sector po` is as good as `--sector PO`.
+SECTOR = click.Choice(SECTORS, case_sensitive=False)
 
 
 @click.group()
@@ -21,7 +23,7 @@ def region() -> None:
 @click.argument("slug")
 @click.option("--name", required=True, help="The region's name.")
 @click.option("--province", "provinces", multiple=True, help="A province (repeatable).")
-@click.option("--sector", "sectors", multiple=True, type=click.Choice(SECTORS),
+@click.option("--sector", "sectors", multiple=True, type=SECTOR,
               help="A sector (repeatable).")
 @click.option("--coordinator", metavar="EMAIL", help="The region's RE coordinator.")
 @json_option
@@ -42,7 +44,7 @@ def region_create(settings: Settings, slug: str, name: str, provinces: tuple[str
 @click.argument("slug")
 @click.option("--name", help="The region's new name.")
 @click.option("--province", "provinces", multiple=True, help="The provinces (repeatable; replaces them).")
-@click.option("--sector", "sectors", multiple=True, type=click.Choice(SECTORS),
+@click.option("--sector", "sectors", multiple=True, type=SECTOR,
               help="The sectors (repeatable; replaces them).")
 @click.option("--coordinator", metavar="EMAIL", help="The region's RE coordinator.")
 @json_option
@@ -113,7 +115,7 @@ def partner() -> None:
 @click.argument("name")
 @click.option("--kind", required=True,
               help="schoolbestuur, lerarenopleiding, beroepsgroep, vakbond, gemeente or overig.")
-@click.option("--sector", type=click.Choice(SECTORS), help="The sector (for a schoolbestuur).")
+@click.option("--sector", type=SECTOR, help="The sector (for a schoolbestuur).")
 @json_option
 @pass_settings
 def partner_add(settings: Settings, slug: str, name: str, kind: str, sector: str | None,

@@ -347,8 +347,10 @@ def coerce_value(kind: ValueType, raw: Any) -> Any:
         if isinstance(raw, date):
             day = raw
         else:
+            from onderwijsflow.clock import normalize_date_text
+
             try:
-                day = date.fromisoformat(str(raw).strip())
+                day = date.fromisoformat(normalize_date_text(str(raw).strip()))
             except ValueError:
                 raise ValueError(f"expected a date YYYY-MM-DD, got {raw!r}") from None
         if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from onderwijsflow.clock import iso_local
+from onderwijsflow.errors import NotFound, UsageError
 from onderwijsflow.service.base import Base
 from onderwijsflow.store import audit
 from onderwijsflow.store.tables import Event
@@ -29,33 +30,56 @@ class HistoryOps(Base):
         workflow: str | None = None,
         as_of: datetime | None = None,
         all_events: bool = False,
+        since: datetime | None = None,
+        kinds: tuple[str, ...] = (),
+        limit: int | None = None,
     ) -> dict[str, Any]:
         """A region's status history (every event with `all_events`).
 
         Args:
             as_of: only events up to this moment, and the state of each case then.
+            since: only events from this moment on.
+            kinds: only events of these kinds (``refused``, ``fact_set``, ...); implies all.
+            limit: only the last `limit` of the events selected.
 
         Returns:
             ``{"region", "events": [...]}`` per design §4, plus ``"state"`` with `as_of`.
         """
+        if limit is not None and limit < 1:
+            raise UsageError(f"--limit must be 1 or more, got {limit}")
         with self._read() as session:
             region = self._region(session, slug)
-            query = select(Event).where(Event.region_id == region.id).order_by(col(Event.seq))
+            query = select(Event).where(col(Event.region_id) == region.id).order_by(col(Event.seq))
             if as_of is not None:
-                query = query.where(Event.at <= as_of)
+                query = query.where(col(Event.at) <= as_of)
             events = list(session.exec(query))
         if workflow is not None:
             events = [e for e in events if e.workflow in (workflow, None)]
+        shown = [e for e in events
+                 if (e.kind in kinds if kinds else all_events or e.kind in STATUS_KINDS)
+                 and (since is None or e.at >= since)]
         out: dict[str, Any] = {
             "region": slug,
-            "events": [
-                _event_json(e) for e in events if all_events or e.kind in STATUS_KINDS
-            ],
+            "events": [_event_json(e) for e in (shown[-limit:] if limit else shown)],
         }
         if as_of is not None:
             out["as_of"] = iso_local(as_of)
             out["state"], out["versions"] = _states(events)
         return out
+
+    def event(self, slug: str, seq: int) -> dict[str, Any]:
+        """One event of a region's history with its full evidence and data.
+
+        Raises:
+            NotFound: the region has no event `seq`.
+        """
+        with self._read() as session:
+            region = self._region(session, slug)
+            found = session.exec(select(Event).where(col(Event.region_id) == region.id,
+                                                     col(Event.seq) == seq)).first()
+        if found is None:
+            raise NotFound(f"{slug} has no event {seq} (it has {region.event_seq})")
+        return {"region": slug, "event": _event_json(found)}
 
     def verify_audit(self, slug: str | None = None) -> dict[str, Any]:
         """Check every hash chain (or one region's); the report names the first broken event."""
