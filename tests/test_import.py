@@ -255,7 +255,7 @@ def test_a_header_only_file_imports_nothing(app: Onderwijsflow, tmp_path: Path) 
 BAD = """\
 slug,name,sectors,coordinator,partners,people,fact:leerlingen,fact:startdatum,fact:fase
 twente,Twente,PO,anne@re.example,Pabo:lerarenopleiding,,12,2024-09-01,pilot
-Rijnmond,Rijnmond,P0,anne,Pabo:lerarenopleding,programmamanager:Jan:jan@,veel,1-9-2024,klaar
+Rijnmond,Rijnmond,P0,anne,Pabo:lerarenopleding,programmamanager:Jan:jan@,veel,1/9/2024,klaar
 ok,OK,,,Pabo,baas:Jan,,,
 ok,Dubbel,,,,,,,
 ,Zonder slug,,,,,,,
