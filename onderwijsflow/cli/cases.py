@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from onderwijsflow.cli import Settings, pass_settings
+from onderwijsflow.cli import Settings, completion, pass_settings
 from onderwijsflow.cli.output import (
     ProgressBar,
     decision_options,
@@ -22,8 +22,8 @@ from onderwijsflow.cli.output import (
 
 
 @click.command()
-@click.argument("slug")
-@click.argument("workflow")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("workflow", shell_complete=completion.workflows)
 @click.option("--param", "params", multiple=True, metavar="K=V", help="A case parameter.")
 @click.option("--round", "round_", metavar="R", help="A round from the configuration.")
 @json_option
@@ -49,8 +49,8 @@ def start(settings: Settings, slug: str, workflow: str, params: tuple[str, ...],
 
 
 @click.command()
-@click.argument("slug")
-@click.argument("trigger")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("trigger", shell_complete=completion.triggers)
 @click.option("--workflow", help="The workflow of the case (when the region has several).")
 @click.option("--round", "round_", help="The round of the case (when there are several).")
 @click.option("--reason", help="Why; required with --override.")
@@ -106,7 +106,7 @@ def _show_advance(result: dict[str, Any], as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.option("--workflow", help="The workflow of the case.")
 @click.option("--round", "round_", help="The round of the case.")
 @click.option("--target", metavar="STATE", help="List everything missing on the way to STATE.")
@@ -137,7 +137,7 @@ def check(settings: Settings, slug: str, workflow: str | None, round_: str | Non
 
 
 @click.command()
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.option("--workflow", help="Only this workflow's events.")
 @click.option("--as-of", metavar="DATE", help="The state as it was on DATE (end of that day).")
 @click.option("--all", "all_events", is_flag=True, help="Every event, not only transitions.")
@@ -223,7 +223,7 @@ def at_a_terminal() -> bool:
 
 
 @click.command("advance-all")
-@click.argument("trigger")
+@click.argument("trigger", shell_complete=completion.triggers)
 @click.option("--workflow", required=True, help="The workflow whose cases to advance.")
 @click.option("--in-state", metavar="STATE", help="Only cases in this state.")
 @click.option("--dry-run", is_flag=True, help="Decide and show, but write nothing.")

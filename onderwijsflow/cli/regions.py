@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from onderwijsflow.cli import Settings, pass_settings
+from onderwijsflow.cli import Settings, completion, pass_settings
 from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
 
 SECTORS = ["PO", "VO", "SO", "VSO", "MBO", "HO"]
@@ -20,7 +20,7 @@ def region() -> None:
 
 
 @region.command("create")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.option("--name", required=True, help="The region's name.")
 @click.option("--province", "provinces", multiple=True, help="A province (repeatable).")
 @click.option("--sector", "sectors", multiple=True, type=SECTOR,
@@ -41,7 +41,7 @@ def region_create(settings: Settings, slug: str, name: str, provinces: tuple[str
 
 
 @region.command("update")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.option("--name", help="The region's new name.")
 @click.option("--province", "provinces", multiple=True, help="The provinces (repeatable; replaces them).")
 @click.option("--sector", "sectors", multiple=True, type=SECTOR,
@@ -76,7 +76,7 @@ def region_list(settings: Settings, state: str | None, workflow: str | None, as_
 
 
 @region.command("show")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @json_option
 @pass_settings
 def region_show(settings: Settings, slug: str, as_json: bool) -> None:
@@ -111,7 +111,7 @@ def partner() -> None:
 
 
 @partner.command("add")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.argument("name")
 @click.option("--kind", required=True,
               help="schoolbestuur, lerarenopleiding, beroepsgroep, vakbond, gemeente or overig.")
@@ -127,7 +127,7 @@ def partner_add(settings: Settings, slug: str, name: str, kind: str, sector: str
 
 
 @partner.command("list")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @json_option
 @pass_settings
 def partner_list(settings: Settings, /, slug: str, as_json: bool) -> None:
@@ -144,7 +144,7 @@ def partner_list(settings: Settings, /, slug: str, as_json: bool) -> None:
 
 
 @partner.command("remove")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.argument("name")
 @json_option
 @pass_settings
@@ -161,8 +161,8 @@ def role() -> None:
 
 
 @role.command("assign")
-@click.argument("slug")
-@click.argument("role_name", metavar="ROLE")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("role_name", metavar="ROLE", shell_complete=completion.region_roles)
 @click.argument("person")
 @click.option("--email", help="The person's e-mail address (reminders go there).")
 @json_option
@@ -176,8 +176,8 @@ def role_assign(settings: Settings, slug: str, role_name: str, person: str, emai
 
 
 @role.command("unassign")
-@click.argument("slug")
-@click.argument("role_name", metavar="ROLE")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("role_name", metavar="ROLE", shell_complete=completion.region_roles)
 @click.argument("person")
 @json_option
 @pass_settings
@@ -195,8 +195,8 @@ def document() -> None:
 
 
 @document.command("add")
-@click.argument("slug")
-@click.argument("kind")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("kind", shell_complete=completion.document_kinds)
 @click.option("--title", required=True, help="The document's title.")
 @click.option("--ref", help="A reference (file name, URL, register number).")
 @click.option("--date", "on", metavar="YYYY-MM-DD", help="The document's date.")
@@ -214,7 +214,7 @@ def document_add(settings: Settings, slug: str, kind: str, title: str, ref: str 
 
 
 @document.command("list")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.option("--kind", help="Only documents of this kind.")
 @json_option
 @pass_settings
@@ -232,7 +232,7 @@ def document_list(settings: Settings, /, slug: str, kind: str | None, as_json: b
 
 
 @document.command("remove")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.argument("document_id", metavar="ID", type=int)
 @json_option
 @pass_settings
@@ -249,7 +249,7 @@ def fact() -> None:
 
 
 @fact.command("set")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.argument("name")
 @click.argument("value")
 @click.option("--workflow", help="The workflow of the case (a fact with scope: case).")
@@ -270,7 +270,7 @@ def fact_set(settings: Settings, slug: str, name: str, value: str, workflow: str
 
 
 @fact.command("unset")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.argument("name")
 @click.option("--workflow", help="The workflow of the case (a fact with scope: case).")
 @click.option("--round", "round_", help="The round of the case (a fact with scope: case).")
@@ -300,8 +300,8 @@ def record() -> None:
 
 
 @record.command("add")
-@click.argument("slug")
-@click.argument("kind")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("kind", shell_complete=completion.record_kinds)
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
               help="A field (repeatable; repeat a list field once per item).")
 @click.option("--file", "file", metavar="FILE.yaml",
@@ -341,7 +341,7 @@ def _record_fields(items: tuple[str, ...], file: str | None) -> dict[str, Any]:
 
 
 @record.command("list")
-@click.argument("slug")
+@click.argument("slug", shell_complete=completion.slugs)
 @click.option("--kind", help="Only records of this kind.")
 @json_option
 @pass_settings

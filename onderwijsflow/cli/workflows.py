@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from onderwijsflow.cli import Settings, pass_settings
+from onderwijsflow.cli import Settings, completion, pass_settings
 from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
 
 
@@ -49,7 +49,7 @@ def workflow_list(settings: Settings, as_json: bool) -> None:
 
 
 @workflow.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=completion.workflows)
 @json_option
 @pass_settings
 def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
@@ -136,7 +136,7 @@ class DefinitionErrorExit(click.ClickException):
 
 
 @workflow.command("graph")
-@click.argument("name")
+@click.argument("name", shell_complete=completion.workflows)
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
               show_default=True, help="Mermaid (for Markdown) or Graphviz dot.")
 @pass_settings
@@ -149,7 +149,7 @@ def workflow_graph(settings: Settings, name: str, fmt: str) -> None:
 
 
 @workflow.command("migrate")
-@click.argument("name")
+@click.argument("name", shell_complete=completion.workflows)
 @click.option("--to", "to_version", type=int, required=True, metavar="VERSION",
               help="The version to move the running cases to.")
 @click.option("--dry-run", is_flag=True, help="Show what would change per case; write nothing.")
