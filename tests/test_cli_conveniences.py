@@ -64,3 +64,13 @@ def test_history_filters_and_one_event_in_full(flow: support.Flow) -> None:
     missing = flow("history", "noord", "--event", "99")
     assert missing.code == 4 and "no event 99" in missing.sentence()
     assert flow("history", "noord", "--limit", "0").code == 2
+
+
+def test_an_empty_result_is_one_line_not_an_empty_table(flow: support.Flow) -> None:
+    assert flow.ok("region", "list").out.strip() == "No regions yet."
+    flow.ok("region", "create", "noord", "--name", "Noord")
+    assert flow.ok("region", "list", "--workflow", "traject").out.strip() == "No regions match."
+    assert flow.ok("record", "list", "noord").out.strip() == "noord has no records yet"
+    assert flow.ok("deadlines", "--within", "P4W").out.strip() == "No deadlines within P4W."
+    assert flow.ok("history", "noord", "--kind", "refused").out.strip() == "No events of noord match."
+    assert flow.ok("scheduler", "status").out.strip().endswith("No deliveries need attention.")

@@ -167,7 +167,8 @@ def history(settings: Settings, /, slug: str, workflow: str | None, as_of: str |
     table(f"History of {slug}", ["seq", "at", "actor", "kind", "workflow", "trigger", "from",
                                  "to", "details", "reason"],
           [(e["seq"], short_time(e["at"]), e["actor"], e["kind"], e["workflow"], e["trigger"],
-            e["from"], e["to"], _details(e), e["reason"]) for e in result["events"]])
+            e["from"], e["to"], _details(e), e["reason"]) for e in result["events"]],
+          empty=f"No events of {slug} match.")
     if as_of is not None:
         versions = result.get("versions", {})
         states = ", ".join(f"{w}: {s}" + (f" (v{versions[w]})" if versions.get(w) else "")

@@ -62,10 +62,16 @@ def console() -> Any:
     return Console(width=None if sys.stdout.isatty() else 160, highlight=False, soft_wrap=False)
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Show rows as a rich table."""
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+          empty: str | None = None) -> None:
+    """Show rows as a rich table; with `empty`, no rows is that one line instead of a frame."""
     from rich.table import Table
     from rich.text import Text
+
+    rows = list(rows)
+    if not rows and empty is not None:
+        say(empty)
+        return
 
     grid = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:

@@ -72,7 +72,8 @@ def region_list(settings: Settings, state: str | None, workflow: str | None, as_
         return
     table(f"{len(regions)} regions", ["slug", "name", "coordinator", "cases"],
           [(r["slug"], r["name"], r["coordinator"],
-            ", ".join(f"{w}: {s}" for w, s in r["cases"].items())) for r in regions])
+            ", ".join(f"{w}: {s}" for w, s in r["cases"].items())) for r in regions],
+          empty="No regions match." if state or workflow else "No regions yet.")
 
 
 @region.command("show")
@@ -350,6 +351,9 @@ def record_list(settings: Settings, slug: str, kind: str | None, as_json: bool) 
     result = settings.app.list_records(slug, kind=kind)
     if as_json:
         emit_json(result)
+        return
+    if not result["records"]:
+        say(f"{slug} has no records" + (f" of kind {kind}" if kind else "") + " yet")
         return
     table(f"Records of {slug}", ["id", "kind", "workflow", "round", "at", "actor", "fields"],
           [(r["id"], r["kind"], r["workflow"], r["round"], r["at"][:16].replace("T", " "),

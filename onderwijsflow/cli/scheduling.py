@@ -69,7 +69,8 @@ def status(settings: Settings, as_json: bool) -> None:
     table("Deliveries needing attention", ["id", "status", "region", "channel", "subject",
                                            "attempts", "error"],
           [(d["id"], d["status"], d["region"], d["channel"], d["subject"], d["attempts"],
-            d["error"]) for d in result["deliveries"]])
+            d["error"]) for d in result["deliveries"]],
+          empty="No deliveries need attention.")
 
 
 @scheduler.command("resend")
@@ -120,7 +121,8 @@ def deadlines(settings: Settings, within: str | None, region: str | None, ics_fi
     from onderwijsflow.cli.output import short_time
 
     table("Deadlines", ["due", "status", "region", "workflow", "milestone"],
-          [(short_time(r["due"]), r["status"], r["region"], r["workflow"], r["label"]) for r in rows])
+          [(short_time(r["due"]), r["status"], r["region"], r["workflow"], r["label"]) for r in rows],
+          empty="No deadlines" + (f" within {within}" if within else "") + ".")
     if ics_file:
         say(f"wrote {len(rows)} events to {ics_file}")
 
