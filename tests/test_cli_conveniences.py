@@ -74,3 +74,9 @@ def test_an_empty_result_is_one_line_not_an_empty_table(flow: support.Flow) -> N
     assert flow.ok("deadlines", "--within", "P4W").out.strip() == "No deadlines within P4W."
     assert flow.ok("history", "noord", "--kind", "refused").out.strip() == "No events of noord match."
     assert flow.ok("scheduler", "status").out.strip().endswith("No deliveries need attention.")
+
+
+def test_tables_are_plain_text_when_not_at_a_terminal(flow: support.Flow) -> None:
+    flow.ok("region", "create", "noord", "--name", "Noord")
+    out = flow.ok("region", "list").out
+    assert "noord" in out and not any(c in out for c in "│┃━─┏┡└\x1b")

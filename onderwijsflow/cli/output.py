@@ -65,6 +65,7 @@ def console() -> Any:
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
           empty: str | None = None) -> None:
     """Show rows as a rich table; with `empty`, no rows is that one line instead of a frame."""
+    from rich.box import HEAVY_HEAD
     from rich.table import Table
     from rich.text import Text
 
@@ -73,12 +74,21 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
         say(empty)
         return
 
-    grid = Table(title=title, title_justify="left", show_lines=False)
+    grid = Table(title=title, title_justify="left", show_lines=False,
+                 box=None if plain() else HEAVY_HEAD, pad_edge=not plain())
     for column in columns:
         grid.add_column(column)
     for row in rows:
         grid.add_row(*(Text("" if v is None else str(v)) for v in row))
     console().print(grid)
+
+
+def plain() -> bool:
+    """No box drawing when the output goes to a file or a pipe, or when NO_COLOR is set
+    (https://no-color.org); rich already leaves out colours and escape codes there."""
+    import os
+
+    return not sys.stdout.isatty() or "NO_COLOR" in os.environ
 
 
 def say(text: str, *, markup: bool = False) -> None:
