@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from onderwijsflow.definition.durations import Duration
+from onderwijsflow.definition.records import coerce_field, field_matches
 from onderwijsflow.engine.context import DocumentInfo, RegionContext
 from onderwijsflow.vocabulary import (
     DOCUMENT_KINDS,
@@ -433,8 +434,6 @@ def _record_day(record: Any, date_field: str | None) -> date | None:
 def _value_counts(records: list[Any], name: str, values: tuple[Any, ...],
                   numeric: bool) -> dict[Any, int]:
     """How many of `records` hold each of `values` in field `name` (one pass over them)."""
-    from onderwijsflow.definition.records import field_matches
-
     counts: dict[Any, int] = {}
     wanted = set(values)
     for record in records:
@@ -450,8 +449,6 @@ def _value_counts(records: list[Any], name: str, values: tuple[Any, ...],
 
 @check_type("record", RecordParams)
 def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
-    from onderwijsflow.definition.records import field_matches
-
     found = ctx.records_of(p.kind)
     numeric = p._numeric
     for name, wanted in (p.where or {}).items():
@@ -620,8 +617,6 @@ def _bind_record(p: Any, scope: CompileScope) -> Any:
     Returns:
         The parameters with `where`/`each` values in their stored form (dates as ISO text).
     """
-    from onderwijsflow.definition.records import coerce_field
-
     spec = scope.records.get(p.kind)
     if spec is None:
         raise CheckSpecError(f"record kind '{p.kind}' is not declared under records:"

@@ -106,8 +106,9 @@ class RegionOps(CaseOps):
     def _show(self, session: Session, region: Region) -> dict[str, Any]:
         rid = region.id
         cases = {}
-        own = _case_facts(session, region_cases(session, region))
-        for case in region_cases(session, region):
+        cases_of_region = region_cases(session, region)
+        own = _case_facts(session, cases_of_region)
+        for case in cases_of_region:
             key = case.workflow + (f"/{case.round}" if case.round else "")
             cases[key] = {"state": case.state, "version": case.workflow_version,
                           "opened": iso_local(case.opened_at), "round": case.round or None,
@@ -121,11 +122,7 @@ class RegionOps(CaseOps):
             "sectors": region.sectors,
             "coordinator": region.coordinator,
             "cases": cases,
-            "partners": [
-                {"name": p.name, "kind": p.kind, "sector": p.sector}
-                for p in session.exec(select(Partner).where(Partner.region_id == rid)
-                                      .order_by(Partner.name))
-            ],
+            "partners": _partners(session, region),
             "roles": [
                 {"role": r.role, "person": r.person, "email": r.email}
                 for r in session.exec(select(RoleAssignment).where(RoleAssignment.region_id == rid)
@@ -250,8 +247,9 @@ class RegionOps(CaseOps):
 
     def list_partners(self, slug: str) -> dict[str, Any]:
         """The region's partners, by name."""
-        shown = self.show_region(slug)
-        return {"region": slug, "partners": shown["partners"]}
+        with self._read() as session:
+            region = self._region(session, slug)
+            return {"region": slug, "partners": _partners(session, region)}
 
     def list_documents(self, slug: str, *, kind: str | None = None) -> dict[str, Any]:
         """The region's documents (of `kind`, if given) with their ids, oldest first."""
@@ -309,6 +307,13 @@ def _case_facts(session: Session, cases: list[Case]) -> dict[int | None, dict[st
             value = None if row.value is None else dump_value(coerce_value(row.type, row.value))  # type: ignore[arg-type]
             out.setdefault(row.case_id, {})[row.name] = value
     return out
+
+
+def _partners(session: Session, region: Region) -> list[dict[str, Any]]:
+    """The region's partners, by name (as `region show` and `partner list` give them)."""
+    return [{"name": p.name, "kind": p.kind, "sector": p.sector}
+            for p in session.exec(select(Partner).where(col(Partner.region_id) == region.id)
+                                  .order_by(col(Partner.name)))]
 
 
 def _document_json(d: Document) -> dict[str, Any]:
