@@ -68,6 +68,8 @@ class Config(_Strict):
     """The whole configuration, validated."""
 
     database: str = "sqlite:///onderwijsflow.db"
+    #: The language of every text a person reads, unless --lang or ONDERWIJSFLOW_LANG says otherwise.
+    language: Literal["nl", "en"] = "nl"
     timezone: Literal["Europe/Amsterdam"] = "Europe/Amsterdam"
     reminder_time: dt.time = dt.time(9, 0)
     simulated_clock: bool = False

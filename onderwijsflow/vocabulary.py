@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from onderwijsflow.i18n import N_, _
+
 SECTORS: tuple[str, ...] = ("PO", "VO", "SO", "VSO", "MBO", "HO")
 
 PARTNER_KINDS: tuple[str, ...] = (
@@ -58,10 +60,82 @@ DOCUMENT_KINDS: tuple[str, ...] = (
 )
 
 
+#: How a sentence names each kind of thing: English source, Dutch in the catalog. A kind
+#: without an entry is shown as its slug with underscores as spaces.
+PARTNER_LABELS: dict[str, str] = {
+    "schoolbestuur": N_("school board"),
+    "lerarenopleiding": N_("teacher-training institute"),
+    "beroepsgroep": N_("profession group"),
+    "vakbond": N_("union"),
+    "gemeente": N_("municipality"),
+    "overig": N_("other partner"),
+}
+
+ROLE_LABELS: dict[str, str] = {
+    "programmamanager": N_("programme manager"),
+    "projectleider": N_("project leader"),
+    "contactpersoon": N_("contact person"),
+    "penvoerder": N_("lead applicant (penvoerder)"),
+    "bestuurder": N_("board member"),
+    "kwartiermaker": N_("quartermaster (kwartiermaker)"),
+    "secretaris": N_("secretary"),
+    "coordinator": N_("RE coordinator"),
+}
+
+#: Documents as the subject of a sentence ("the RE's advice is missing").
+DOCUMENT_LABELS: dict[str, str] = {
+    "plan_van_aanpak": N_("the plan of action"),
+    "concept_plan_van_aanpak": N_("the draft plan of action"),
+    "paragraaf_samen_opleiden": N_("the section on training together"),
+    "arbeidsmarktanalyse": N_("the labour-market analysis"),
+    "visie_en_ambitie": N_("the vision and ambition"),
+    "governance": N_("the governance description"),
+    "samenwerkingsovereenkomst": N_("the cooperation agreement"),
+    "intentieverklaring": N_("the declaration of intent"),
+    "advies_re": N_("the RE's advice"),
+    "subsidieaanvraag": N_("the grant application"),
+    "beschikking": N_("the grant decision"),
+    "bezwaarschrift": N_("the notice of objection"),
+    "beslissing_op_bezwaar": N_("the decision on the objection"),
+    "voortgangsrapportage": N_("the progress report"),
+    "jaarverslag": N_("the annual report"),
+    "verantwoording": N_("the accountability report"),
+    "vaststelling": N_("the final grant determination"),
+    "overig": N_("another document"),
+}
+
+
+#: The names of the vocabularies, as error sentences use them ("unknown partner kind 'x'").
+KIND_WORDS: tuple[str, ...] = (
+    N_("partner kind"), N_("sector"), N_("role"), N_("document kind"), N_("actor role"),
+    N_("notify target"), N_("record kind"), N_("region role"),
+)
+
+
+def partner_label(kind: str) -> str:
+    """A partner kind as a person says it, in the current language."""
+    return _label(PARTNER_LABELS, kind)
+
+
+def role_label(role: str) -> str:
+    """A role as a person says it, in the current language."""
+    return _label(ROLE_LABELS, role)
+
+
+def document_label(kind: str) -> str:
+    """A document kind as the subject of a sentence, in the current language."""
+    return _label(DOCUMENT_LABELS, kind)
+
+
+def _label(labels: dict[str, str], key: str) -> str:
+    text = labels.get(key)
+    return _(text) if text else key.replace("_", " ")
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """Return " (did you mean 'x'?)" for the closest choice, or "" when none is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return _(" (did you mean '{word}'?)").format(word=close[0]) if close else ""
 
 
 def require_member(kind: str, word: str, choices: Iterable[str]) -> str | None:
@@ -69,4 +143,5 @@ def require_member(kind: str, word: str, choices: Iterable[str]) -> str | None:
     choices = tuple(choices)
     if word in choices:
         return None
-    return f"unknown {kind} '{word}'{suggest(word, choices)}; known: {', '.join(choices)}"
+    return _("unknown {kind} '{word}'{suggestion}; known: {known}").format(
+        kind=_(kind), word=word, suggestion=suggest(word, choices), known=", ".join(choices))

@@ -18,6 +18,10 @@ import pytest
 
 PG_ENV = "ONDERWIJSFLOW_TEST_PG"
 
+#: The tests of mechanics read the English source texts; the tests of the Dutch a coordinator
+#: reads say ``--lang nl`` (or set the variable) themselves.
+os.environ["ONDERWIJSFLOW_LANG"] = "en"
+
 #: The workflows as shipped until December 2024 (regiovorming v1, subsidie v1) and their
 #: configuration (the rounds' parameters), frozen: the tests of the engine, store, scheduler
 #: and report use them as their fixture, so that a change of the shipped content does not
@@ -52,6 +56,15 @@ def frozen_workflows(request: pytest.FixtureRequest) -> Iterator[None]:
         patch.setattr(base, "shipped", frozen)
         patch.setattr(config, "shipped", frozen)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """A test that chose a language (``--lang nl`` in-process) leaves none behind."""
+    yield
+    from onderwijsflow import i18n
+
+    i18n.set_language(None)
 
 
 @pytest.fixture

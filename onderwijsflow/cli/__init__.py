@@ -12,7 +12,9 @@ from typing import Any
 
 import click
 
-from onderwijsflow import __version__
+from onderwijsflow import __version__, i18n
+from onderwijsflow.cli.localize import install_click_translations, localize
+from onderwijsflow.i18n import N_, _
 
 
 class Settings:
@@ -21,6 +23,7 @@ class Settings:
     def __init__(self, **options: Any) -> None:
         self.options = options
         self.debug: bool = options.pop("debug")
+        options.pop("lang", None)
         self._app: Any = None
 
     @property
@@ -53,6 +56,8 @@ pass_settings = click.make_pass_decorator(Settings)
               help="Who is acting [default: the operating-system user; env ONDERWIJSFLOW_ACTOR].")
 @click.option("--now", envvar="ONDERWIJSFLOW_NOW", metavar="ISO-DATETIME",
               help="Simulated current time, if the configuration allows it [env ONDERWIJSFLOW_NOW].")
+@click.option("--lang", envvar=i18n.ENV, type=click.Choice(i18n.LANGUAGES, case_sensitive=False),
+              help=N_("Language of every text a person reads [default: nl; env ONDERWIJSFLOW_LANG]."))
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, /, **options: Any) -> None:
@@ -60,6 +65,9 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
     Exit codes: 0 done, 1 error, 2 usage error, 3 refused, 4 not found, 5 conflict.
     """
+    if options.get("lang"):
+        i18n.set_language(options["lang"])
+        localize(cli)
     settings = Settings(**options)
     ctx.obj = settings
     ctx.call_on_close(settings.close)
@@ -74,11 +82,30 @@ def _register() -> None:
 
 
 _register()
+install_click_translations()
+
+
+def _language(argv: list[str]) -> str | None:
+    """The ``--lang`` of `argv`, read before click parses it: help must be translated first."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and map every error to one sentence and its exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    try:
+        i18n.set_language(_language(args))
+    except i18n.LanguageError:
+        i18n.set_language(None)  # click names the bad choice, in the default language
+    localize(cli)
     try:
         # Without standalone mode click *returns* the code of a `click.exceptions.Exit`
         # (a command's `ctx.exit(n)`) instead of raising it.
@@ -86,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.Abort:
-        click.echo("Aborted.", err=True)
+        click.echo(_("Aborted."), err=True)
         sys.exit(1)
     except click.ClickException as err:
         err.show()
@@ -104,17 +131,17 @@ def _report(err: Exception, debug: bool) -> int:
 
         traceback.print_exception(err)
     if isinstance(err, OnderwijsflowError):
-        click.echo(f"error: {err.message}", err=True)
+        click.echo(_("error: {message}").format(message=err.message), err=True)
         # Every problem on a line of its own, so a whole file can be fixed in one go.
         problems = err.problems if isinstance(err, DefinitionError) else err.details.get("problems")
         for problem in (problems or [])[1:]:
-            click.echo(f"error: {problem}", err=True)
+            click.echo(_("error: {message}").format(message=problem), err=True)
         return err.exit_code
     if _is_database_error(err):
-        click.echo(f"error: database problem: {_first_line(err)}", err=True)
+        click.echo(_("error: database problem: {problem}").format(problem=_first_line(err)), err=True)
         return 1
-    click.echo(f"error: unexpected {type(err).__name__}: {_first_line(err)} "
-               "(run with --debug for details)", err=True)
+    click.echo(_("error: unexpected {kind}: {problem} (run with --debug for details)").format(
+        kind=type(err).__name__, problem=_first_line(err)), err=True)
     return 1
 
 

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from onderwijsflow.i18n import _
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -37,7 +39,8 @@ def decision_options(func: F) -> F:
 
 def decision_text(decision: dict[str, Any]) -> str:
     """``DUS-I, 2025-01-20, ref DUS-I/2025/123`` for tables and messages."""
-    return f"{decision.get('by_label') or decision['by']}, {decision['date']}, ref {decision['ref']}"
+    return _("{body}, {date}, ref {ref}").format(
+        body=decision.get("by_label") or decision["by"], date=decision["date"], ref=decision["ref"])
 
 
 def _default(value: Any) -> Any:
@@ -109,8 +112,15 @@ def unmet_lines(unmet: list[dict[str, Any]]) -> list[str]:
 
 
 def short_time(iso: str | None) -> str:
-    """``2024-10-15 16:00`` from an ISO local time, for tables."""
-    return iso[:16].replace("T", " ") if iso else ""
+    """``15-10-2024 16:00`` (Dutch) or ``2024-10-15 16:00`` from an ISO local time, for tables."""
+    if not iso:
+        return ""
+    from onderwijsflow import i18n
+
+    stamp = iso[:16].replace("T", " ")
+    if i18n.current() == "nl" and len(stamp) >= 10 and stamp[4] == "-":
+        stamp = f"{stamp[8:10]}-{stamp[5:7]}-{stamp[:4]}{stamp[10:]}"
+    return stamp
 
 
 class ProgressBar:

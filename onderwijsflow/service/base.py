@@ -72,6 +72,10 @@ class Base:
             ConfigError: a bad configuration, or `now` while the clock may not be simulated.
         """
         cfg = load_config(config)
+        from onderwijsflow import i18n
+
+        if not i18n.explicit():
+            i18n.set_language(cfg.language)
         clock = Clock()
         if now is not None:
             if not cfg.simulated_clock:

@@ -1,0 +1,179 @@
+"""One language wherever a person reads: gettext catalogs for text, Babel's CLDR data for dates,
+numbers and money.
+
+Source strings are English; Dutch is the default language and lives in
+``onderwijsflow/locale/nl/LC_MESSAGES/onderwijsflow.po`` (compiled to ``.mo``; maintained with
+``python -m onderwijsflow.i18n.catalog``). The language is chosen per process, in this order:
+``set_language`` (the CLI's ``--lang``), ``ONDERWIJSFLOW_LANG``, the configuration's
+``language:``, then Dutch. JSON keys and codes never pass through here; only what a person reads.
+
+Messages are formatted *after* translation, with named fields, so a translator can reorder
+them::
+
+    _("Region {slug} created").format(slug=slug)
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+LANGUAGES: tuple[str, ...] = ("nl", "en")
+DEFAULT = "nl"
+ENV = "ONDERWIJSFLOW_LANG"
+DOMAIN = "onderwijsflow"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+
+#: CLDR locales for formatting: Dutch as written in the Netherlands, English as in Britain
+#: (day-month order, 24-hour clock: what an English-speaking colleague in The Hague expects).
+_CLDR = {"nl": "nl_NL", "en": "en_GB"}
+
+_chosen: str | None = None
+
+
+class LanguageError(ValueError):
+    """A language that is not one of :data:`LANGUAGES`."""
+
+
+def normalize(language: str) -> str:
+    """``"NL"``, ``"nl_NL.UTF-8"``, ``"en-GB"`` → ``"nl"``/``"en"``; anything else is an error."""
+    code = language.strip().replace("-", "_").split(".")[0].split("_")[0].lower()
+    if code not in LANGUAGES:
+        raise LanguageError(
+            f"unknown language '{language}'; known: {', '.join(LANGUAGES)}")
+    return code
+
+
+def set_language(language: str | None) -> str:
+    """Choose the language for this process (None: back to the environment's choice)."""
+    global _chosen
+    _chosen = None if language is None else normalize(language)
+    return current()
+
+
+def explicit() -> bool:
+    """Whether a language was chosen by ``set_language`` or the environment (not defaulted)."""
+    return _chosen is not None or bool(os.environ.get(ENV))
+
+
+def current() -> str:
+    """The language in effect."""
+    if _chosen is not None:
+        return _chosen
+    env = os.environ.get(ENV)
+    if env:
+        try:
+            return normalize(env)
+        except LanguageError:
+            return DEFAULT
+    return DEFAULT
+
+
+@contextmanager
+def using(language: str) -> Iterator[None]:
+    """Speak `language` inside the block (a mail to a reader, a test), then go back."""
+    global _chosen
+    before = _chosen
+    set_language(language)
+    try:
+        yield
+    finally:
+        _chosen = before
+
+
+@cache
+def _translations(language: str) -> _gettext.NullTranslations:
+    if language == "en":
+        return _gettext.NullTranslations()
+    return _gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+
+
+def gettext(message: str) -> str:
+    """`message` in the current language."""
+    return _translations(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form of a message, for `n`, in the current language."""
+    return _translations(current()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` in the current language, disambiguated by `context` (a word with two senses)."""
+    return _translations(current()).pgettext(context, message)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for translation without translating it now (translated where it is shown)."""
+    return message
+
+
+_ = gettext
+
+
+def locale() -> str:
+    """The CLDR locale of the current language."""
+    return _CLDR[current()]
+
+
+def format_date(day: date) -> str:
+    """A day as a person writes it: "dinsdag 15 oktober 2024" / "Tuesday 15 October 2024"."""
+    from babel.dates import format_date as babel_date
+
+    return babel_date(day, "EEEE d MMMM y", locale=locale())
+
+
+def format_day(day: date) -> str:
+    """A day in a table cell: "15 okt 2024" / "15 Oct 2024"."""
+    from babel.dates import format_date as babel_date
+
+    return babel_date(day, "d MMM y", locale=locale())
+
+
+def format_datetime(moment: datetime) -> str:
+    """A moment in Dutch local time: "dinsdag 15 oktober 2024, 16:00"."""
+    from babel.dates import format_datetime as babel_datetime
+
+    from onderwijsflow.clock import to_local
+
+    local = to_local(moment) if moment.tzinfo is not None else moment
+    return babel_datetime(local, "EEEE d MMMM y, HH:mm", locale=locale())
+
+
+def format_number(value: int | float | Decimal) -> str:
+    """A number with the language's separators: 1.275.000,5 / 1,275,000.5."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale=locale())
+
+
+def format_money(amount: int | float | Decimal) -> str:
+    """Euros: "€ 1.275.000" (whole euros without cents), "€ 1.275.000,50" otherwise."""
+    from babel.numbers import format_currency
+
+    whole = Decimal(str(amount)) == Decimal(str(amount)).to_integral_value()
+    pattern = "¤ #,##0" if whole else "¤ #,##0.00"
+    return format_currency(amount, "EUR", format=pattern, locale=locale(),
+                           currency_digits=False).replace("\xa0", " ")
+
+
+def join_or(items: list[str]) -> str:
+    """"a, b or c" / "a, b of c"."""
+    return _join(items, _("or"))
+
+
+def join_and(items: list[str]) -> str:
+    """"a, b and c" / "a, b en c"."""
+    return _join(items, _("and"))
+
+
+def _join(items: list[str], word: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
