@@ -57,7 +57,8 @@ def extract() -> Catalog:
 
 
 def help_texts() -> Iterator[tuple[str, str]]:
-    """(where, text) for every help text a person can read in ``--help``."""
+    """(where, text) for every help text a person can read in ``--help``; `where` is the
+    command's path, ``cli/onderwijsflow/region/create/--name`` (no spaces or colons: a .po location)."""
     import click
 
     from onderwijsflow.cli import cli
@@ -65,14 +66,14 @@ def help_texts() -> Iterator[tuple[str, str]]:
     def walk(command: click.Command, path: str) -> Iterator[tuple[str, str]]:
         for text in (command.help, command.short_help, command.epilog):
             if text:
-                yield f"cli:{path}", text
+                yield f"cli/{path}", text
         for param in command.params:
             help_text = getattr(param, "help", None)
             if help_text:
-                yield f"cli:{path} {param.name}", help_text
+                yield f"cli/{path}/--{param.name}", help_text
         if isinstance(command, click.Group):
             for name, sub in sorted(command.commands.items()):
-                yield from walk(sub, f"{path} {name}")
+                yield from walk(sub, f"{path}/{name}")
 
     yield from walk(cli, "onderwijsflow")
 
@@ -118,17 +119,37 @@ def locked() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+MEMORY = PO.parent / ".memory.json"
+
+
 def update() -> tuple[int, int]:
-    """Bring the catalog in step with the source; returns (messages added, messages dropped)."""
+    """Bring the catalog in step with the source; returns (messages added, messages dropped).
+
+    Translations of dropped messages are remembered (in an untracked file beside the catalog)
+    and come back when the same message returns, e.g. after a file was saved half-edited.
+    """
     with locked():
         catalog = load() if PO.exists() else _new_catalog()
         before = {m.id for m in catalog if m.id}
+        memory: dict[str, Any] = json.loads(MEMORY.read_text("utf-8")) if MEMORY.exists() else {}
+        for message in catalog:
+            if message.id and _translated(message):
+                memory[_key(message)] = message.string
         template = extract()
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
         catalog.obsolete.clear()
+        for message in catalog:
+            if message.id and not _translated(message) and _key(message) in memory:
+                remembered = memory[_key(message)]
+                message.string = tuple(remembered) if isinstance(remembered, list) else remembered
         after = {m.id for m in catalog if m.id}
         save(catalog)
+        MEMORY.write_text(json.dumps(memory, ensure_ascii=False, sort_keys=True), "utf-8")
     return len(after - before), len(before - after)
+
+
+def _key(message: Message) -> str:
+    return json.dumps([message.context, message.id], ensure_ascii=False)
 
 
 def untranslated(path: str | None = None) -> list[dict[str, Any]]:
