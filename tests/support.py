@@ -90,15 +90,17 @@ class Run:
 class Flow:
     """``onderwijsflow ...`` in process against one database, as actor anne.
 
-    `now` (``ONDERWIJSFLOW_NOW``, Europe/Amsterdam) and `workflows` (the directory) hold for
+    `now` (``ONDERWIJSFLOW_NOW``, Europe/Amsterdam), `workflows` (the directory) and `lang`
+    (``ONDERWIJSFLOW_LANG``; English, the source texts the tests of mechanics read) hold for
     every following command until the test changes them.
     """
 
-    def __init__(self, url: str, config: Path, workflows: Path, now: str) -> None:
+    def __init__(self, url: str, config: Path, workflows: Path, now: str, lang: str = "en") -> None:
         self.url = url
         self.config = config
         self.workflows = workflows
         self.now = now
+        self.lang = lang
 
     def __call__(self, *args: str) -> Run:
         from click.testing import CliRunner
@@ -108,7 +110,8 @@ class Flow:
         env: dict[str, str | None] = {f"ONDERWIJSFLOW_{name}": None for name in ENV_VARS}
         env.update({"ONDERWIJSFLOW_DB": self.url, "ONDERWIJSFLOW_CONFIG": str(self.config),
                     "ONDERWIJSFLOW_WORKFLOWS": str(self.workflows), "ONDERWIJSFLOW_ACTOR": "anne",
-                    "ONDERWIJSFLOW_NOW": self.now, "COLUMNS": "200"})
+                    "ONDERWIJSFLOW_NOW": self.now, "ONDERWIJSFLOW_LANG": self.lang,
+                    "COLUMNS": "200"})
         with CliRunner().isolation(env=env) as (out, err, _):
             try:
                 main(list(args))

@@ -17,24 +17,31 @@ import click
 from onderwijsflow import i18n
 
 _SOURCE = "_onderwijsflow_source"
+HELP_OPTION = "Show this message and exit."  # click's text, in its catalog below
 _CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types")
 
 
 def localize(root: click.Command) -> None:
     """Translate every help text under `root` into the current language."""
     for obj, attrs in _texts(root):
-        source: dict[str, str | None] = obj.__dict__.setdefault(
-            _SOURCE, {a: getattr(obj, a) for a in attrs})
-        for attr, text in source.items():
+        source: dict[str, str | None] = obj.__dict__.setdefault(_SOURCE, {})
+        for attr in attrs:
+            text = source.setdefault(attr, getattr(obj, attr))
             setattr(obj, attr, i18n.gettext(text) if text else text)
 
 
 def _texts(command: click.Command) -> Iterator[tuple[Any, tuple[str, ...]]]:
-    yield command, ("help", "short_help", "epilog")
+    yield command, ("help", "short_help", "epilog", "options_metavar")
+    # Click builds the --help option on first use and keeps it (with its text of that moment).
+    helper = command.__dict__.get("_help_option")
+    if isinstance(helper, click.Option):
+        helper.__dict__.setdefault(_SOURCE, {"help": HELP_OPTION})
+        yield helper, ("help",)
     for param in command.params:
         if isinstance(param, click.Option):
             yield param, ("help",)
     if isinstance(command, click.Group):
+        yield command, ("subcommand_metavar",)
         for sub in command.commands.values():
             yield from _texts(sub)
 
@@ -55,6 +62,9 @@ def _click_messages() -> None:  # pragma: no cover - never called: read by the e
     """The messages of click's that a user of onderwijsflow meets, for the catalog."""
     _, ngettext = i18n.gettext, i18n.ngettext
     _("Usage:")
+    _("[OPTIONS]")
+    _("COMMAND [ARGS]...")
+    _("Show this message and exit.")
     _("Options")
     _("Commands")
     _("Error: {message}")

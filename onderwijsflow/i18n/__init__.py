@@ -155,10 +155,12 @@ def format_number(value: int | float | Decimal) -> str:
 
 def format_money(amount: int | float | Decimal) -> str:
     """Euros: "€ 1.275.000" (whole euros without cents), "€ 1.275.000,50" otherwise."""
+    from babel import Locale
     from babel.numbers import format_currency
 
-    whole = Decimal(str(amount)) == Decimal(str(amount)).to_integral_value()
-    pattern = "¤ #,##0" if whole else "¤ #,##0.00"
+    pattern = Locale.parse(locale()).currency_formats["standard"].pattern
+    if Decimal(str(amount)) == Decimal(str(amount)).to_integral_value():
+        pattern = pattern.replace("0.00", "0")
     return format_currency(amount, "EUR", format=pattern, locale=locale(),
                            currency_digits=False).replace("\xa0", " ")
 

@@ -1,0 +1,125 @@
+"""The language machinery: the catalog is complete and fresh, the language is chosen as
+documented, CLDR formats dates and money, and click's own texts follow the language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from onderwijsflow import i18n
+from onderwijsflow.i18n import catalog
+
+
+def test_catalog_is_complete_fresh_and_compiled() -> None:
+    """Fails on a message without a Dutch translation, a message in the source that is not in
+    the catalog (or the reverse), a translation that lost a {placeholder}, or a stale .mo."""
+    problems = catalog.problems()
+    assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} problems; see " \
+        "python -m onderwijsflow.i18n.catalog)"
+
+
+def test_the_check_notices_a_new_untranslated_message(tmp_path: Path, monkeypatch) -> None:
+    """The completeness check is real: a catalog missing one message, or with a placeholder
+    dropped, or a .mo from an older catalog, is reported."""
+    from babel.messages.pofile import read_po, write_po
+
+    with catalog.PO.open("rb") as f:
+        po = read_po(f, locale="nl")
+    victim = next(m for m in po if m.id and isinstance(m.id, str) and "{" in m.id)
+    po.delete(victim.id, victim.context)
+    renamed = next(m for m in po if m.id and isinstance(m.id, str) and "{" in m.id)
+    renamed.string = "zonder plaatshouders"
+    fake = tmp_path / "onderwijsflow.po"
+    with fake.open("wb") as f:
+        write_po(f, po)
+    monkeypatch.setattr(catalog, "PO", fake)
+    monkeypatch.setattr(catalog, "MO", tmp_path / "onderwijsflow.mo")
+    found = catalog.problems()
+    assert any(p.startswith("not in the catalog") and repr(victim.id) in p for p in found)
+    assert any(p.startswith("placeholders differ") and repr(renamed.id) in p for p in found)
+    assert any("is not compiled" in p for p in found)
+
+
+def test_placeholders_are_read_from_both_format_styles() -> None:
+    assert catalog._fields("Region {slug} moved {n} times") == {"slug", "n"}
+    assert catalog._fields("%(prog)s, version %(version)s") == {"prog", "version"}
+    assert catalog._fields("{value!r} is not {choice}.") == {"value", "choice"}
+
+
+def test_language_precedence(monkeypatch) -> None:
+    monkeypatch.delenv(i18n.ENV, raising=False)
+    i18n.set_language(None)
+    assert i18n.current() == "nl" and not i18n.explicit()
+    monkeypatch.setenv(i18n.ENV, "en_GB.UTF-8")
+    assert i18n.current() == "en" and i18n.explicit()
+    i18n.set_language("NL")
+    assert i18n.current() == "nl"
+    with i18n.using("en"):
+        assert i18n.gettext("Usage:") == "Usage:"
+    assert i18n.gettext("Usage:") == "Gebruik:"
+    with pytest.raises(i18n.LanguageError, match="unknown language 'fr'"):
+        i18n.set_language("fr")
+
+
+def test_configuration_sets_the_language_unless_chosen(tmp_path: Path, monkeypatch) -> None:
+    from onderwijsflow.service import Onderwijsflow
+
+    config = tmp_path / "c.yaml"
+    config.write_text("language: en\n")
+    monkeypatch.delenv(i18n.ENV, raising=False)
+    i18n.set_language(None)
+    Onderwijsflow.open(db=f"sqlite:///{tmp_path / 'a.db'}", config=config).close()
+    assert i18n.current() == "en"
+    i18n.set_language("nl")
+    Onderwijsflow.open(db=f"sqlite:///{tmp_path / 'a.db'}", config=config).close()
+    assert i18n.current() == "nl", "--lang wins over the configuration"
+
+
+def test_cldr_dates_numbers_and_money() -> None:
+    moment = dt.datetime(2024, 10, 15, 14, 0, tzinfo=dt.UTC)  # 16:00 in Amsterdam
+    with i18n.using("nl"):
+        assert i18n.format_datetime(moment) == "dinsdag 15 oktober 2024, 16:00"
+        assert i18n.format_date(dt.date(2025, 1, 31)) == "vrijdag 31 januari 2025"
+        assert i18n.format_money(1_275_000) == "€ 1.275.000"
+        assert i18n.format_money(Decimal("2500.5")) == "€ 2.500,50"
+        assert i18n.format_number(29000) == "29.000"
+        assert i18n.join_or(["beroepsgroep", "vakbond"]) == "beroepsgroep of vakbond"
+    with i18n.using("en"):
+        assert i18n.format_datetime(moment) == "Tuesday 15 October 2024, 16:00"
+        assert i18n.format_money(1_275_000) == "€1,275,000"
+        assert i18n.join_and(["a", "b", "c"]) == "a, b and c"
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from onderwijsflow.cli import main
+
+    with CliRunner().isolation(env={i18n.ENV: None, "COLUMNS": "200"}) as (out, err, _):
+        try:
+            main(list(args))
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+    return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def test_help_and_clicks_own_messages_follow_the_language() -> None:
+    code, out, _ = _cli("--help")
+    assert code == 0 and out.startswith("Gebruik: onderwijsflow [OPTIES] OPDRACHT")
+    assert "Opties:" in out and "Toon deze hulptekst en stop." in out
+    assert "Show this message" not in out and "Options:" not in out
+    code, _, err = _cli("region", "create")
+    assert code == 2 and "Fout: Ontbrekend argument 'SLUG'." in err
+    # The same process in English afterwards: the help texts start again from the source.
+    code, out, _ = _cli("--lang", "en", "--help")
+    assert out.startswith("Usage: onderwijsflow [OPTIONS] COMMAND") and "Show this message" in out
+    code, out, _ = _cli("--lang=nl", "region", "--help")
+    assert "Regio's aanmaken" in out
+
+
+def test_an_unknown_language_is_one_sentence() -> None:
+    code, _, err = _cli("--lang", "fr", "region", "list")
+    assert code == 2 and "'fr' is niet een van 'nl', 'en'" in err
