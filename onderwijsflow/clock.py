@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from onderwijsflow.errors import UsageError
+from onderwijsflow.i18n import _
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
 END_OF_DAY = time(23, 59, 59)
@@ -62,7 +63,8 @@ def parse_moment(text: str, *, end_of_day: bool = True) -> datetime:
     Raises:
         UsageError: when `text` is neither a date nor a date-time.
     """
-    text = normalize_date_text(text.strip())
+    given = text.strip()
+    text = normalize_date_text(given)
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -70,7 +72,8 @@ def parse_moment(text: str, *, end_of_day: bool = True) -> datetime:
         moment = datetime.fromisoformat(text.replace(" ", "T", 1))
     except ValueError:
         raise UsageError(
-            f"'{text}' is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)"
+            _("'{text}' is not a date (YYYY-MM-DD or DD-MM-YYYY) or date-time "
+              "(YYYY-MM-DDTHH:MM)").format(text=given)
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL)
@@ -86,7 +89,9 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(normalize_date_text(text.strip()))
     except ValueError:
-        raise UsageError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+        raise UsageError(
+            _("'{text}' is not a date in the form YYYY-MM-DD or DD-MM-YYYY").format(text=text)
+        ) from None
 
 
 _DUTCH_DATE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})(?=$|[ T])")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from onderwijsflow.errors import ConfigError
+from onderwijsflow.i18n import _
 from onderwijsflow.resources import shipped
 from onderwijsflow.vocabulary import ACTOR_ROLES, require_member
 
@@ -58,10 +59,37 @@ class ChannelConfig(_Strict):
 
 
 class NotifyConfig(_Strict):
-    """Who mail comes from and how it leaves."""
+    """Who mail comes from, who signs it, where replies go, and how it leaves."""
 
     sender: str = "onderwijsflow@example.org"
+    #: Who signs every message (the line under the greeting).
+    team: str = "Realisatie-Eenheid Onderwijsregio's"
+    #: Where replies go (the Reply-To header); None: to the sender.
+    reply_to: str | None = None
+    #: More lines under the team's name: a telephone number, a web address.
+    signature: str | None = None
     channels: tuple[ChannelConfig, ...] = (ChannelConfig(type="log"),)
+
+    @field_validator("team", "reply_to")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and len(value.splitlines()) > 1:
+            raise ValueError(_("must be one line"))
+        return value.strip() if value is not None else None
+
+    @field_validator("reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        from email.utils import parseaddr
+
+        if value is not None and "@" not in parseaddr(value)[1]:
+            raise ValueError(_("{value!r} is not an e-mail address").format(value=value))
+        return value
+
+    @field_validator("signature")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return value.strip("\n") or None if value is not None else None
 
 
 class Config(_Strict):
@@ -107,8 +135,9 @@ def load_config(path: str | Path | None = None) -> Config:
         where = ".".join(str(p) for p in first["loc"])
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        raise ConfigError(f"configuration {path or 'defaults'}: {where}: {msg}") from None
+            msg = _("unknown key")
+        raise ConfigError(_("configuration {file}: {key}: {problem}").format(
+            file=path or _("defaults"), key=where, problem=msg)) from None
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -117,15 +146,18 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} does not exist") from None
+        raise ConfigError(_("configuration file {file} does not exist").format(file=path)) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read configuration file {path}: {err}") from None
+        raise ConfigError(_("cannot read configuration file {file}: {error}").format(
+            file=path, error=err)) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"configuration file {path}{line} is not valid YAML") from None
+        raise ConfigError(_("configuration file {file} is not valid YAML").format(
+            file=f"{path}{line}")) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"configuration file {path} must be a mapping of keys to values")
+        raise ConfigError(_("configuration file {file} must be a mapping of keys to values")
+                          .format(file=path))
     return data
 
 

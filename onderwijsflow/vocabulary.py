@@ -71,6 +71,16 @@ PARTNER_LABELS: dict[str, str] = {
     "overig": N_("other partner"),
 }
 
+#: A partner kind counted ("2 school boards").
+PARTNER_PLURALS: dict[str, str] = {
+    "schoolbestuur": N_("school boards"),
+    "lerarenopleiding": N_("teacher-training institutes"),
+    "beroepsgroep": N_("profession groups"),
+    "vakbond": N_("unions"),
+    "gemeente": N_("municipalities"),
+    "overig": N_("other partners"),
+}
+
 ROLE_LABELS: dict[str, str] = {
     "programmamanager": N_("programme manager"),
     "projectleider": N_("project leader"),
@@ -112,9 +122,10 @@ KIND_WORDS: tuple[str, ...] = (
 )
 
 
-def partner_label(kind: str) -> str:
-    """A partner kind as a person says it, in the current language."""
-    return _label(PARTNER_LABELS, kind)
+def partner_label(kind: str, count: int = 1) -> str:
+    """A partner kind as a person says it, in the current language; plural for a `count`
+    other than 1 ("2 school boards")."""
+    return _label(PARTNER_LABELS if count == 1 else PARTNER_PLURALS, kind)
 
 
 def role_label(role: str) -> str:

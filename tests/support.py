@@ -15,8 +15,10 @@ FROZEN_SITE = Path(__file__).resolve().parent / "data" / "frozen_site"
 
 def frozen_child(env: dict[str, str]) -> dict[str, str]:
     """`env` for a child process that must see the frozen 2024 workflows and configuration
-    (as the in-process tests do, see ``conftest.frozen_workflows``)."""
+    (as the in-process tests do, see ``conftest.frozen_workflows``), speaking English, the
+    source texts the tests of mechanics read."""
     env["ONDERWIJSFLOW_TEST_FROZEN"] = "1"
+    env.setdefault("ONDERWIJSFLOW_LANG", "en")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FROZEN_SITE), env.get("PYTHONPATH")]))
     return env
 

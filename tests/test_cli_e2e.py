@@ -257,8 +257,8 @@ def test_refused_advance_names_what_is_missing_and_the_fix_lets_it_through(
     assert doc["from"] == doc["to"] == "verkenning"
     assert [u["requirement"] for u in doc["unmet"]] == APPLICATION_REQUIREMENTS
     details = {u["requirement"]: u["detail"] for u in doc["unmet"]}
-    assert "schoolbestuur" in details["schoolbestuur_betrokken"]
-    assert "0 found" in details["arbeidsmarktanalyse_aanwezig"]
+    assert "school board" in details["schoolbestuur_betrokken"]
+    assert "is missing" in details["arbeidsmarktanalyse_aanwezig"]
 
     # The fix: four independent writes, started together (they queue on the write lock).
     fixes = cli.many(

@@ -193,7 +193,7 @@ def test_refused_then_fixed_then_allowed(tmp_path: Path, monkeypatch: pytest.Mon
 
     moved = run("advance", "twente", "dien_aanvraag_in")
     assert moved.code == 0, str(moved)
-    assert "verkenning -> aanvraag_ingediend" in moved.out
+    assert "twente: moved from ‘Verkenning’ to ‘Aanvraag ingediend’." in moved.out
     shown = run("region", "show", "twente", "--json").json()
     assert shown["cases"]["regiovorming"]["state"] == "aanvraag_ingediend"
     assert {d["kind"] for d in shown["documents"]} == {"samenwerkingsovereenkomst",
@@ -372,13 +372,16 @@ def test_conflict_exits_5_and_writes_nothing(run: InProcess, monkeypatch: pytest
 def test_dry_run_says_so_and_exits_3_when_refused(run: InProcess) -> None:
     allowed = run("advance", "twente", "dien_aanvraag_in", "--dry-run")
     assert allowed.code == 0, str(allowed)
-    assert allowed.out.startswith("[dry run] twente: regiovorming would move verkenning -> "
-                                  "aanvraag_ingediend"), allowed.out
+    assert allowed.out.startswith("[dry run] twente: would move from ‘Verkenning’ to ‘Aanvraag "
+                                  "ingediend’; nothing was written."), allowed.out
     refused = run("advance", "leeg", "dien_aanvraag_in", "--dry-run")
     assert refused.code == 3, str(refused)
-    assert refused.out.startswith("[dry run] leeg: dien_aanvraag_in refused"), refused.out
-    for requirement in APPLICATION_REQUIREMENTS:
-        assert f"({requirement})" in refused.out
+    assert refused.out.startswith("[dry run] leeg: ‘Aanvraag indienen’ would be refused; these "
+                                  "requirements are unmet:"), refused.out
+    unmet = run("advance", "leeg", "dien_aanvraag_in", "--dry-run", "--json").json()["unmet"]
+    assert [u["requirement"] for u in unmet] == APPLICATION_REQUIREMENTS
+    for u in unmet:  # each by its label (then what the check found)
+        assert f"  - {u['label']}: " in refused.out
     shown = run("region", "show", "twente", "--json").json()
     assert shown["cases"]["regiovorming"]["state"] == "verkenning"
 

@@ -46,6 +46,7 @@ def _env(tmp_path: Path, bytecode: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["ONDERWIJSFLOW_DB"] = f"sqlite:///{tmp_path / 'never-created.db'}"
+    env["ONDERWIJSFLOW_LANG"] = "en"
     return with_bytecode_cache(env, bytecode)
 
 

@@ -4,7 +4,7 @@ Four regions on a real SQLite file with a fake clock (1 March 2025): one deadlin
 eight weeks (upcoming), one passed while the case still prepares (overdue), one whose case
 was submitted in time (met), one far away. The CLI runs in process through the real entry
 point; the `--ics` file is parsed back with `icalendar` (events, stable UIDs, alarms at the
-reminder offsets).
+moments the e-mail reminders go out).
 """
 
 from __future__ import annotations
@@ -198,12 +198,15 @@ def test_ics_export_parses_back_with_one_event_per_milestone_and_alarms(
     events = {str(e["uid"]): e for e in calendar.walk("VEVENT")}
     assert len(events) == 4
     by_summary = {str(e["summary"]): e for e in events.values()}
-    assert set(by_summary) == {f"Deadline aanvraag – Regio {slug.title()}" for slug in DEADLINES}
-    event = by_summary["Deadline aanvraag – Regio Achterhoek"]
+    assert set(by_summary) == {f"Deadline aanvraag — Regio {slug.title()}" for slug in DEADLINES}
+    event = by_summary["Deadline aanvraag — Regio Achterhoek"]
     assert event.decoded("dtstart") == datetime(2025, 4, 4, 14, 0, tzinfo=UTC)
     assert "achterhoek" in str(event["description"])
+    # Absolute alarms at the moments the e-mail reminders go out: 09:00 local, 14, 7 and 1
+    # day(s) before 4 April 2025 (CET until 30 March, CEST after).
     triggers = sorted(alarm.decoded("trigger") for alarm in event.walk("VALARM"))
-    assert triggers == [-timedelta(days=14), -timedelta(days=7), -timedelta(days=1)]
+    assert triggers == [datetime(2025, 3, 21, 8, 0, tzinfo=UTC), datetime(2025, 3, 28, 8, 0, tzinfo=UTC),
+                        datetime(2025, 4, 3, 7, 0, tzinfo=UTC)]
     assert {str(alarm["action"]) for alarm in event.walk("VALARM")} == {"DISPLAY"}
     assert len(set(events)) == len(events)  # every UID distinct
 
@@ -233,7 +236,7 @@ def test_ics_with_json_and_region_writes_the_file_and_one_json_document(
     assert code == 0, err
     assert statuses(json.loads(out)["deadlines"]) == {"twente": "met"}
     (event,) = read_ics(target).walk("VEVENT")
-    assert str(event["summary"]) == "Deadline aanvraag – Regio Twente"
+    assert str(event["summary"]) == "Deadline aanvraag — Regio Twente"
     assert not list(tmp_path.glob("*.tmp"))
 
 

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from onderwijsflow import i18n
 from onderwijsflow.clock import parse_moment
 from onderwijsflow.demo import NOTICE, REGIONS, run_demo
+from onderwijsflow.i18n import _
 from onderwijsflow.scheduler.deadlines import deadlines
 from onderwijsflow.service import Onderwijsflow
 from onderwijsflow.service.base import validate_slug
@@ -81,7 +83,9 @@ def test_regions_are_invented_and_say_so() -> None:
         assert r.name.endswith("(fictief)"), r.name
         assert validate_slug(r.slug) == r.slug
     assert len({r.slug for r in REGIONS}) == len(REGIONS)
-    assert "Fictieve gegevens" in NOTICE and "invented data" in NOTICE and "alle regio's" in NOTICE
+    assert NOTICE.startswith("Invented data")  # one language at a time: English source, Dutch catalog
+    with i18n.using("nl"):
+        assert _(NOTICE).startswith("Fictieve gegevens") and "alle regio's" in _(NOTICE)
 
 
 def test_featured_region_is_refused_then_fixed_then_decided_by_the_bestuurlijk_overleg(
@@ -187,7 +191,7 @@ def test_peilgesprek_meets_the_milestone_and_a_region_without_one_is_told(app: O
         if r.slug == THEME_SLUG:
             assert not talks
             assert len(notices) == 1 and notices[0]["at"].startswith("2025-07-02")
-            assert notices[0]["data"]["subject"].startswith("Verlopen: Halfjaarlijks peilgesprek")
+            assert notices[0]["data"]["subject"].startswith("Overdue: Halfjaarlijks peilgesprek")
         else:
             assert len(talks) == 1 and not notices
             fields = talks[0]["fields"]
@@ -236,8 +240,9 @@ def test_demo_command_in_a_fresh_directory(tmp_path: Path) -> None:
     done = subprocess.run([*_cli(), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           encoding="utf-8", timeout=300)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("Fictieve gegevens / invented data") == 2  # at the start and the end
-    assert "geweigerd / refused" in done.stdout and "beroepsgroep_betrokken" in done.stdout
+    assert done.stdout.count("Fictieve gegevens") == 2  # at the start and the end, in Dutch
+    assert "Invented data" not in done.stdout
+    assert "geweigerd" in done.stdout and "beroepsgroep_betrokken" in done.stdout
     assert "venster_open" in done.stdout and "voor_deadline" in done.stdout
     assert "subsidie_2025_verleend" in done.stdout
     assert "audit verify" in done.stdout and "Traceback" not in done.stderr

@@ -28,10 +28,13 @@ ENGLISH = re.compile(r"\b(the|and|with|without|from|for|not|must|needed|found|no
                      r"removed|moved|refused|allowed|unknown|missing|error|should|already|case|"
                      r"cases|state|states|requirement|requirements|milestone|milestones|overdue|"
                      r"upcoming|reminder|reminders|sent|passed|since|before|after|only|every|each|"
-                     r"this|that|which|there|when|was|were|has|have|been|nothing|written|would|"
-                     r"cannot|does|exists|intact|broken|pending|failed|due|yes|no|true|false|"
-                     r"trigger|triggers|transition|event|events|round|fact|facts|partners|people|"
+                     r"this|that|which|there|when|were|has|have|been|nothing|written|would|"
+                     r"cannot|does|exists|broken|pending|failed|due|yes|no|true|false|"
+                     r"trigger|triggers|transition|event|events|round|fact|facts|people|"
                      r"actor|version|dry run|would be|of type|opened|closed|days|weeks)\b")
+
+#: Codes a person types, named in a command's help: event kinds, CSV column names.
+TYPED = {"history": {"refused"}, "import regions": {"fact", "partners", "people"}}
 
 #: Commands run only with --help here: the long-running worker, and the demo (its own test).
 HELP_ONLY = {"scheduler run", "demo"}
@@ -51,13 +54,14 @@ def english_words(text: str) -> list[str]:
     """The English words in `text`, leaving out what a person typed or the data holds: quoted
     values, option names, e-mail addresses and paths."""
     text = re.sub(r"'[^'\n]*'|‘[^’\n]*’|\"[^\"\n]*\"|“[^”\n]*”", " ", text)
-    text = re.sub(r"--[\w-]+|\S+@\S+|\S*/\S*|\b\w+_\w+\b", " ", text)
+    text = re.sub(r"--[\w-]+|\S+@\S+|\S*/\S*|\b\w+_\w+\b|scope: case", " ", text)
+    text = re.sub(r"onderwijsflow( [a-z][\w-]*)+", " ", text)  # a command, as typed
     return sorted({m.group(0) for m in ENGLISH.finditer(text)})
 
 
 def dutch_texts() -> list[str]:
     """Translations in the catalog that differ from their English source (long enough to be
-    unambiguous)."""
+    unambiguous), leaving out the vocabulary's names."""
     from babel.messages.pofile import read_po
 
     from onderwijsflow.i18n.catalog import PO
@@ -66,11 +70,15 @@ def dutch_texts() -> list[str]:
         catalog = read_po(f)
     out = []
     for message in catalog:
+        if all(path.endswith("vocabulary.py") for path, _ in message.locations):
+            continue  # names of things, which the workflows' Dutch labels use too
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         for text in strings:
             fixed = text.split("{")[0].strip() if text else ""
-            if len(fixed) >= 16 and fixed not in ids[0]:
+            # Three words or more: single words and pairs are often names used in both
+            # languages (programmamanager, de subsidieaanvraag in a workflow's label).
+            if len(fixed) >= 16 and len(fixed.split()) >= 3 and fixed not in ids[0]:
                 out.append(fixed)
     return out
 
@@ -175,7 +183,7 @@ def test_dutch_output_holds_no_english(both: dict[str, list[tuple[str, Run]]]) -
         for stream, text in (("stdout", run.out), ("stderr", run.err)):
             if command == "workflow graph":
                 continue  # a diagram in Mermaid's language; its labels come from the workflow
-            words = english_words(text)
+            words = [w for w in english_words(text) if w not in TYPED.get(command, ())]
             if words:
                 problems.append(f"onderwijsflow {' '.join(run.args)} ({stream}): {words}\n{text[:600]}")
     assert not problems, f"{len(problems)} outputs with English words:\n\n" + "\n\n".join(problems[:15])

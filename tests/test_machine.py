@@ -197,13 +197,12 @@ REFUSED = [
     ("voorlopig", "word_definitief", EMPTY, frozenset({"override"}), True, "not_permitted",
      "only coordinator may fire 'word_definitief'", []),
     ("verkenning", "word_voorlopig", EMPTY, ALL, False, "unmet",
-     "requirements unmet: De beroepsgroep is betrokken: none of: 1 beroepsgroep partner needed, "
-     "0 found; 1 vakbond partner needed, 0 found; Plan van aanpak: 1 plan_van_aanpak document "
-     "needed, 0 found", ["beroepsgroep", "pva"]),
+     "requirements unmet: De beroepsgroep is betrokken: no profession group or union as partner; "
+     "Plan van aanpak: the plan of action is missing", ["beroepsgroep", "pva"]),
     ("voorlopig", "word_definitief", PARTLY, COORDINATOR, False, "unmet",
-     "requirements unmet: Plan van aanpak: 1 plan_van_aanpak document needed, 0 found; "
+     "requirements unmet: Plan van aanpak: the plan of action is missing; "
      "Ten minste tien leraren: leraren must be at least 10, is 3; "
-     "Programmamanager benoemd: 1 programmamanager needed, found: none",
+     "Programmamanager benoemd: no programme manager appointed yet",
      ["pva", "genoeg_leraren", "programmamanager"]),
 ]
 
@@ -235,7 +234,7 @@ def test_unmet_collects_every_result_without_short_circuit(machine: WorkflowMach
     assert decision.results[1].detail == "leraren must be at least 10, is 3"
     assert decision.results[0].as_dict() == {
         "requirement": "pva", "label": "Plan van aanpak", "passed": True,
-        "detail": "1 plan_van_aanpak document needed, 1 found: 'PvA'",
+        "detail": "the plan of action is recorded: 'PvA'",
     }
 
 

@@ -247,7 +247,7 @@ def test_a_coordinators_day_on_postgresql(pg_url: str, cli, tmp_path: Path) -> N
     answer = refused.json()
     assert (answer["ok"], answer["code"], answer["to"]) == (False, "unmet", "verkenning")
     assert [u["requirement"] for u in answer["unmet"]] == APPLICATION_REQUIREMENTS
-    assert "1 schoolbestuur partner needed, 0 found" in answer["unmet"][0]["detail"]
+    assert "no school board as partner" in answer["unmet"][0]["detail"]
 
     # The fix: four independent commands, four coordinators at once.
     fixes = [

@@ -3,9 +3,10 @@
 A small, realistic network is built through the library on the shipped workflows with a
 simulated clock; the report's counts, blocking requirements, deadlines and gaps are compared
 exactly. Each format is parsed back (Markdown tables, CSV with the csv module, JSON, HTML
-with html.parser); the HTML page is opened in headless Chromium when it is installed. A
-network of 2,000 regions, inserted in bulk, shows the report costs a constant number of SQL
-statements, however many regions there are.
+with html.parser; the words people read are English here, as the tests run in English: the
+Dutch and the spreadsheet formats are ``test_report_export_nl.py``); the HTML page is opened in
+headless Chromium when it is installed. A network of 2,000 regions, inserted in bulk, shows the
+report costs a constant number of SQL statements, however many regions there are.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from onderwijsflow.cli import main
 from onderwijsflow.clock import Clock, parse_moment
 from onderwijsflow.config import load_config
 from onderwijsflow.reporting.national import national_report, next_step_requirements
-from onderwijsflow.reporting.render import CSV_COLUMNS, FORMATS, render
+from onderwijsflow.reporting.render import FILE_FORMATS, FORMATS, render
 from onderwijsflow.service import Onderwijsflow
 
 T0 = parse_moment("2024-09-02T09:00")
@@ -246,7 +247,7 @@ def test_regions_without_a_coordinator_or_a_lead_closed_regions_left_out(report:
     }
     assert report["generated_at"] == "2024-11-25T09:00:00+01:00"
     assert report["horizon"] == "2024-12-09T09:00:00+01:00"
-    assert report["weeks"] == 2
+    assert report["weeks"] == 2 and report["within"] == "P2W"
 
 
 def test_the_report_is_the_same_on_postgresql(tmp_path: Path, pg_url: str, report: dict[str, Any]) -> None:
@@ -308,14 +309,15 @@ def test_a_negative_number_of_weeks_is_a_usage_error(app: Onderwijsflow) -> None
 
 def test_markdown_has_headings_and_pipe_tables(report: dict[str, Any]) -> None:
     text = render(report, "md")
-    assert text.startswith("# Landelijk beeld onderwijsregio's\n")
+    assert text.startswith("# National picture of the onderwijsregio's\n")
+    assert "Generated on Monday 25 November 2024, 09:00." in text
     headings = re.findall(r"^#+ (.*)$", text, flags=re.M)
-    assert "Regio's per status" in headings
-    assert "Regiovorming onderwijsregio (regiovorming): 5 regio's" in headings
-    assert "Subsidietraject onderwijsregio (subsidie, ronde 2025): 2 regio's" in headings
-    assert "Mijlpalen in de komende 2 weken" in headings
+    assert "Regions per state" in headings
+    assert "Regiovorming onderwijsregio (regiovorming): 5 regions" in headings
+    assert "Subsidietraject onderwijsregio (subsidie, round 2025): 2 regions" in headings
+    assert "Milestones in the coming 2 weeks" in headings
     assert f"| 2 | {BEROEPSGROEP} | regiovorming, subsidie | Bollen, Delta |" in text  # names
-    assert f"- 2 regio's missen: {BEROEPSGROEP}" in text
+    assert f"- 2 regions lack: {BEROEPSGROEP}" in text
     assert "| Voorlopige status | voorlopige_status | 1 |" in text
     assert "| 2024-10-15 16:00 | Amstel | subsidie 2025 | Deadline subsidieaanvraag |" in text
     for table in re.findall(r"((?:^\|.*\|\n)+)", text, flags=re.M):
@@ -329,28 +331,43 @@ def test_markdown_escapes_what_would_break_a_table() -> None:
     assert "A \\| B \\<script>" in text
 
 
-def test_csv_parses_back_into_one_flat_table(report: dict[str, Any]) -> None:
-    rows = list(csv.DictReader(io.StringIO(render(report, "csv"), newline="")))
-    assert tuple(rows[0]) == CSV_COLUMNS
-    by_section: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        by_section.setdefault(row["section"], []).append(row)
-    states = {(r["workflow"], r["round"], r["key"]): int(r["count"]) for r in by_section["state"]}
+def csv_tables(text: str) -> dict[str, list[dict[str, str]]]:
+    """Every table of the CSV text on stdout (a title row, a header row, rows; an empty line
+    between tables), by title."""
+    tables: dict[str, list[dict[str, str]]] = {}
+    for block in text.split("\r\n\r\n"):
+        title, *rest = list(csv.reader(io.StringIO(block, newline="")))
+        tables[title[0]] = [dict(zip(rest[0], row, strict=True)) for row in rest[1:]]
+    return tables
+
+
+def test_csv_on_stdout_is_every_table_in_turn(report: dict[str, Any]) -> None:
+    tables = csv_tables(render(report, "csv"))  # English: the comma dialect
+    assert list(tables) == ["Summary", "Regions per state", "Requirements holding back the most regions",
+                            "Themes without an action",
+                            "Progress conversations (peilgesprekken) not held", "Overdue milestones",
+                            "Milestones in the coming 2 weeks", "Regions without a coordinator",
+                            "Regions without a programme manager or project leader"]
+    states = {(r["Workflow"], r["Round"], r["Code"]): int(r["Regions"])
+              for r in tables["Regions per state"]}
     assert states[("regiovorming", "", "verkenning")] == 2
     assert states[("subsidie", "2025", "voorbereiding")] == 2
     assert sum(states.values()) == 7
-    blocking = by_section["blocking"][0]
-    assert (blocking["key"], blocking["label"], blocking["count"], blocking["workflow"]) == (
-        "beroepsgroep_betrokken", BEROEPSGROEP, "2", "regiovorming+subsidie")
-    assert [(r["region"], r["key"], r["due"]) for r in by_section["overdue"]] == [
-        ("amstel", "deadline_aanvraag", "2024-10-15T16:00:00+02:00"),
-        ("delta", "deadline_aanvraag", "2024-10-15T16:00:00+02:00"),
+    blocking = tables["Requirements holding back the most regions"][0]
+    assert blocking == {"Requirement": BEROEPSGROEP, "Number of regions": "2",
+                        "Share of active regions (%)": "50.0", "Workflows": "regiovorming, subsidie",
+                        "Regions": "Bollen, Delta"}
+    assert [(r["Region"], r["Milestone"], r["Due"]) for r in tables["Overdue milestones"]] == [
+        ("amstel", "Deadline subsidieaanvraag", "2024-10-15 16:00"),
+        ("delta", "Deadline subsidieaanvraag", "2024-10-15 16:00"),
     ]
-    assert [r["region"] for r in by_section["upcoming"]] == ["bollen"]
-    assert [r["region"] for r in by_section["without_coordinator"]] == ["carre"]
-    assert [r["region"] for r in by_section["without_lead"]] == ["bollen", "carre"]
-    totals = {r["key"]: int(r["count"]) for r in by_section["total"]}
-    assert totals == report["totals"]
+    assert [r["Region"] for r in tables["Milestones in the coming 2 weeks"]] == ["bollen"]
+    assert [r["Region"] for r in tables["Regions without a coordinator"]] == ["carre"]
+    assert [r["Region"] for r in tables["Regions without a programme manager or project leader"]] == [
+        "bollen", "carre"]
+    summary = {r["Subject"]: r["Value"] for r in tables["Summary"]}
+    assert summary["Generated on"] == "2024-11-25 09:00"
+    assert summary["Regions"] == "5" and summary["Overdue milestones"] == "2"
 
 
 def test_json_is_the_report(report: dict[str, Any]) -> None:
@@ -395,7 +412,7 @@ def test_html_is_one_self_contained_page_with_a_chart(report: dict[str, Any]) ->
     text = render(report, "html")
     page = parse_page(text)
     tags = [t for t, _ in page.tags]
-    assert text.startswith("<!DOCTYPE html>") and page.tags[0] == ("html", {"lang": "nl"})
+    assert text.startswith("<!DOCTYPE html>") and page.tags[0] == ("html", {"lang": "en"})
     assert tags.count("svg") == 2  # one chart per workflow (and round)
     bars = [a for t, a in page.tags if t == "rect" and "bar" in (a.get("class") or "")]
     assert len(bars) == 10 + 14
@@ -405,8 +422,8 @@ def test_html_is_one_self_contained_page_with_a_chart(report: dict[str, Any]) ->
     assert not re.search(r"https?://", text), "no URL at all, so no external asset"
     assert all("://" not in (v or "") for _, attrs in page.tags for v in attrs.values())
     words = " ".join(page.text)
-    assert BEROEPSGROEP in words and "Regio's zonder coördinator" in words
-    assert f"2 regio's missen: {BEROEPSGROEP}" in words
+    assert BEROEPSGROEP in words and "Regions without a coordinator" in words
+    assert f"2 regions lack: {BEROEPSGROEP}" in words
 
 
 def test_html_escapes_every_value() -> None:
@@ -419,7 +436,7 @@ def test_html_escapes_every_value() -> None:
 
 def test_the_table_format_is_text(report: dict[str, Any]) -> None:
     text = render(report, "table")
-    assert "Landelijk beeld onderwijsregio's" in text and "Voorlopige status" in text
+    assert "National picture of the onderwijsregio's" in text and "Voorlopige status" in text
     assert "\x1b[" not in text
 
 
@@ -431,7 +448,7 @@ def test_the_terminal_table_shows_the_first_rows_of_a_long_list() -> None:
                                    for n in range(TABLE_ROWS + 10)]
     text = render(long, "table")
     assert f"regio-{TABLE_ROWS - 1:03d}" in text and f"regio-{TABLE_ROWS:03d}" not in text
-    assert "… en nog 10" in text
+    assert "… and 10 more" in text
     assert f"regio-{TABLE_ROWS + 9:03d}" in render(long, "md")
 
 
@@ -483,7 +500,7 @@ def test_the_html_page_renders_in_headless_chromium(report: dict[str, Any], tmp_
     assert dom.returncode == 0, dom.stderr[-2000:]
     bars = re.findall(r'<rect class="bar[^"]*"[^>]*data-state="([a-z_]+)" data-count="(\d+)"', dom.stdout)
     assert len(bars) == 24 and ("voorlopige_status", "1") in bars
-    assert "Landelijk beeld onderwijsregio's" in dom.stdout
+    assert "National picture of the onderwijsregio's" in dom.stdout
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -507,27 +524,28 @@ def run_cli(tmp_path: Path, db: Path, *args: str) -> tuple[int, str, str]:
 def test_report_json_prints_one_json_document(tmp_path: Path, app: Onderwijsflow,
                                               report: dict[str, Any]) -> None:
     db = tmp_path / "network.db"
-    code, out, err = run_cli(tmp_path, db, "report", "--json", "--weeks", "2")
+    code, out, err = run_cli(tmp_path, db, "report", "--json", "--within", "P2W")
     assert code == 0, err
     assert err == ""
     assert json.loads(out) == report
-    code, out, _ = run_cli(tmp_path, db, "report", "--format", "json", "--weeks", "2")
+    code, out, _ = run_cli(tmp_path, db, "report", "--format", "json", "--within", "P2W")
     assert code == 0 and json.loads(out) == report
 
 
 def test_report_formats_on_stdout_and_to_a_file(tmp_path: Path, app: Onderwijsflow) -> None:
     db = tmp_path / "network.db"
     code, out, _ = run_cli(tmp_path, db, "report")
-    assert code == 0 and "Landelijk beeld" in out and "Eisen die de meeste regio's tegenhouden" in out
+    assert code == 0 and "National picture" in out and "Requirements holding back the most regions" in out
     code, out, _ = run_cli(tmp_path, db, "report", "--format", "md")
-    assert code == 0 and out.startswith("# Landelijk beeld")
+    assert code == 0 and out.startswith("# National picture")
     target = tmp_path / "report.csv"
     code, out, err = run_cli(tmp_path, db, "report", "--format", "csv", "--output", str(target))
-    assert code == 0 and out == "" and "wrote the csv report" in err
-    raw = target.read_bytes()
+    assert code == 0 and out == "" and "wrote the csv report to 9 files" in err
+    raw = (tmp_path / "report-verlopen.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "a byte-order mark, so Excel reads UTF-8"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    assert {r["section"] for r in rows} >= {"state", "blocking", "overdue", "without_lead"}
+    assert [r["Region"] for r in rows] == ["amstel", "delta"]
+    assert not target.exists()
     page = tmp_path / "report.html"
     code, out, _ = run_cli(tmp_path, db, "report", "--format", "html", "--output", str(page), "--json")
     assert code == 0 and json.loads(out)["totals"]["regions"] == 5
@@ -544,9 +562,12 @@ def test_a_file_that_cannot_be_written_is_one_sentence(tmp_path: Path, app: Onde
 
 
 def test_the_command_offers_every_format() -> None:
+    from onderwijsflow.cli.report import DIALECTS, SECTIONS
     from onderwijsflow.cli.report import FORMATS as OFFERED
+    from onderwijsflow.reporting import export
 
-    assert tuple(OFFERED) == FORMATS
+    assert tuple(OFFERED) == (*FORMATS, *FILE_FORMATS)
+    assert tuple(SECTIONS) == export.SECTIONS and tuple(DIALECTS) == export.DIALECTS
 
 
 def test_json_and_another_format_on_stdout_is_a_usage_error(tmp_path: Path, app: Onderwijsflow) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from onderwijsflow import i18n
 from onderwijsflow.reporting.national import national_report
 from onderwijsflow.reporting.render import render
 from onderwijsflow.service import Onderwijsflow
@@ -79,7 +80,8 @@ def test_themes_without_an_action_are_listed_per_case(app: Onderwijsflow) -> Non
         ("Regio Kust (fictief)", "2025", ["matchen", "professionaliseren"])]
     assert _blocking(report) == {"elk_thema_een_actie": ["Regio Kust (fictief)"]}
     assert report["totals"]["missing_values"] == 1
-    text = render(report, "md")
+    with i18n.using("nl"):
+        text = render(report, "md")
     assert "Thema's zonder actie" in text and "matchen, professionaliseren" in text
 
 
@@ -126,4 +128,5 @@ def test_a_peilgesprek_not_held_is_listed(app: Onderwijsflow) -> None:
     report = national_report(app)
     assert [(r["name"], r["milestone"], r["due"][:10]) for r in report["overdue_conversations"]] == [
         ("Regio Kust (fictief)", "peilgesprek", "2025-07-01")]
-    assert "Peilgesprekken die niet zijn gehouden" in render(report, "md")
+    with i18n.using("nl"):
+        assert "Peilgesprekken die niet zijn gehouden" in render(report, "md")

@@ -253,7 +253,7 @@ DST_CASES = [
                  utc(2025, 10, 27, 15), id="reminder-on-the-day-of-the-change-back"),
 ]
 
-SUBJECT_WHEN = {"P14D": "over 14 dagen", "P7D": "over 7 dagen", "P1D": "morgen"}
+SUBJECT_WHEN = {"P14D": "in 14 days", "P7D": "in 7 days", "P1D": "tomorrow"}
 
 
 @pytest.mark.parametrize(("deadline", "expected", "due"), DST_CASES)
@@ -275,14 +275,14 @@ def test_reminders_go_out_at_nine_local_time_across_daylight_saving_changes(
         report = scheduler.tick()
         assert (report.queued, report.sent, report.skipped) == (1, 1, 0)
         when = SUBJECT_WHEN[offset]
-        assert rec.messages[-1].subject == f"Herinnering: Deadline aanvraag {when} – Regio Twente"
+        assert rec.messages[-1].subject == f"Reminder: Deadline aanvraag {when} – Regio Twente"
 
     world.at(due - timedelta(minutes=1))
     assert scheduler.tick().overdue == 0
     world.at(due)
     report = scheduler.tick()
     assert report.overdue == 1
-    assert rec.messages[-1].subject == "Verlopen: Deadline aanvraag – Regio Twente"
+    assert rec.messages[-1].subject == "Overdue: Deadline aanvraag – Regio Twente"
     assert len(rec.messages) == len(expected) + 1
 
 
@@ -293,9 +293,9 @@ def test_the_message_states_the_local_due_moment_and_days_left(
     world.at(utc(2025, 10, 25, 7))
     Scheduler(app, channels=[rec]).tick()
     (message,) = rec.messages
-    assert "Uiterste moment: zaterdag 1 november 2025, 16:00" in message.body
-    assert "Nog 7 dagen te gaan." in message.body
-    assert "Onderwijsregio: Regio Twente (twente)" in message.body
+    assert "Due: Saturday 1 November 2025, 16:00" in message.body
+    assert "7 days to go." in message.body
+    assert "Region: Regio Twente (twente)" in message.body
 
 
 # --- the Algemene termijnenwet -------------------------------------------------------------
@@ -371,7 +371,7 @@ def test_after_a_week_down_only_the_latest_due_reminder_goes_out_per_milestone(
     report = scheduler.tick()
     assert (report.milestones, report.queued, report.skipped, report.sent) == (4, 4, 4, 4)
     assert sorted(m.subject for m in rec.messages) == [
-        f"Herinnering: Deadline aanvraag over 7 dagen – Regio {slug.title()}" for slug in REGIONS
+        f"Reminder: Deadline aanvraag in 7 days – Regio {slug.title()}" for slug in REGIONS
     ]
     status = {(r.region_id, r.offset): r.status for r in rows(app, Reminder, Reminder.kind == "reminder")}
     assert sorted(set(status.values())) == ["pending", "queued", "skipped"]
@@ -393,7 +393,7 @@ def test_downtime_past_the_deadline_sends_only_the_overdue_notice(
     world.at(utc(2025, 10, 20, 9))
     report = Scheduler(app, channels=[rec]).tick()
     assert (report.queued, report.skipped, report.overdue) == (2, 6, 2)
-    assert [m.subject.split(":")[0] for m in rec.messages] == ["Verlopen", "Verlopen"]
+    assert [m.subject.split(":")[0] for m in rec.messages] == ["Overdue", "Overdue"]
     assert {case_state(app, slug) for slug in REGIONS[:2]} == {"verstreken"}
 
 
@@ -499,7 +499,7 @@ def test_processes_ticking_at_once_write_each_message_once(
     files = os.listdir(maildir / "new")
     assert len(files) == 30
     subjects = sorted(message["Subject"] for message in read_maildir(maildir))
-    assert subjects == sorted(f"Herinnering: Deadline aanvraag over 7 dagen – Regio {s.title()}"
+    assert subjects == sorted(f"Reminder: Deadline aanvraag in 7 days – Regio {s.title()}"
                               for s in slugs)
     outbox = rows(app, Outbox)
     assert len(outbox) == 30
@@ -584,13 +584,13 @@ def test_smtp_reminder_reaches_the_programme_manager_and_the_coordinator(
     (row,) = rows(app, Outbox)
     assert sorted(got.rcpt_tos) == sorted([MANAGER, COORDINATOR])
     assert got.mail_from == "onderwijsflow@example.org"
-    assert got.message["Subject"] == "Herinnering: Deadline aanvraag over 7 dagen – Regio Twente"
+    assert got.message["Subject"] == "Reminder: Deadline aanvraag in 7 days – Regio Twente"
     assert got.message["Message-ID"] == row.message_id
     assert row.status == "sent" and row.sent_at == utc(2025, 3, 28, 8)
     body = got.message.get_content()
-    assert "Mijlpaal: Deadline aanvraag" in body
-    assert "Uiterste moment: vrijdag 4 april 2025, 16:00" in body
-    assert "Volgende stap 'Aanvraag indienen': nog niet mogelijk. Wat ontbreekt:" in body
+    assert "Milestone: Deadline aanvraag" in body
+    assert "Due: Friday 4 April 2025, 16:00" in body
+    assert "Next step 'Aanvraag indienen': not yet possible. What is missing:" in body
     assert "De subsidieaanvraag is vastgelegd" in body  # the unmet requirement, by its label
     assert "Termijn verstreken" not in body  # the automatic overdue action is no step to take
     assert naps == []
@@ -710,14 +710,14 @@ def test_maildir_channel_output_is_readable_with_mailbox_maildir(
     Scheduler(app, channels=[MaildirChannel(tmp_path / "mail")]).tick()
     messages = sorted(read_maildir(tmp_path / "mail"), key=lambda m: m["Subject"])
     assert [m["Subject"] for m in messages] == [
-        f"Herinnering: Deadline aanvraag over 7 dagen – Regio {slug.title()}" for slug in REGIONS[:2]
+        f"Reminder: Deadline aanvraag in 7 days – Regio {slug.title()}" for slug in REGIONS[:2]
     ]
     by_id = {r.message_id: r for r in rows(app, Outbox)}
     for message in messages:
         row = by_id[message["Message-ID"]]
         assert message["To"] == ", ".join(row.recipients)
         assert message["From"] == "onderwijsflow@example.org"
-        assert "Nog 7 dagen te gaan." in message.get_content()
+        assert "7 days to go." in message.get_content()
 
 
 # --- on_overdue ---------------------------------------------------------------------------
@@ -737,9 +737,9 @@ def test_a_passed_deadline_moves_the_case_once_as_the_scheduler(
     assert (move["actor"], move["trigger"], move["from"], move["to"]) == (
         "scheduler", "verstrijk", "voorbereiding", "verstreken")
     assert "Deadline aanvraag" in move["reason"]
-    (notice,) = [m for m in rec.messages if m.subject.startswith("Verlopen:")]
-    assert notice.subject == "Verlopen: Deadline aanvraag – Regio Twente"
-    assert "Deze termijn is verstreken." in notice.body
+    (notice,) = [m for m in rec.messages if m.subject.startswith("Overdue:")]
+    assert notice.subject == "Overdue: Deadline aanvraag – Regio Twente"
+    assert "This deadline has passed." in notice.body
     (milestone,) = rows(app, Milestone)
     assert milestone.status == "overdue"
 
@@ -750,7 +750,7 @@ def test_a_passed_deadline_moves_the_case_once_as_the_scheduler(
         assert (again.overdue, again.queued, again.transitions) == (0, 0, [])
     assert len(events(app, "twente")) == seen
     # The reminders that fell due at the same time were coalesced into the notice.
-    assert rec.subjects == ["Verlopen: Deadline aanvraag – Regio Twente"]
+    assert rec.subjects == ["Overdue: Deadline aanvraag – Regio Twente"]
 
 
 def test_a_case_that_left_in_time_gets_no_overdue_notice(
@@ -770,7 +770,7 @@ def test_a_case_that_left_in_time_gets_no_overdue_notice(
     (milestone,) = rows(app, Milestone)
     assert milestone.status == "met"
     assert {r.status for r in rows(app, Reminder) if r.offset != "P7D"} <= {"retired", "skipped"}
-    assert not any(s.startswith("Verlopen") for s in rec.subjects)
+    assert not any(s.startswith("Overdue") for s in rec.subjects)
 
 
 def test_the_shipped_subsidie_deadline_moves_the_case_and_reminds_on_working_days(
@@ -797,14 +797,14 @@ def test_the_shipped_subsidie_deadline_moves_the_case_and_reminds_on_working_day
     scheduler = Scheduler(app, channels=[rec])
     world.at(utc(2024, 9, 13, 7))
     scheduler.tick()
-    assert rec.subjects == ["Herinnering: Deadline subsidieaanvraag over 32 dagen – Twente"]
+    assert rec.subjects == ["Reminder: Deadline subsidieaanvraag in 32 days – Twente"]
     assert "Het plan van aanpak is vastgelegd" in rec.messages[0].body
     world.at(utc(2024, 10, 15, 14))
     report = scheduler.tick()
     assert report.transitions == ["twente: voorbereiding -> deadline_verstreken"]
     (move,) = [e for e in events(app, "twente") if e["kind"] == "transition"]
     assert (move["actor"], move["to"]) == ("scheduler", "deadline_verstreken")
-    assert rec.subjects[-1] == "Verlopen: Deadline subsidieaanvraag – Twente"
+    assert rec.subjects[-1] == "Overdue: Deadline subsidieaanvraag – Twente"
     assert scheduler.tick().transitions == []
 
 
@@ -826,7 +826,7 @@ def test_a_recurring_milestone_plans_the_next_occurrence_and_retires_on_leaving(
     scheduler = Scheduler(app, channels=[rec])
     world.at(utc(2025, 7, 1, 7))
     assert scheduler.tick().sent == 1
-    assert rec.subjects == ["Herinnering: Peilgesprek over 14 dagen – Regio Twente"]
+    assert rec.subjects == ["Reminder: Peilgesprek in 14 days – Regio Twente"]
     world.at(utc(2025, 7, 15, 9))
     report = scheduler.tick()
     assert (report.overdue, report.queued) == (0, 0)  # a recurring milestone rolls over

@@ -191,7 +191,7 @@ def test_a_crash_between_the_overdue_transition_and_its_notice_undoes_both(
     assert len(report.transitions) == 3
     assert {c.state for c in rows(app, Case)} == {"verstreken"}
     assert event_kinds(app).count("transition") == 3
-    assert [m.subject.split(":")[0] for m in channel.messages] == ["Verlopen"] * 3
+    assert [m.subject.split(":")[0] for m in channel.messages] == ["Overdue"] * 3
 
 
 # --- after marking `sending`, before the channel answered: unknown ---------------------------

@@ -128,7 +128,7 @@ def test_the_worker_ticks_at_start_and_stops_cleanly(app: Onderwijsflow) -> None
     assert scheduler.calls == 1
     assert threading.current_thread().name not in scheduler.threads  # it ran in the background
     assert [m.subject for m in channel.messages] == [
-        "Herinnering: Deadline aanvraag over 7 dagen – Regio Twente"]
+        "Reminder: Deadline aanvraag in 7 days – Regio Twente"]
     assert worker.ticks == 1
 
 

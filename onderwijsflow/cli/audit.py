@@ -6,6 +6,7 @@ import click
 
 from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.output import emit_json, json_option, say
+from onderwijsflow.i18n import _, ngettext
 
 
 @click.group()
@@ -25,12 +26,15 @@ def verify(settings: Settings, slug: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(report)
     elif report["ok"]:
-        say(f"audit log intact: {report['events']} events in {report['regions']} regions")
+        events, regions = report["events"], report["regions"]
+        say(_("audit log intact: {events} in {regions}").format(
+            events=ngettext("{n} event", "{n} events", events).format(n=events),
+            regions=ngettext("{n} region", "{n} regions", regions).format(n=regions)))
     if not report["ok"]:
         first = report["broken"][0]
         raise IntegrityError(
-            f"audit log broken at event {first['seq']} of region '{first['region']}': "
-            f"{first['reason']}"
+            _("audit log broken at event {seq} of region '{region}': {reason}").format(
+                seq=first["seq"], region=first["region"], reason=first["reason"])
         )
 
 

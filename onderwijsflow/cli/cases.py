@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import click
 
+from onderwijsflow import i18n
 from onderwijsflow.cli import Settings, completion, pass_settings
 from onderwijsflow.cli.output import (
     ProgressBar,
     decision_options,
-    decision_text,
     emit_json,
     esc,
     json_option,
     say,
     short_time,
     table,
-    unmet_lines,
 )
+from onderwijsflow.i18n import N_, _, ngettext, pgettext
 
 
 @click.command()
@@ -37,15 +38,16 @@ def start(settings: Settings, slug: str, workflow: str, params: tuple[str, ...],
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"--param '{item}' is not K=V")
+            raise UsageError(_("--param '{item}' is not K=V").format(item=item))
         given[key.strip()] = value.strip()
     result = settings.app.start_case(slug, workflow, params=given, round=round_)
     if as_json:
         emit_json(result)
     else:
-        say(f"{workflow} case opened for {slug} in state {result['state']}")
+        say(_("{region}: case {workflow} opened in state ‘{state}’.").format(
+            region=slug, workflow=workflow, state=_Labels(settings).state(workflow, result["state"])))
     for warning in result["warnings"]:  # on stderr, so that --json stays one document
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(_("warning: {message}").format(message=warning), err=True)
 
 
 @click.command()
@@ -78,30 +80,46 @@ def advance(settings: Settings, /, slug: str, trigger: str, workflow: str | None
         result = refused.details.get("result")
         if result is None:
             raise
-        _show_advance(result, as_json)
+        _show_advance(settings, result, as_json)
         raise
-    _show_advance(result, as_json)
+    _show_advance(settings, result, as_json)
     if dry_run and not result["ok"]:
-        raise Refused(f"[dry run] {result['region']}: '{trigger}' would be refused: "
-                      f"{result['refusal']}")
+        raise Refused(_("[dry run] {region}: '{trigger}' would be refused: {refusal}").format(
+            region=result["region"], trigger=trigger, refusal=result["refusal"]))
 
 
-def _show_advance(result: dict[str, Any], as_json: bool) -> None:
+def _show_advance(settings: Settings, result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    prefix = "[dry run] " if result["dry_run"] else ""
+    labels = _Labels(settings)
+    workflow, dry_run = result["workflow"], result["dry_run"]
     if result["ok"]:
-        extra = f" (overridden: {', '.join(result['overridden'])})" if result["overridden"] else ""
-        verb = "would move" if result["dry_run"] else "moved"
-        say(f"{prefix}{result['region']}: {result['workflow']} {verb} "
-            f"{result['from']} -> {result['to']} by {result['trigger']}{extra}")
+        moved = (_("[dry run] {region}: would move from ‘{source}’ to ‘{dest}’; nothing was "
+                   "written.") if dry_run else _("{region}: moved from ‘{source}’ to ‘{dest}’."))
+        say(moved.format(region=result["region"], source=labels.state(workflow, result["from"]),
+                         dest=labels.state(workflow, result["to"])))
+        if result["overridden"]:
+            say(_("Overridden:"))
+            named = {r["requirement"]: r["label"] for r in result["evidence"]}
+            for requirement in result["overridden"]:
+                say(f"  - {named.get(requirement, requirement)}")
         if result.get("decision"):
-            say(f"{prefix}decision recorded: {decision_text(result['decision'])}")
+            recorded = (_("Decision to be recorded: {decision}.") if dry_run
+                        else _("Decision recorded: {decision}."))
+            say(recorded.format(decision=_decision(result["decision"])))
         return
-    say(f"{prefix}{result['region']}: {result['trigger']} refused: "
-        f"{result['refusal'] if result['code'] != 'unmet' else 'requirements unmet'}")
-    for line in unmet_lines(result["unmet"]):
+    step = labels.step(workflow, result["from"], result["trigger"])
+    if result["code"] == "unmet":
+        refused = (_("[dry run] {region}: ‘{step}’ would be refused; these requirements are "
+                     "unmet:") if dry_run
+                   else _("{region}: ‘{step}’ refused; these requirements are unmet:"))
+        say(refused.format(region=result["region"], step=step))
+    else:
+        refused = (_("[dry run] {region}: ‘{step}’ would be refused: {refusal}") if dry_run
+                   else _("{region}: ‘{step}’ refused: {refusal}"))
+        say(refused.format(region=result["region"], step=step, refusal=result["refusal"]))
+    for line in _unmet(result["unmet"]):
         say(line)
 
 
@@ -119,21 +137,33 @@ def check(settings: Settings, slug: str, workflow: str | None, round_: str | Non
     if as_json:
         emit_json(result)
         return
-    say(f"{esc(slug)}: {result['workflow']} is in [bold]{result['state']}[/bold] "
-        f"({esc(result['state_label'])})", markup=True)
+    labels = _Labels(settings)
+    case = result["workflow"]
+    say(_("{region}: {workflow} is in state ‘{state}’.").format(
+        region=esc(slug), workflow=esc(case),
+        state=f"[bold]{esc(result['state_label'])}[/bold]"), markup=True)
     for t in result["triggers"]:
-        mark = "[green]allowed[/green]" if t["allowed"] else "[red]blocked[/red]"
-        if not t["permitted"]:
-            mark += " (not permitted for you)"
-        say(f"- {t['trigger']} -> {t['dest']}: {mark}", markup=True)
-        for line in unmet_lines(t["unmet"]):
+        if t["allowed"]:
+            verdict = "[green]" + esc(_("allowed")) + "[/green]"
+        elif t["permitted"]:
+            verdict = "[red]" + esc(_("blocked")) + "[/red]"
+        else:
+            verdict = "[red]" + esc(_("blocked (not permitted for you)")) + "[/red]"
+        say(_("- {trigger} ({step}) to ‘{dest}’: {verdict}").format(
+            trigger=esc(t["trigger"]), step=esc(t["label"]),
+            dest=esc(labels.state(case, t["dest"])), verdict=verdict), markup=True)
+        for line in _unmet(t["unmet"]):
             say("  " + line)
     if target is not None:
         steps = result["path"]
-        say(f"Way to {target}: " + (" -> ".join(s["trigger"] for s in steps) or "already there"))
+        say(_("Way to ‘{target}’: {steps}").format(
+            target=labels.state(case, target),
+            steps=" -> ".join(s["trigger"] for s in steps) or _("the case is there already")))
         for s in steps:
-            for line in unmet_lines(s["unmet"]):
-                say(f"  {s['trigger']}:{line}")
+            if s["unmet"]:
+                say("  " + _("Still unmet for {trigger}:").format(trigger=s["trigger"]))
+                for line in _unmet(s["unmet"]):
+                    say("  " + line)
 
 
 @click.command()
@@ -155,7 +185,7 @@ def history(settings: Settings, /, slug: str, workflow: str | None, as_of: str |
     from onderwijsflow.clock import parse_moment
 
     if seq is not None:
-        _show_event(settings.app.event(slug, seq), as_json)
+        _show_event(settings, settings.app.event(slug, seq), as_json)
         return
     moment = parse_moment(as_of) if as_of else None
     start = parse_moment(since, end_of_day=False) if since else None
@@ -164,52 +194,192 @@ def history(settings: Settings, /, slug: str, workflow: str | None, as_of: str |
     if as_json:
         emit_json(result)
         return
-    table(f"History of {slug}", ["seq", "at", "actor", "kind", "workflow", "trigger", "from",
-                                 "to", "details", "reason"],
-          [(e["seq"], short_time(e["at"]), e["actor"], e["kind"], e["workflow"], e["trigger"],
-            e["from"], e["to"], _details(e), e["reason"]) for e in result["events"]],
-          empty=f"No events of {slug} match.")
-    if as_of is not None:
+    labels = _Labels(settings)
+    table(_("History of {slug}").format(slug=slug), _history_columns(),
+          [(e["seq"], short_time(e["at"]), e["actor"], kind_word(e["kind"]), e["workflow"],
+            e["trigger"], labels.state(e["workflow"], e["from"]),
+            labels.state(e["workflow"], e["to"]), _details(e, labels), e["reason"])
+           for e in result["events"]],
+          empty=_("No events of {slug} match.").format(slug=slug))
+    if moment is not None:
         versions = result.get("versions", {})
-        states = ", ".join(f"{w}: {s}" + (f" (v{versions[w]})" if versions.get(w) else "")
-                           for w, s in result["state"].items()) or "no cases yet"
-        say(f"State on {result['as_of']}: {states}")
+        states = []
+        for key, state in result["state"].items():
+            shown = f"{key}: ‘{labels.state(key.split('/')[0], state)}’"
+            if versions.get(key):
+                shown = _("{case} (version {version})").format(case=shown, version=versions[key])
+            states.append(shown)
+        say(_("State on {moment}: {states}").format(
+            moment=_day_or_moment(moment), states=", ".join(states) or _("no cases yet")))
 
 
-def _details(event: dict[str, Any]) -> str:
+def _history_columns() -> list[str]:
+    return [pgettext("history column", "seq"), pgettext("history column", "at"),
+            pgettext("history column", "actor"), pgettext("history column", "kind"),
+            pgettext("history column", "workflow"), pgettext("history column", "trigger"),
+            pgettext("history column", "from"), pgettext("history column", "to"),
+            pgettext("history column", "details"), pgettext("history column", "reason")]
+
+
+#: What each kind of audit event is called where a person reads it (the code where it is typed:
+#: ``history --kind fact_set``, and in JSON).
+EVENT_KINDS: dict[str, str] = {
+    "region_created": N_("region created"),
+    "region_updated": N_("region updated"),
+    "case_opened": N_("case opened"),
+    "transition": N_("transition"),
+    "refused": N_("refused"),
+    "migrated": N_("migrated to a new version"),
+    "fact_set": N_("fact set"),
+    "fact_unset": N_("fact unset"),
+    "partner_added": N_("partner added"),
+    "partner_removed": N_("partner removed"),
+    "role_assigned": N_("role assigned"),
+    "role_unassigned": N_("role unassigned"),
+    "document_added": N_("document added"),
+    "document_removed": N_("document removed"),
+    "record_added": N_("record added"),
+    "reminder_sent": N_("reminder sent"),
+    "reminder_failed": N_("reminder not delivered"),
+    "reminder_unknown": N_("reminder perhaps delivered"),
+    "reminder_resend": N_("reminder queued again"),
+}
+
+
+def kind_word(kind: str) -> str:
+    """An event kind as a person reads it (an unknown kind: its code with spaces)."""
+    word = EVENT_KINDS.get(kind)
+    return _(word) if word else kind.replace("_", " ")
+
+
+def _details(event: dict[str, Any], labels: _Labels) -> str:
     """What the event did, in a few words: the decision, what was added, old -> new."""
+
     data = event.get("data") or {}
     if event["kind"] == "migrated":
-        return f"version {event['from_version']} -> {event['to_version']}"
+        return _("version {old} -> {new}").format(old=event["from_version"],
+                                                  new=event["to_version"])
     if event.get("decision"):
-        return decision_text(event["decision"])
+        return _decision(event["decision"])
     if event["kind"] == "refused":
-        missing = [r["requirement"] for r in data.get("evidence", []) if not r["passed"]]
-        return "missing: " + ", ".join(missing) if missing else str(data.get("refusal") or "")
+        missing = [r.get("label") or r["requirement"]
+                   for r in data.get("evidence", []) if not r["passed"]]
+        if missing:
+            return _("unmet: {requirements}").format(requirements="; ".join(missing))
+        return str(data.get("refusal") or "")
     if "name" in data and ("old" in data or "new" in data):  # a fact
-        return f"{data['name']}: {data.get('old')} -> {data.get('new')}"
+        kind = labels.fact_type(data["name"])
+        return _("{name}: {old} -> {new}").format(name=data["name"],
+                                                  old=i18n.format_value(data.get("old"), kind),
+                                                  new=i18n.format_value(data.get("new"), kind))
     change = data.get("new") or data.get("old")
     if isinstance(change, dict):
-        words = (change.get(k) for k in ("name", "person", "title", "kind") if change.get(k))
-        return ("removed: " if "new" not in data else "") + ", ".join(map(str, words))
+        words = ", ".join(str(change[k]) for k in ("name", "person", "title", "kind")
+                          if change.get(k))
+        return words if "new" in data else _("removed: {what}").format(what=words)
     return ""
 
 
-def _show_event(result: dict[str, Any], as_json: bool) -> None:
+def _show_event(settings: Settings, result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
     e = result["event"]
-    say(f"{result['region']} event {e['seq']}: {e['kind']} at {short_time(e['at'])} by {e['actor']}"
-        + (f" ({e['workflow']} {e['from'] or ''} -> {e['to']})" if e["to"] else ""))
+    labels = _Labels(settings)
+    say(_("{region}, event {seq}: {kind}, {moment}, by {actor}").format(
+        region=result["region"], seq=e["seq"], kind=kind_word(e["kind"]),
+        moment=i18n.format_datetime(datetime.fromisoformat(e["at"])), actor=e["actor"]))
+    if e["to"]:
+        dest = labels.state(e["workflow"], e["to"])
+        if e["from"]:
+            moved = _("{workflow}: from ‘{source}’ to ‘{dest}’").format(
+                workflow=e["workflow"], source=labels.state(e["workflow"], e["from"]), dest=dest)
+        else:
+            moved = _("{workflow}: into ‘{dest}’").format(workflow=e["workflow"], dest=dest)
+        say(moved)
+    details = _details(e, labels)
+    if details and e["kind"] != "refused" and not e.get("decision"):
+        say(_("Details: {details}").format(details=details))
     if e["reason"]:
-        say(f"reason: {e['reason']}")
+        say(_("Reason: {reason}").format(reason=e["reason"]))
     if e.get("decision"):
-        say(f"decision: {decision_text(e['decision'])}")
+        say(_("Decision: {decision}").format(decision=_decision(e["decision"])))
     for item in (e.get("data") or {}).get("evidence", []):
-        mark = "passed" if item["passed"] else "unmet"
-        say(f"  {mark}: {item['label']} ({item['requirement']}): {item['detail']}")
+        mark = (pgettext("requirement", "passed") if item["passed"]
+                else pgettext("requirement", "unmet"))
+        say(f"  {mark}: {item['label']}: {item['detail']}")
     say(f"hash: {e['hash']}")
+
+
+# --- shared -----------------------------------------------------------------------------------
+
+
+class _Labels:
+    """State and step labels from the workflow definitions on disk; a name the definitions do not
+    (or no longer) know is shown as it is."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._definitions: dict[str, Any] = {}
+
+    def _definition(self, workflow: str | None) -> Any:
+        if not workflow:
+            return None
+        if workflow not in self._definitions:
+            from onderwijsflow.errors import NotFound
+
+            try:
+                self._definitions[workflow] = self.settings.app.catalog.current(workflow).definition
+            except NotFound:
+                self._definitions[workflow] = None
+        return self._definitions[workflow]
+
+    def state(self, workflow: str | None, state: str | None) -> str:
+        """The label of `state` ("" for none)."""
+        if not state:
+            return ""
+        definition = self._definition(workflow)
+        return str(definition.state_label(state)) if definition is not None else state
+
+    def fact_type(self, name: str) -> str | None:
+        """The declared type of fact `name` (None when no workflow declares it any more)."""
+        from onderwijsflow.errors import NotFound
+
+        try:
+            return str(self.settings.app.fact_definition(name)[0].type)
+        except NotFound:
+            return None
+
+    def step(self, workflow: str | None, source: str, trigger: str) -> str:
+        """The label of the transition `trigger` fires from `source` (any with that trigger
+        when it is not possible from there)."""
+        definition = self._definition(workflow)
+        if definition is None:
+            return trigger
+        found = definition.transition(source, trigger) or next(
+            (t for t in definition.transitions if t.trigger == trigger), None)
+        return str(found.label or trigger) if found is not None else trigger
+
+
+def _unmet(unmet: list[dict[str, Any]]) -> list[str]:
+    """``  - label: detail`` for each unmet requirement."""
+    return [f"  - {u['label']}: {u['detail']}" for u in unmet]
+
+
+def _decision(decision: dict[str, Any]) -> str:
+    """``DUS-I on Monday 20 January 2025, reference DUS-I/2025/123``."""
+    return _("{body} on {date}, reference {ref}").format(
+        body=decision.get("by_label") or decision["by"],
+        date=i18n.format_date(date.fromisoformat(decision["date"])), ref=decision["ref"])
+
+
+def _day_or_moment(moment: datetime) -> str:
+    """The end of a day given as a date is that day; a moment given with its time, that moment."""
+    from onderwijsflow.clock import END_OF_DAY, to_local
+
+    local = to_local(moment)
+    return (i18n.format_date(local.date()) if local.time() == END_OF_DAY
+            else i18n.format_datetime(moment))
 
 
 #: Above this many cases, `advance-all` asks at a terminal before it writes (unless --yes).
@@ -250,24 +420,40 @@ def advance_all(settings: Settings, /, trigger: str, workflow: str, in_state: st
     if not (dry_run or yes) and at_a_terminal():
         count = settings.app.count_matching(trigger, workflow=workflow, in_state=in_state)
         if count > CONFIRM_ABOVE and not click.confirm(
-                f"Fire {trigger} for {count} cases of {workflow}? Each is audited", err=True):
+                _("Fire {trigger} for {count} cases of {workflow}? Each is audited").format(
+                    trigger=trigger, count=count, workflow=workflow), err=True):
             raise click.Abort()
-    with ProgressBar(f"advancing ({trigger})", enabled=not as_json and sys.stderr.isatty()) as report:
+    with ProgressBar(_("advancing ({trigger})").format(trigger=trigger),
+                     enabled=not as_json and sys.stderr.isatty()) as report:
         result = settings.app.advance_all(trigger, workflow=workflow, in_state=in_state,
                                           dry_run=dry_run, reason=reason, progress=report,
                                           **decision)
     if as_json:
         emit_json(result)
     else:
-        verb = "would move" if dry_run else "moved"
-        say(f"{len(result['moved'])} of {result['matched']} case(s) {verb} by {trigger}; "
-            f"{len(result['refused'])} refused")
+        matched, moved, refused = result["matched"], len(result["moved"]), len(result["refused"])
+        if dry_run:
+            summary = ngettext(
+                "[dry run] {moved} of {matched} case(s) would move by {trigger}; {refused} would "
+                "be refused; nothing was written",
+                "[dry run] {moved} of {matched} case(s) would move by {trigger}; {refused} would "
+                "be refused; nothing was written", matched)
+        else:
+            summary = ngettext("{moved} of {matched} case(s) moved by {trigger}; {refused} refused",
+                               "{moved} of {matched} case(s) moved by {trigger}; {refused} refused",
+                               matched)
+        say(summary.format(moved=moved, matched=matched, trigger=trigger, refused=refused))
         for item in result["refused"]:
-            say(f"- {item['region']}: {item['refusal'] if item['code'] != 'unmet' else 'unmet'}")
-            for line in unmet_lines(item["unmet"]):
+            why = _("requirements unmet") if item["code"] == "unmet" else item["refusal"]
+            say(f"- {item['region']}: {why}")
+            for line in _unmet(item["unmet"]):
                 say("  " + line)
     if result["refused"]:
-        raise Refused(f"{len(result['refused'])} of {result['matched']} case(s) refused '{trigger}'")
+        count = len(result["refused"])
+        raise Refused(ngettext("{refused} of {matched} case(s) refused '{trigger}'",
+                               "{refused} of {matched} case(s) refused '{trigger}'",
+                               result["matched"]).format(refused=count, matched=result["matched"],
+                                                         trigger=trigger))
 
 
 COMMANDS = [start, advance, advance_all, check, history]

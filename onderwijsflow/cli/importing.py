@@ -9,6 +9,7 @@ import click
 
 from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.output import ProgressBar, emit_json, json_option, say
+from onderwijsflow.i18n import _, format_number
 
 #: Files with more rows than this get a progress bar (on a terminal).
 PROGRESS_FROM = 200
@@ -49,15 +50,20 @@ def import_regions(settings: Settings, /, file: Path, dry_run: bool, as_json: bo
     and then rolled back: the report says what would be created and changed. With --json:
     {"created": [...], "updated": [...], "unchanged": [...], "dry_run": ...} (slugs).
     """
-    with ProgressBar("importing regions", enabled=sys.stderr.isatty(), above=PROGRESS_FROM) as bar:
+    with ProgressBar(_("importing regions"), enabled=sys.stderr.isatty(),
+                     above=PROGRESS_FROM) as bar:
         result = settings.app.import_regions(file, progress=bar, dry_run=dry_run)
     if as_json:
         emit_json({key: result[key]
                    for key in ("created", "updated", "unchanged", "rows", "file", "dry_run")})
         return
-    prefix, verb = ("[dry run] ", "would be ") if dry_run else ("", "")
-    say(f"{prefix}{file.name}: {len(result['created'])} {verb}created, {len(result['updated'])} "
-        f"{verb}updated, {len(result['unchanged'])} unchanged")
+    counts = {"file": file.name, **{key: format_number(len(result[key]))
+                                    for key in ("created", "updated", "unchanged")}}
+    if dry_run:
+        say(_("[dry run] {file}: {created} would be created, {updated} would be updated, "
+              "{unchanged} unchanged; nothing was written").format(**counts))
+    else:
+        say(_("{file}: {created} created, {updated} updated, {unchanged} unchanged").format(**counts))
 
 
 COMMANDS = [import_group]

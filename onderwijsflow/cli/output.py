@@ -14,8 +14,6 @@ from typing import Any, TypeVar
 
 import click
 
-from onderwijsflow.i18n import _
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -35,12 +33,6 @@ def decision_options(func: F) -> F:
     )):
         func = click.option(name, metavar=meta, help=text)(func)
     return func
-
-
-def decision_text(decision: dict[str, Any]) -> str:
-    """``DUS-I, 2025-01-20, ref DUS-I/2025/123`` for tables and messages."""
-    return _("{body}, {date}, ref {ref}").format(
-        body=decision.get("by_label") or decision["by"], date=decision["date"], ref=decision["ref"])
 
 
 def _default(value: Any) -> Any:
@@ -104,11 +96,6 @@ def esc(value: object) -> str:
     from rich.markup import escape
 
     return escape(str(value))
-
-
-def unmet_lines(unmet: list[dict[str, Any]]) -> list[str]:
-    """`- label (requirement): detail` for each unmet requirement."""
-    return [f"  - {u['label']} ({u['requirement']}): {u['detail']}" for u in unmet]
 
 
 def short_time(iso: str | None) -> str:

@@ -1,13 +1,17 @@
-"""Commands on a region's data: region, partner, role, document, fact."""
+"""Commands on a region's data: region, partner, role, document, fact, record."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import click
 
+from onderwijsflow import i18n
 from onderwijsflow.cli import Settings, completion, pass_settings
-from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
+from onderwijsflow.cli.output import emit_json, esc, json_option, say, short_time, table
+from onderwijsflow.i18n import N_, _, ngettext, pgettext
+from onderwijsflow.vocabulary import document_label, partner_label, role_label
 
 SECTORS = ["PO", "VO", "SO", "VSO", "MBO", "HO"]
 #: `--sector po` is as good as `--sector PO`.
@@ -36,8 +40,10 @@ def region_create(settings: Settings, slug: str, name: str, provinces: tuple[str
     if as_json:
         emit_json(shown)
     else:
-        opened = ", ".join(f"{w} ({c['state']})" for w, c in shown["cases"].items()) or "none"
-        say(f"Region {slug} created; cases opened: {opened}")
+        opened = ", ".join(f"{w} ({_state(settings, w, c['state'], c['version'])})"
+                           for w, c in shown["cases"].items())
+        say(_("Region {slug} created; cases opened: {cases}").format(slug=slug, cases=opened)
+            if opened else _("Region {slug} created; no cases opened").format(slug=slug))
 
 
 @region.command("update")
@@ -54,9 +60,13 @@ def region_update(settings: Settings, /, slug: str, name: str | None, provinces:
     """Change what is given of region SLUG; the audit log keeps the old values."""
     result = settings.app.update_region(slug, name=name, provinces=provinces or None,
                                         sectors=sectors or None, coordinator=coordinator)
-    changes = ", ".join(f"{k}: {_shown(v)} -> {_shown(result['new'][k])}"
-                        for k, v in result["old"].items())
-    _done(as_json, result, f"{slug}: {changes}" if changes else f"{slug}: nothing changed")
+    changes = ", ".join(
+        pgettext("region update", "{field}: {old} -> {new}").format(
+            field=_(_REGION_FIELDS.get(k, k)), old=_shown(v), new=_shown(result["new"][k]))
+        for k, v in result["old"].items())
+    _done(as_json, result,
+          pgettext("region update", "{slug}: {changes}").format(slug=slug, changes=changes)
+          if changes else _("{slug}: nothing changed").format(slug=slug))
 
 
 @region.command("list")
@@ -70,10 +80,12 @@ def region_list(settings: Settings, state: str | None, workflow: str | None, as_
     if as_json:
         emit_json({"regions": regions})
         return
-    table(f"{len(regions)} regions", ["slug", "name", "coordinator", "cases"],
+    table(ngettext("{n} region", "{n} regions", len(regions)).format(n=i18n.format_number(len(regions))),
+          _columns(N_("slug"), N_("name"), N_("coordinator"), N_("cases")),
           [(r["slug"], r["name"], r["coordinator"],
-            ", ".join(f"{w}: {s}" for w, s in r["cases"].items())) for r in regions],
-          empty="No regions match." if state or workflow else "No regions yet.")
+            ", ".join(f"{w}: {_state(settings, w.split('/')[0], s)}" for w, s in r["cases"].items()))
+           for r in regions],
+          empty=_("No regions match.") if state or workflow else _("No regions yet."))
 
 
 @region.command("show")
@@ -86,24 +98,39 @@ def region_show(settings: Settings, slug: str, as_json: bool) -> None:
     if as_json:
         emit_json(shown)
         return
-    _show(shown)
+    _show(settings, shown)
 
 
-def _show(r: dict[str, Any]) -> None:
-    say(f"[bold]{esc(r['name'])}[/bold] ({r['slug']})  coordinator: {esc(r['coordinator'] or '-')}  "
-        f"provinces: {esc(', '.join(r['provinces']) or '-')}  sectors: {', '.join(r['sectors']) or '-'}",
+def _show(settings: Settings, r: dict[str, Any]) -> None:
+    facts = settings.app.declared_facts()
+
+    def fact_text(name: str, value: Any) -> str:
+        found = facts.get(name)
+        return i18n.format_value(value, found.type if found else None)
+
+    def fact_label(name: str) -> str:
+        found = facts.get(name)
+        return (found.label if found else None) or name
+
+    say(f"[bold]{esc(r['name'])}[/bold] ({esc(r['slug'])})  "
+        + _("coordinator: {coordinator}  provinces: {provinces}  sectors: {sectors}").format(
+            coordinator=esc(r["coordinator"] or "-"), provinces=esc(", ".join(r["provinces"]) or "-"),
+            sectors=esc(", ".join(r["sectors"]) or "-")),
         markup=True)
-    table("Cases", ["workflow", "state", "version", "opened", "facts"],
-          [(w, c["state"], c["version"], c["opened"],
-            ", ".join(f"{k}: {v}" for k, v in c.get("facts", {}).items()))
+    table(_("Cases"), _columns(N_("workflow"), N_("state"), N_("version"), N_("opened"), N_("facts")),
+          [(w, _state(settings, w.split("/")[0], c["state"], c["version"]), c["version"],
+            short_time(c["opened"]),
+            ", ".join(f"{fact_label(k)}: {fact_text(k, v)}" for k, v in c.get("facts", {}).items()))
            for w, c in r["cases"].items()])
-    table("Partners", ["name", "kind", "sector"],
-          [(p["name"], p["kind"], p["sector"]) for p in r["partners"]])
-    table("People", ["role", "person", "e-mail"],
-          [(p["role"], p["person"], p["email"]) for p in r["roles"]])
-    table("Documents", ["kind", "title", "ref", "date"],
-          [(d["kind"], d["title"], d["ref"], d["date"]) for d in r["documents"]])
-    table("Facts", ["name", "value"], list(r["facts"].items()))
+    table(_("Partners"), _columns(N_("name"), N_("kind"), N_("sector")),
+          [(p["name"], partner_label(p["kind"]), p["sector"]) for p in r["partners"]])
+    table(_("People"), _columns(N_("role"), N_("person"), N_("e-mail")),
+          [(role_label(p["role"]), p["person"], p["email"]) for p in r["roles"]])
+    table(_("Documents"), _columns(N_("kind"), N_("title"), N_("ref"), N_("date")),
+          [(d["kind"], d["title"], d["ref"], _day(d["date"])) for d in r["documents"]])
+    table(_("Facts"), _columns(N_("name"), N_("description"), N_("value")),
+          [(name, fact_label(name) if name in facts else "", fact_text(name, value))
+           for name, value in r["facts"].items()])
 
 
 @click.group()
@@ -124,7 +151,8 @@ def partner_add(settings: Settings, slug: str, name: str, kind: str, sector: str
     """Record NAME as a partner of region SLUG."""
     settings.app.add_partner(slug, name, kind=kind, sector=sector)
     _done(as_json, {"region": slug, "partner": name, "kind": kind, "sector": sector},
-          f"{name} ({kind}) is now a partner of {slug}")
+          _("{name} ({kind}) is now a partner of {slug}").format(
+              name=name, kind=partner_label(kind), slug=slug))
 
 
 @partner.command("list")
@@ -138,10 +166,10 @@ def partner_list(settings: Settings, /, slug: str, as_json: bool) -> None:
         emit_json(result)
         return
     if not result["partners"]:
-        say(f"{slug} has no partners yet")
+        say(_("{slug} has no partners yet").format(slug=slug))
         return
-    table(f"Partners of {slug}", ["name", "kind", "sector"],
-          [(p["name"], p["kind"], p["sector"]) for p in result["partners"]])
+    table(_("Partners of {slug}").format(slug=slug), _columns(N_("name"), N_("kind"), N_("sector")),
+          [(p["name"], partner_label(p["kind"]), p["sector"]) for p in result["partners"]])
 
 
 @partner.command("remove")
@@ -153,7 +181,7 @@ def partner_remove(settings: Settings, slug: str, name: str, as_json: bool) -> N
     """Remove partner NAME from region SLUG."""
     settings.app.remove_partner(slug, name)
     _done(as_json, {"region": slug, "partner": name, "removed": True},
-          f"{name} is no longer a partner of {slug}")
+          _("{name} is no longer a partner of {slug}").format(name=name, slug=slug))
 
 
 @click.group()
@@ -173,7 +201,8 @@ def role_assign(settings: Settings, slug: str, role_name: str, person: str, emai
     """Make PERSON the ROLE of region SLUG."""
     settings.app.assign_role(slug, role_name, person, email=email)
     _done(as_json, {"region": slug, "role": role_name, "person": person, "email": email},
-          f"{person} is now {role_name} of {slug}")
+          _("{person} is now {role} of {slug}").format(person=person, role=role_label(role_name),
+                                                       slug=slug))
 
 
 @role.command("unassign")
@@ -187,7 +216,8 @@ def role_unassign(settings: Settings, slug: str, role_name: str, person: str,
     """Take PERSON out of ROLE for region SLUG."""
     settings.app.unassign_role(slug, role_name, person)
     _done(as_json, {"region": slug, "role": role_name, "person": person, "removed": True},
-          f"{person} is no longer {role_name} of {slug}")
+          _("{person} is no longer {role} of {slug}").format(
+              person=person, role=role_label(role_name), slug=slug))
 
 
 @click.group()
@@ -211,7 +241,8 @@ def document_add(settings: Settings, slug: str, kind: str, title: str, ref: str 
     day = parse_date(on) if on else None
     settings.app.add_document(slug, kind, title=title, ref=ref, on=day)
     _done(as_json, {"region": slug, "kind": kind, "title": title, "ref": ref, "date": on},
-          f"{kind} '{title}' recorded for {slug}")
+          _("{document} '{title}' recorded for {slug}").format(
+              document=_capital(document_label(kind)), title=title, slug=slug))
 
 
 @document.command("list")
@@ -226,10 +257,12 @@ def document_list(settings: Settings, /, slug: str, kind: str | None, as_json: b
         emit_json(result)
         return
     if not result["documents"]:
-        say(f"{slug} has no documents" + (f" of kind {kind}" if kind else ""))
+        say(_("{slug} has no documents of kind {kind}").format(slug=slug, kind=kind) if kind
+            else _("{slug} has no documents").format(slug=slug))
         return
-    table(f"Documents of {slug}", ["id", "kind", "title", "ref", "date"],
-          [(d["id"], d["kind"], d["title"], d["ref"], d["date"]) for d in result["documents"]])
+    table(_("Documents of {slug}").format(slug=slug),
+          _columns(N_("id"), N_("kind"), N_("title"), N_("ref"), N_("date")),
+          [(d["id"], d["kind"], d["title"], d["ref"], _day(d["date"])) for d in result["documents"]])
 
 
 @document.command("remove")
@@ -241,7 +274,8 @@ def document_remove(settings: Settings, /, slug: str, document_id: int, as_json:
     """Remove document ID of region SLUG (recorded by mistake); the audit log keeps it."""
     result = settings.app.remove_document(slug, document_id)
     removed = result["removed"]
-    _done(as_json, result, f"{removed['kind']} '{removed['title']}' removed from {slug}")
+    _done(as_json, result, _("{document} '{title}' removed from {slug}").format(
+        document=_capital(document_label(removed["kind"])), title=removed["title"], slug=slug))
 
 
 @click.group()
@@ -265,9 +299,21 @@ def fact_set(settings: Settings, slug: str, name: str, value: str, workflow: str
     --workflow and --round when the region has several.
     """
     result = settings.app.set_fact(slug, name, value, workflow=workflow, round=round_)
-    where = f" ({result['workflow']}" + (f", round {result['round']})" if result.get("round") else ")") \
-        if result.get("scope") == "case" else ""
-    _done(as_json, result, f"{name} of {slug}{where}: {_shown(result['old'])} -> {result['new']}")
+    if as_json:
+        _done(as_json, result, "")
+        return
+    found = settings.app.declared_facts().get(name)
+    kind = found.type if found else None
+    values = {"name": name, "slug": slug, "new": i18n.format_value(result["new"], kind, sentence=True),
+              "old": i18n.format_value(result["old"], kind, sentence=True)}
+    if result.get("scope") != "case":
+        say(_("Fact {name} of {slug} set to {new} (was: {old})").format(**values))
+    elif result.get("round"):
+        say(_("Fact {name} of {slug} ({workflow}, round {round}) set to {new} (was: {old})").format(
+            workflow=result["workflow"], round=result["round"], **values))
+    else:
+        say(_("Fact {name} of {slug} ({workflow}) set to {new} (was: {old})").format(
+            workflow=result["workflow"], **values))
 
 
 @fact.command("unset")
@@ -281,11 +327,48 @@ def fact_unset(settings: Settings, /, slug: str, name: str, workflow: str | None
                round_: str | None, as_json: bool) -> None:
     """Remove the value of fact NAME of region SLUG (or of its case); audited."""
     result = settings.app.unset_fact(slug, name, workflow=workflow, round=round_)
-    _done(as_json, result, f"{name} of {slug}: {result['old']} -> (not set)")
+    if as_json:
+        _done(as_json, result, "")
+        return
+    found = settings.app.declared_facts().get(name)
+    old = i18n.format_value(result["old"], found.type if found else None, sentence=True)
+    say(_("Fact {name} of {slug} unset (was: {old})").format(name=name, slug=slug, old=old))
+
+
+#: The fields of a region, as `region update` names them.
+_REGION_FIELDS: dict[str, str] = {"name": N_("name"), "provinces": N_("provinces"),
+                                  "sectors": N_("sectors"), "coordinator": N_("coordinator")}
+
+
+def _columns(*names: str) -> list[str]:
+    """Column headers (marked with ``N_``) in the current language."""
+    return [_(name) for name in names]
+
+
+def _capital(text: str) -> str:
+    """`text` at the start of a sentence."""
+    return text[:1].upper() + text[1:]
+
+
+def _state(settings: Settings, workflow: str, state: str, version: int | None = None) -> str:
+    """A case's state as a person reads it: its label in the workflow."""
+    return str(settings.app.state_label(workflow, state, version))
 
 
 def _shown(value: Any) -> str:
-    return "(not set)" if value is None else str(value)
+    """A region field's old or new value (`region update`)."""
+    if value is None:
+        return _("(not set)")
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or _("(none)")
+    return str(value)
+
+
+def _day(iso: str | None) -> str:
+    """A date in a table cell: "15 okt 2024" in Dutch; as stored (ISO) in English."""
+    if not iso:
+        return ""
+    return i18n.format_day(date.fromisoformat(iso)) if i18n.current() == "nl" else iso
 
 
 def _done(as_json: bool, data: dict[str, Any], sentence: str) -> None:
@@ -319,9 +402,22 @@ def record_add(settings: Settings, slug: str, kind: str, fields: tuple[str, ...]
     if as_json:
         emit_json(result)
         return
-    say(f"{kind} {result['id']} recorded for {slug}")
+    definition = settings.app.workflow_definition(result["workflow"]) if result.get("workflow") else None
+    spec = definition.records.get(kind) if definition is not None else None
+    say(_("{record} recorded for {slug} (record {id})").format(
+        record=spec.label if spec is not None else kind, id=result["id"], slug=slug))
     for m in result["met"]:
-        say(f"  milestone {m['milestone']} (due {m['due']}) met")
+        owner = settings.app.workflow_definition(m["workflow"])
+        milestone = next((x for x in owner.milestones if x.name == m["milestone"]), None) \
+            if owner is not None else None
+        say(_("  milestone {milestone} (due {due}) met").format(
+            milestone=(milestone.label if milestone is not None else None) or m["milestone"],
+            due=_moment(m["due"])))
+
+
+def _moment(iso: str) -> str:
+    """A moment in a sentence: "dinsdag 15 oktober 2024, 16:00" in Dutch; ISO in English."""
+    return i18n.format_datetime(datetime.fromisoformat(iso)) if i18n.current() == "nl" else iso
 
 
 def _record_fields(items: tuple[str, ...], file: str | None) -> dict[str, Any]:
@@ -334,7 +430,7 @@ def _record_fields(items: tuple[str, ...], file: str | None) -> dict[str, Any]:
         if not sep or not key.strip():
             from onderwijsflow.errors import UsageError
 
-            raise UsageError(f"--field '{item}' is not NAME=VALUE")
+            raise UsageError(_("--field '{item}' is not NAME=VALUE").format(item=item))
         from_options.setdefault(key.strip(), []).append(value)
     for key, values in from_options.items():
         given[key] = values if len(values) > 1 else values[0]
@@ -353,13 +449,27 @@ def record_list(settings: Settings, slug: str, kind: str | None, as_json: bool) 
         emit_json(result)
         return
     if not result["records"]:
-        say(f"{slug} has no records" + (f" of kind {kind}" if kind else "") + " yet")
+        say(_("{slug} has no records of kind {kind} yet").format(slug=slug, kind=kind) if kind
+            else _("{slug} has no records yet").format(slug=slug))
         return
-    table(f"Records of {slug}", ["id", "kind", "workflow", "round", "at", "actor", "fields"],
-          [(r["id"], r["kind"], r["workflow"], r["round"], r["at"][:16].replace("T", " "),
-            r["actor"], "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}"
-                                  for k, v in r["fields"].items()))
-           for r in result["records"]])
+    table(_("Records of {slug}").format(slug=slug),
+          _columns(N_("id"), N_("kind"), N_("workflow"), N_("round"), N_("at"), N_("actor"), N_("fields")),
+          [(r["id"], r["kind"], r["workflow"], r["round"], short_time(r["at"]), r["actor"],
+            _fields_text(settings, r)) for r in result["records"]])
+
+
+def _fields_text(settings: Settings, r: dict[str, Any]) -> str:
+    """A record's fields in a table cell, each value as a person reads it."""
+    definition = settings.app.workflow_definition(r["workflow"]) if r.get("workflow") else None
+    spec = definition.records.get(r["kind"]) if definition is not None else None
+
+    def one(name: str, value: Any) -> str:
+        if isinstance(value, list):
+            return ", ".join(map(str, value))
+        field = spec.fields.get(name) if spec is not None else None
+        return i18n.format_value(value, field.type if field is not None else None)
+
+    return "; ".join(f"{k}: {one(k, v)}" for k, v in r["fields"].items())
 
 
 COMMANDS = [region, partner, role, document, fact, record]

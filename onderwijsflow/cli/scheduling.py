@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
+from onderwijsflow.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:  # the scheduler is imported when a command runs, not for --help
     from onderwijsflow.scheduler.tick import Scheduler
+
+
+#: How a person reads the status of a delivery (`scheduler status`; the codes stay in JSON).
+DELIVERY_LABELS: dict[str, str] = {
+    "pending": N_("waiting"),
+    "claimed": N_("claimed by a worker"),
+    "sending": N_("being sent"),
+    "sent": N_("sent"),
+    "failed": N_("failed"),
+    "unknown": N_("uncertain"),
+}
+
+
+def delivery_label(status: str) -> str:
+    """A delivery's status as a person reads it."""
+    text = DELIVERY_LABELS.get(status)
+    return _(text) if text else status
 
 
 @click.group()
@@ -33,13 +51,20 @@ def tick(settings: Settings, as_json: bool) -> None:
     if as_json:
         emit_json(report.as_dict())
         return
-    say(f"{report.queued} reminder(s) queued, {report.skipped} skipped (coalesced), "
-        f"{report.overdue} overdue, {report.sent} delivered, {report.retrying} to retry, "
-        f"{report.failed} failed, {report.unknown} uncertain")
+    say(ngettext(
+        "{queued} reminder queued, {skipped} skipped (coalesced), {overdue} overdue, "
+        "{sent} delivered, {retrying} to retry, {failed} failed, {unknown} uncertain",
+        "{queued} reminders queued, {skipped} skipped (coalesced), {overdue} overdue, "
+        "{sent} delivered, {retrying} to retry, {failed} failed, {unknown} uncertain",
+        report.queued).format(
+            queued=report.queued, skipped=report.skipped, overdue=report.overdue,
+            sent=report.sent, retrying=report.retrying, failed=report.failed,
+            unknown=report.unknown))
     for moved in report.transitions:
-        say(f"  moved by the scheduler: {moved}")
+        say("  " + _("moved by the scheduler: {move}").format(move=moved))
+    no_address = esc(_("no e-mail address:"))
     for missing in report.missing:
-        say(f"  [yellow]no e-mail address:[/yellow] {esc(missing)}", markup=True)
+        say(f"  [yellow]{no_address}[/yellow] {esc(missing)}", markup=True)
 
 
 @scheduler.command("run")
@@ -65,12 +90,14 @@ def status(settings: Settings, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    say(f"{result['reminders_pending']} reminder(s) pending")
-    table("Deliveries needing attention", ["id", "status", "region", "channel", "subject",
-                                           "attempts", "error"],
-          [(d["id"], d["status"], d["region"], d["channel"], d["subject"], d["attempts"],
-            d["error"]) for d in result["deliveries"]],
-          empty="No deliveries need attention.")
+    pending = result["reminders_pending"]
+    say(ngettext("{n} reminder pending", "{n} reminders pending", pending).format(n=pending))
+    table(_("Deliveries needing attention"),
+          [_("id"), _("status"), _("region"), _("channel"), _("subject"), _("attempts"),
+           _("error")],
+          [(d["id"], delivery_label(d["status"]), d["region"], d["channel"], d["subject"],
+            d["attempts"], d["error"]) for d in result["deliveries"]],
+          empty=_("No deliveries need attention."))
 
 
 @scheduler.command("resend")
@@ -83,7 +110,8 @@ def resend(settings: Settings, delivery_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        say(f"delivery {delivery_id} ({result['previous']}) queued again")
+        say(_("delivery {id} ({previous}) queued again").format(
+            id=delivery_id, previous=delivery_label(result["previous"])))
 
 
 
@@ -106,25 +134,38 @@ def deadlines(settings: Settings, within: str | None, region: str | None, ics_fi
     except ValueError as err:
         raise UsageError(f"--within: {err}") from None
     rows = list_deadlines(settings.app, within=span, region=region)
+    written = 0
     if ics_file:
         from pathlib import Path
 
-        from onderwijsflow.scheduler.ical import to_ics
+        from onderwijsflow.scheduler.ical import events, to_ics
 
         target = Path(ics_file)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(to_ics(rows))
+        tmp.write_bytes(to_ics(rows, stamp=settings.app.now()))
         tmp.replace(target)
+        written = len(events(rows))
     if as_json:
         emit_json({"deadlines": rows})
         return
     from onderwijsflow.cli.output import short_time
+    from onderwijsflow.scheduler.deadlines import status_label
 
-    table("Deadlines", ["due", "status", "region", "workflow", "milestone"],
-          [(short_time(r["due"]), r["status"], r["region"], r["workflow"], r["label"]) for r in rows],
-          empty="No deadlines" + (f" within {within}" if within else "") + ".")
+    table(_("Deadlines"), [_("due"), _("status"), _("region"), _("workflow"), _("milestone")],
+          [(short_time(r["due"]), status_label(r["status"]), r["region_name"], _workflow(r),
+            r["label"]) for r in rows],
+          empty=_("No deadlines within {within}.").format(within=within) if within
+          else _("No deadlines."))
     if ics_file:
-        say(f"wrote {len(rows)} events to {ics_file}")
+        say(ngettext("wrote {n} event to {file}", "wrote {n} events to {file}", written)
+            .format(n=written, file=ics_file))
+
+
+def _workflow(row: dict[str, Any]) -> str:
+    """The workflow's title, with the round when the case has one."""
+    if row["round"]:
+        return _("{workflow} ({round})").format(workflow=row["workflow_title"], round=row["round"])
+    return str(row["workflow_title"])
 
 
 COMMANDS = [scheduler, deadlines]

@@ -7,8 +7,10 @@ from typing import Any
 
 import click
 
+from onderwijsflow import i18n
 from onderwijsflow.cli import Settings, completion, pass_settings
 from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
+from onderwijsflow.i18n import N_, _, ngettext, pgettext
 
 
 @click.command()
@@ -20,11 +22,13 @@ def init(settings: Settings, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    say(f"database at revision {result['revision']}"
-        + (f" (was {result['from_revision']})" if result["from_revision"] not in
-           (None, result["revision"]) else ""))
+    if result["from_revision"] in (None, result["revision"]):
+        say(_("database at revision {revision}").format(revision=result["revision"]))
+    else:
+        say(_("database at revision {revision} (was {previous})").format(
+            revision=result["revision"], previous=result["from_revision"]))
     for name in result["workflows_stored"]:
-        say(f"stored workflow {name}")
+        say(_("stored workflow {name}").format(name=name))
 
 
 @click.group()
@@ -44,7 +48,8 @@ def workflow_list(settings: Settings, as_json: bool) -> None:
     if as_json:
         emit_json({"workflows": rows})
         return
-    table("Workflows", ["workflow", "version", "title", "states", "transitions", "file"],
+    table(_("Workflows"), [_("workflow"), _("version"), _("title"), _("states"), _("transitions"),
+                           _("file")],
           [tuple(r.values()) for r in rows])
 
 
@@ -60,32 +65,37 @@ def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
         emit_json({**d.model_dump(mode="json", by_alias=True, exclude_none=True),
                    "rounds": {key: r.model_dump(mode="json") for key, r in rounds.items()}})
         return
-    say(f"[bold]{esc(d.title)}[/bold] ({d.workflow} v{d.version}), initial: {d.initial}", markup=True)
+    say(_("{title} ({workflow} v{version}), initial: {initial}").format(
+        title=f"[bold]{esc(d.title)}[/bold]", workflow=esc(d.workflow), version=d.version,
+        initial=esc(d.initial)), markup=True)
+    label = pgettext("column", "label")
     if d.params:
-        table("Parameters", ["param", "label", "type"],
+        table(_("Parameters"), [_("param"), label, pgettext("column", "type")],
               [(k, p.label or "", p.type) for k, p in d.params.items()])
     if rounds:
-        table("Rounds (configuration)", ["round", "label", *d.params],
+        table(_("Rounds (configuration)"), [_("round"), label, *d.params],
               [(key, r.label or "", *(str(r.params.get(p, "")) for p in d.params))
                for key, r in rounds.items()])
-    table("States", ["state", "label", "final"],
-          [(k, s.label, "final" if s.final else "") for k, s in d.states.items()])
-    table("Transitions", ["trigger", "from", "to", "requires", "by"],
+    final = pgettext("state", "final")
+    table(_("States"), [_("state"), label, final],
+          [(k, s.label, final if s.final else "") for k, s in d.states.items()])
+    table(_("Transitions"), [_("trigger"), pgettext("transition", "from"),
+                             pgettext("transition", "to"), _("requires"), pgettext("transition", "by")],
           [(t.trigger, ", ".join(t.source), t.dest, ", ".join(t.requires),
             ", ".join(t.by or ())) for t in d.transitions])
-    table("Requirements", ["requirement", "label"],
+    table(_("Requirements"), [_("requirement"), label],
           [(k, r.label) for k, r in d.requirements.items()])
     if d.milestones:
-        table("Milestones", ["milestone", "label", "active in", "remind", "met by"],
+        table(_("Milestones"), [_("milestone"), label, _("active in"), _("remind"), _("met by")],
               [(m.name, m.label, ", ".join(m.active_in), ", ".join(map(str, m.remind)),
                 m.met_by.record if m.met_by else "") for m in d.milestones])
     if d.records:
-        table("Records", ["record", "label", "scope", "fields"],
-              [(k, r.label, r.scope, ", ".join(f"{n} ({f.type})" for n, f in r.fields.items()))
+        table(_("Records"), [_("record"), label, _("scope"), _("fields")],
+              [(k, r.label, _(SCOPES[r.scope]), ", ".join(f"{n} ({f.type})" for n, f in r.fields.items()))
                for k, r in d.records.items()])
     decided = [t for t in d.transitions if t.decision]
     if decided:
-        table("Decisions", ["trigger", "decided by", "document"],
+        table(_("Decisions"), [_("trigger"), _("decided by"), _("document")],
               [(t.trigger, ", ".join(d.body_label(b) for b in t.decision.by),
                 t.decision.document or "") for t in decided])
 
@@ -114,9 +124,10 @@ def workflow_validate(files: tuple[str, ...], as_json: bool) -> None:
     else:
         for r in results:
             if r["valid"]:
-                say(f"{r['file']}: valid ({r['workflow']} v{r['version']})")
+                say(_("{file}: valid ({workflow} v{version})").format(
+                    file=r["file"], workflow=r["workflow"], version=r["version"]))
                 for w in r["warnings"]:
-                    say(f"  warning: {w}")
+                    say("  " + _("warning: {message}").format(message=w))
     if problems:
         raise DefinitionErrorExit(problems)
 
@@ -132,7 +143,7 @@ class DefinitionErrorExit(click.ClickException):
 
     def show(self, file: object = None) -> None:
         for problem in self.problems:
-            click.echo(f"error: {problem}", err=True)
+            click.echo(_("error: {message}").format(message=problem), err=True)
 
 
 @workflow.command("graph")
@@ -177,44 +188,137 @@ def workflow_migrate(settings: Settings, name: str, to_version: int, dry_run: bo
     if as_json:
         emit_json(result)
         return
-    _show_migration(result)
+    _show_migration(settings, result)
 
 
-def _show_migration(result: dict[str, object]) -> None:
-    prefix = "[dry run] " if result["dry_run"] else ""
-    cases = result["cases"]
-    assert isinstance(cases, list)
-    verb = "would move" if result["dry_run"] else "moved"
-    say(f"{prefix}{len(cases)} case(s) of {result['workflow']} {verb} to version {result['to_version']}")
+def _show_migration(settings: Settings, result: dict[str, Any]) -> None:
+    cases: list[dict[str, Any]] = result["cases"]
+    n, workflow, version = len(cases), result["workflow"], result["to_version"]
+    if result["dry_run"]:
+        say(ngettext("[dry run] {n} case of {workflow} would move to version {version}; nothing was "
+                     "written",
+                     "[dry run] {n} cases of {workflow} would move to version {version}; nothing was "
+                     "written", n)
+            .format(n=n, workflow=workflow, version=version))
+    else:
+        say(ngettext("{n} case of {workflow} moved to version {version}",
+                     "{n} cases of {workflow} moved to version {version}", n)
+            .format(n=n, workflow=workflow, version=version))
+    milestone = _milestone_labels(settings, workflow, version)
     for c in cases:
-        say(f"- {c['region']}" + (f" (round {c['round']})" if c["round"] else "")
-            + f": v{c['from_version']} {c['from_state']} -> {c['to_state']}")
+        fields = {"region": c["region"], "round": c["round"], "version": c["from_version"],
+                  "source": c["from_state"], "dest": c["to_state"], "label": c["to_state_label"]}
+        say(_("- {region} (round {round}): v{version} {source} -> {dest} (‘{label}’)").format(**fields)
+            if c["round"] else
+            _("- {region}: v{version} {source} -> {dest} (‘{label}’)").format(**fields))
         for u in c["newly_unmet"]:
-            say(f"    newly unmet: {u['label']} ({u['requirement']}): {u['detail']}")
+            say("    " + _("newly unmet: {label} ({requirement}): {detail}").format(**u))
         for u in c["newly_met"]:
-            say(f"    newly met: {u['label']} ({u['requirement']}): {u['detail']}")
+            say("    " + _("newly met: {label} ({requirement}): {detail}").format(**u))
         ms = c["milestones"]
         for m in ms["added"]:
-            say(f"    milestone added: {m['milestone']} due {m['due']}")
+            say("    " + _("milestone added: {milestone}, due {due}").format(
+                milestone=milestone(m["milestone"]), due=_moment(m["due"])))
         for m in ms["removed"]:
-            say(f"    milestone removed: {m['milestone']} (was due {m['due']})")
+            say("    " + _("milestone removed: {milestone} (was due {due})").format(
+                milestone=milestone(m["milestone"]), due=_moment(m["due"])))
         for m in ms["moved"]:
-            say(f"    milestone moved: {m['milestone']} {m['old']} -> {m['new']}")
-    refused = result["refused"]
-    assert isinstance(refused, list)
-    for r in refused:
-        say(f"- {r['region']}: cannot move: {r['reason']}")
+            say("    " + _("milestone moved: {milestone}, from {old} to {new}").format(
+                milestone=milestone(m["milestone"]), old=_moment(m["old"]), new=_moment(m["new"])))
+    for r in result["refused"]:
+        say(_("- {region}: cannot move: {reason}").format(region=r["region"], reason=r["reason"]))
+
+
+def _milestone_labels(settings: Settings, workflow: str, version: int) -> Any:
+    """How a migration report names a milestone: ‘label’ (name), from the version moved to."""
+    definition = settings.app.catalog.current(workflow).definition
+    labels = ({m.name: m.label for m in definition.milestones if m.label}
+              if definition.version == version else {})
+
+    def name(milestone: str) -> str:
+        label = labels.get(milestone)
+        return f"‘{label}’ ({milestone})" if label else milestone
+
+    return name
+
+
+def _moment(iso: str) -> str:
+    """A due moment of the report (ISO 8601), as a person reads it."""
+    from datetime import datetime
+
+    return i18n.format_datetime(datetime.fromisoformat(iso))
+
+
+DEMO_FILE = "onderwijsflow-demo.db"
 
 
 @click.command()
-@click.option("--db-file", default="onderwijsflow-demo.db", show_default=True,
-              help="The SQLite file to create (replaced if it exists).")
+@click.option("--db", "db_file", metavar="FILE",
+              help="The SQLite file to play the story in, replaced if it exists "
+                   "[default: onderwijsflow-demo.db, or FILE of onderwijsflow --db sqlite:///FILE demo].")
+@click.option("--db-file", "old_db_file", metavar="FILE", hidden=True,
+              help="Deprecated name of --db.")
+@click.option("--lang", type=click.Choice(i18n.LANGUAGES, case_sensitive=False),
+              help="The language of the story, as the global --lang [default: nl].")
 @click.option("--quiet", is_flag=True, help="Only the final summary.")
-def demo(db_file: str, quiet: bool) -> None:
-    """Play a realistic demonstration in a fresh SQLite file (invented numbers)."""
+@click.pass_context
+def demo(ctx: click.Context, db_file: str | None, old_db_file: str | None, lang: str | None,
+         quiet: bool) -> None:
+    """Play a realistic demonstration in a fresh SQLite file (invented data).
+
+    The story speaks Dutch, or English with --lang en. `onderwijsflow demo --db FILE` and
+    `onderwijsflow --db sqlite:///FILE demo` both play it in FILE.
+    """
     from onderwijsflow.demo import run_demo
 
-    run_demo(Path(db_file), quiet=quiet)
+    if lang:
+        i18n.set_language(lang)
+    run_demo(_demo_file(ctx, db_file, old_db_file), quiet=quiet)
 
+
+def _demo_file(ctx: click.Context, given: str | None, old: str | None) -> Path:
+    """The demo's SQLite file: its own --db, else the global --db given on the command line
+    (a sqlite:/// URL), else onderwijsflow-demo.db. The global --db that comes from
+    ONDERWIJSFLOW_DB is left alone: the demo replaces its file, and that one is someone's work."""
+    from click.core import ParameterSource
+
+    from onderwijsflow.errors import UsageError
+
+    if old is not None:
+        click.echo(_("warning: demo --db-file is deprecated; use demo --db"), err=True)
+        if given is not None and _sqlite_file(given) != _sqlite_file(old):
+            raise UsageError(_("give demo --db or its old name --db-file, not both"))
+        given = old
+    root = ctx.find_root()
+    url = root.params.get("db")
+    if url is not None and root.get_parameter_source("db") != ParameterSource.COMMANDLINE:
+        url = None
+    if given is not None:
+        path = _sqlite_file(given)
+        if url is not None and _sqlite_file(url).resolve() != path.resolve():
+            raise UsageError(_("two databases for the demo: onderwijsflow --db {url} and demo --db "
+                               "{file}; give one").format(url=url, file=given))
+        return path
+    if url is not None:
+        return _sqlite_file(url)
+    return Path(DEMO_FILE)
+
+
+def _sqlite_file(value: str) -> Path:
+    """The file of a SQLite URL (``sqlite:///demo.db``) or a plain path; any other database is
+    refused: the demo plays on a fresh SQLite file of its own."""
+    from onderwijsflow.errors import UsageError
+
+    prefix = "sqlite:///"
+    if value.startswith(prefix) and len(value) > len(prefix) and value[len(prefix):] != ":memory:":
+        return Path(value[len(prefix):].split("?")[0])
+    if "://" in value or value.startswith("sqlite:") or not value.strip():
+        raise UsageError(_("the demo plays on a fresh SQLite file; '{value}' is not one (give a file "
+                           "path, or a sqlite:/// URL)").format(value=value))
+    return Path(value)
+
+
+#: A record's or fact's `scope:` as a person reads it.
+SCOPES = {"region": N_("region"), "case": N_("case (one round)")}
 
 COMMANDS = [init, workflow, demo]

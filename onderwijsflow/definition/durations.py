@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from onderwijsflow.i18n import _
+
 _PATTERN = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
@@ -34,7 +36,8 @@ class Duration:
         """
         match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
         if not match:
-            raise ValueError(f"'{text}' is not an ISO 8601 duration such as P14D, P6W or P6M")
+            raise ValueError(_("'{text}' is not an ISO 8601 duration such as P14D, P6W or P6M")
+                             .format(text=text))
         parts = {k: int(v) for k, v in match.groupdict().items() if v}
         months = parts.get("years", 0) * 12 + parts.get("months", 0)
         delta = timedelta(
@@ -45,7 +48,7 @@ class Duration:
             seconds=parts.get("seconds", 0),
         )
         if months == 0 and delta == timedelta(0):
-            raise ValueError(f"'{text}' is a zero duration")
+            raise ValueError(_("'{text}' is a zero duration").format(text=text))
         return cls(months=months, delta=delta, text=text.strip())
 
     def add_to(self, moment: datetime | date, sign: int = 1) -> datetime | date:

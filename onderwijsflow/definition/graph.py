@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from onderwijsflow.definition.model import WorkflowDef
+from onderwijsflow.i18n import _
 
 __all__ = ["to_dot", "to_mermaid"]
 
@@ -60,7 +61,8 @@ def to_mermaid(defn: WorkflowDef) -> str:
     """
     ids = _mermaid_ids(defn)
     title = " ".join(defn.title.split())
-    lines = ["stateDiagram-v2", f"    %% {title} (version {defn.version})"]
+    heading = _("{title} (version {version})").format(title=title, version=defn.version)
+    lines = ["stateDiagram-v2", f"    %% {heading}"]
     lines += [f'    state "{_mermaid_text(s.label)}" as {ids[n]}' for n, s in defn.states.items()]
     if defn.initial in ids:
         lines.append(f"    [*] --> {ids[defn.initial]}")
@@ -89,9 +91,10 @@ def to_dot(defn: WorkflowDef) -> str:
         DOT text ending with a newline; final states are drawn as double circles.
     """
     start = _dot_string(_fresh("start", set(defn.states)))
+    heading = _("{title} (version {version})").format(title=defn.title, version=defn.version)
     lines = [
         f"digraph {_dot_string(defn.workflow)} {{",
-        f"    label={_dot_string(f'{defn.title} (versie {defn.version})')};",
+        f"    label={_dot_string(heading)};",
         "    rankdir=LR;",
         '    node [shape=box, style=rounded, fontname="Helvetica"];',
         '    edge [fontname="Helvetica", fontsize=10];',

@@ -39,9 +39,11 @@ from onderwijsflow.definition.model import (
     TransitionDef,
     WorkflowDef,
     coerce_value,
+    pydantic_message,
 )
 from onderwijsflow.engine.checks import CheckRegistry, CheckSpecError, Compiled, CompileScope
 from onderwijsflow.errors import DefinitionError
+from onderwijsflow.i18n import N_, _, ngettext
 from onderwijsflow.vocabulary import (
     ACTOR_ROLES,
     DOCUMENT_KINDS,
@@ -74,8 +76,10 @@ class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
         try:
             return super().construct_object(node, deep)
         except (ValueError, KeyError, TypeError, OverflowError) as err:
-            what = "date" if node.tag == "tag:yaml.org,2002:timestamp" else "value"
-            problem = f"invalid {what} {_show(node.value)} ({err})"
+            problem = (_("invalid date {value} ({reason})")
+                       if node.tag == "tag:yaml.org,2002:timestamp"
+                       else _("invalid value {value} ({reason})"))
+            problem = problem.format(value=_show(node.value), reason=_python_reason(err))
             raise ConstructorError(None, None, problem, node.start_mark) from None
 
     def construct_lined_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
@@ -87,7 +91,7 @@ class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
         for key_node, value_node in node.value:
             key = self.construct_object(key_node)
             if not isinstance(key, Hashable):
-                raise ConstructorError(None, None, "a key must be text", key_node.start_mark)
+                raise ConstructorError(None, None, _("a key must be text"), key_node.start_mark)
             data[key] = self.construct_object(value_node)
             keys[key] = key_node.start_mark.line + 1
         self.lines[id(data)] = (node.start_mark.line + 1, keys)
@@ -101,7 +105,7 @@ class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
     def _note_duplicates(self, node: yaml.MappingNode, data: dict[Any, Any]) -> None:
         first: dict[Any, int] = {}
-        for key_node, _ in node.value:
+        for key_node, _value in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = self.construct_object(key_node)
@@ -127,6 +131,22 @@ _LineLoader.add_implicit_resolver(
     re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
     list("-+0123456789"),
 )
+
+
+#: Python's reasons for refusing a date or time in YAML, translated where a person reads them.
+_PYTHON_REASONS = frozenset((
+    N_("month must be in 1..12"),
+    N_("day is out of range for month"),
+    N_("hour must be in 0..23"),
+    N_("minute must be in 0..59"),
+    N_("second must be in 0..59"),
+))
+
+
+def _python_reason(err: Exception) -> str:
+    """`err`'s text, in the reader's language when it is one of :data:`_PYTHON_REASONS`."""
+    text = str(err)
+    return _(text) if text in _PYTHON_REASONS else text
 
 
 class _YamlProblem(Exception):
@@ -184,22 +204,67 @@ def _parse(text: str) -> _Parsed:
     except yaml.YAMLError as err:
         raise _yaml_problem(err, text) from None
     except RecursionError:
-        raise _YamlProblem(1, "the YAML is nested too deeply") from None
+        raise _YamlProblem(1, _("the YAML is nested too deeply")) from None
     finally:
         loader.dispose()
     return _Parsed(data, loader.lines, loader.duplicates)
 
 
+#: The YAML parser's (libyaml's or PyYAML's) commonest problems and contexts, so that they can
+#: be translated; each msgid is the parser's own English text.
+_YAML_TEXTS = frozenset((
+    N_("could not find expected ':'"),
+    N_("did not find expected key"),
+    N_("did not find expected node content"),
+    N_("did not find expected ',' or '}'"),
+    N_("did not find expected ',' or ']'"),
+    N_("did not find expected '-' indicator"),
+    N_("did not find expected <document start>"),
+    N_("did not find expected comment or line break"),
+    N_("mapping values are not allowed in this context"),
+    N_("mapping values are not allowed here"),
+    N_("found character that cannot start any token"),
+    N_("found unexpected end of stream"),
+    N_("found undefined alias"),
+    N_("found unknown escape character"),
+    N_("found duplicate %YAML directive"),
+    N_("while scanning a simple key"),
+    N_("while parsing a block mapping"),
+    N_("while parsing a flow mapping"),
+    N_("while parsing a flow sequence"),
+    N_("while parsing a block collection"),
+    N_("while parsing a flow node"),
+    N_("while parsing a block node"),
+    N_("while scanning a block scalar"),
+    N_("while scanning a quoted scalar"),
+    N_("while parsing a quoted scalar"),
+    N_("while scanning for the next token"),
+))
+_UNKNOWN_TAG = re.compile(r"^could not determine a constructor for the tag ('.*')$")
+
+
+def _yaml_text(text: str) -> str:
+    """A problem or context of the YAML parser, in the reader's language where it is known."""
+    if text in _YAML_TEXTS:
+        return _(text)
+    unknown = _UNKNOWN_TAG.match(text)
+    if unknown:
+        return _("could not determine a constructor for the tag {tag}").format(tag=unknown[1])
+    return text
+
+
 def _yaml_problem(err: yaml.YAMLError, text: str) -> _YamlProblem:
     if isinstance(err, yaml.reader.ReaderError):
-        return _YamlProblem(text[: err.position].count("\n") + 1, f"invalid YAML: {err.reason}")
+        return _YamlProblem(text[: err.position].count("\n") + 1,
+                            _("invalid YAML: {problem}").format(problem=err.reason))
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    problem = getattr(err, "problem", None) or str(err)
+    problem = _yaml_text(getattr(err, "problem", None) or str(err))
     context = getattr(err, "context", None)
     if isinstance(err, ConstructorError) and context is None:
-        message = problem  # one of ours: a bad date or value, not a syntax error
+        message = problem  # one of ours (a bad date or value), or a tag YAML cannot read
     else:
-        message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+        message = _("invalid YAML: {problem}").format(
+            problem=f"{problem} ({_yaml_text(context)})" if context else problem)
     return _YamlProblem(mark.line + 1 if mark else 1, message)
 
 
@@ -238,14 +303,20 @@ class _Report:
 
 def _error(problems: list[str]) -> DefinitionError:
     more = len(problems) - 1
-    message = problems[0] + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+    message = problems[0]
+    if more:
+        message += ngettext(" (and {n} more problem)", " (and {n} more problems)", more).format(n=more)
     return DefinitionError(message, problems=problems)
 
 
-_NAMED = {"states": "state", "requirements": "requirement", "params": "param", "facts": "fact",
-          "records": "record", "bodies": "body"}
-_LISTED = {"transitions": ("transition", "trigger"), "milestones": ("milestone", "name"),
-           "migrates_from": ("migration from version", "version")}
+#: A named part of a workflow as a person reads it, by the section it is declared in.
+_NAMED = {"states": N_("state '{name}'"), "requirements": N_("requirement '{name}'"),
+          "params": N_("param '{name}'"), "facts": N_("fact '{name}'"),
+          "records": N_("record '{name}'"), "bodies": N_("body '{name}'")}
+#: A listed part: how it reads ({name} is 'its name', a version or #N) and its naming key.
+_LISTED = {"transitions": (N_("transition {name}"), "trigger"),
+           "milestones": (N_("milestone {name}"), "name"),
+           "migrates_from": (N_("migration from version {name}"), "version")}
 
 
 def _describe(path: Path_, data: Any) -> tuple[str, Path_]:
@@ -254,30 +325,37 @@ def _describe(path: Path_, data: Any) -> tuple[str, Path_]:
         return "", path
     head, key = path[0], path[1]
     if head in _NAMED:
-        return f"{_NAMED[head]} '{key}'", path[2:]
+        return _(_NAMED[head]).format(name=key), path[2:]
     kind, name_key = _LISTED[head]
     item = data.get(head) if isinstance(data, dict) else None
     item = item[key] if isinstance(item, list) and isinstance(key, int) else None
     name = item.get(name_key) if isinstance(item, dict) else None
     label = (f"'{name}'" if isinstance(name, str) else str(name) if isinstance(name, int)
              and not isinstance(name, bool) else f"#{key + 1}" if isinstance(key, int) else key)
-    return f"{kind} {label}", path[2:]
+    return _(kind).format(name=label), path[2:]
 
 
 def _within(rest: Path_, entity: str) -> str:
-    parts = [f"'{'.'.join(map(str, rest))}'" if rest else "", entity]
-    joined = " of ".join(part for part in parts if part)
-    return f" in {joined}" if joined else ""
+    """" in 'due.time' of milestone 'x'", " in 'due.time'", " in milestone 'x'" or ""."""
+    key = ".".join(map(str, rest))
+    if rest and entity:
+        return _(" in '{key}' of {entity}").format(key=key, entity=entity)
+    if rest:
+        return _(" in '{key}'").format(key=key)
+    return _(" in {entity}").format(entity=entity) if entity else ""
 
 
 def _report_duplicates(parsed: _Parsed, report: _Report) -> None:
     for path, node in parsed.containers():
         for key, line, first in parsed.duplicates.get(id(node), []):
-            entity, rest = _describe(path, parsed.data)
-            what = f"key '{key}'{_within(rest, entity)}"
             if len(path) == 1 and path[0] in _NAMED:
-                what = f"{_NAMED[path[0]]} '{key}'"
-            report.error_at(line, f"duplicate {what} (first at line {first})")
+                message = _("duplicate {item} (first at line {first})").format(
+                    item=_(_NAMED[path[0]]).format(name=key), first=first)
+            else:
+                entity, rest = _describe(path, parsed.data)
+                message = _("duplicate key '{key}'{where} (first at line {first})").format(
+                    key=key, where=_within(rest, entity), first=first)
+            report.error_at(line, message)
 
 
 # --- shape: pydantic errors in one sentence each --------------------------------------------
@@ -290,18 +368,20 @@ _MODELS: dict[str, type[BaseModel]] = {
 _NESTED: dict[str, type[BaseModel]] = {"due": DueDef, "on_overdue": OverdueAction,
                                        "decision": DecisionDef, "met_by": MetByDef}
 _EXPECTED = (
-    ("date", "a date YYYY-MM-DD"), ("time", "a time such as \"16:00\""),
-    ("string_pattern", "a slug of lower-case letters, digits, '-' and '_'"),
-    ("string", "text"), ("int", "a whole number"), ("bool", "true or false"),
-    ("tuple", "a list"), ("list", "a list"), ("dict", "a mapping"), ("model", "a mapping"),
+    ("date", N_("a date YYYY-MM-DD")), ("time", N_("a time such as \"16:00\"")),
+    ("string_pattern", N_("a slug of lower-case letters, digits, '-' and '_'")),
+    ("string", N_("text")), ("int", N_("a whole number")), ("bool", N_("true or false")),
+    ("tuple", N_("a list")), ("list", N_("a list")), ("dict", N_("a mapping")),
+    ("model", N_("a mapping")),
 )
 
 
 def _validate_shape(parsed: _Parsed, report: _Report) -> WorkflowDef | None:
     if not isinstance(parsed.data, dict):
-        what = "empty" if parsed.data is None else "not a mapping of keys"
-        report.error_at(1, f"the file is {what}; a workflow has keys workflow:, version:, "
-                        "title:, initial: and states:")
+        report.error_at(1, _("the file is empty; a workflow has keys workflow:, version:, title:, "
+                             "initial: and states:") if parsed.data is None else
+                        _("the file is not a mapping of keys; a workflow has keys workflow:, "
+                          "version:, title:, initial: and states:"))
         return None
     try:
         return WorkflowDef.model_validate(parsed.data)
@@ -348,14 +428,19 @@ def _shape_message(e: Any, path: Path_, data: Any) -> str:
     entity, rest = _describe(path, data)
     if e["type"] == "extra_forbidden":
         key = str(rest[-1])
-        return f"unknown key '{key}'{_within(rest[:-1], entity)}{suggest(key, _keys(path[:-1]))}"
+        return _("unknown key '{key}'{where}{suggestion}").format(
+            key=key, where=_within(rest[:-1], entity), suggestion=suggest(key, _keys(path[:-1])))
     if e["type"] == "missing":
-        return f"missing required key '{rest[-1]}'{_within(rest[:-1], entity)}"
+        return _("missing required key '{key}'{where}").format(
+            key=rest[-1], where=_within(rest[:-1], entity))
     if rest[-1:] == ("[key]",):
-        return f"invalid {entity or 'key'}: a name must be text, not {_show(e['input'])}"
+        message = (_("invalid {item}: a name must be text, not {value}") if entity
+                   else _("invalid key: a name must be text, not {value}"))
+        return message.format(item=entity, value=_show(e["input"]))
     if not rest:
-        return f"invalid {entity}: {_detail(e)}"
-    return f"invalid value for '{'.'.join(map(str, rest))}'{_within((), entity)}: {_detail(e)}"
+        return _("invalid {item}: {problem}").format(item=entity, problem=_detail(e))
+    return _("invalid value for '{key}'{where}: {problem}").format(
+        key=".".join(map(str, rest)), where=_within((), entity), problem=_detail(e))
 
 
 def _keys(path: Path_) -> list[str]:
@@ -375,14 +460,19 @@ def _keys(path: Path_) -> list[str]:
 
 
 def _detail(e: Any) -> str:
+    """What is wrong with a value, from a pydantic error: "expected ..., got ..." for a value
+    of the wrong kind, else pydantic's message (translated where :func:`pydantic_message` can)."""
     kind: str = e["type"]
     msg: str = e["msg"]
     if kind in {"value_error", "assertion_error"}:
         return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    got = _show(e.get("input"))
     for prefix, expected in _EXPECTED:
         if kind.startswith(prefix):
-            return f"expected {expected}, got {_show(e.get('input'))}"
-    return f"{msg[:1].lower()}{msg[1:]} (got {_show(e.get('input'))})"
+            return _("expected {expected}, got {value}").format(expected=_(expected), value=got)
+    problem = pydantic_message(e)
+    return _("{problem} (got {value})").format(problem=f"{problem[:1].lower()}{problem[1:]}",
+                                               value=got)
 
 
 def _show(value: Any) -> str:
@@ -396,8 +486,9 @@ def _show(value: Any) -> str:
 def _check_rules(defn: WorkflowDef, report: _Report) -> WorkflowDef:
     """Check design §3's rules; return `defn` with every ``source: "*"`` spelled out."""
     if defn.initial not in defn.states:
-        report.error(("initial",), f"initial state '{defn.initial}' is not declared under "
-                     f"states:{suggest(defn.initial, defn.states)}")
+        report.error(("initial",), _("initial state '{state}' is not declared under states:"
+                                     "{suggestion}").format(
+            state=defn.initial, suggestion=suggest(defn.initial, defn.states)))
     defn = _expand_wildcards(defn, report)
     defn = _expand_decision_documents(defn)
     _check_transitions(defn, report)
@@ -416,8 +507,9 @@ def _expand_wildcards(defn: WorkflowDef, report: _Report) -> WorkflowDef:
     for i, t in enumerate(defn.transitions):
         if "*" in t.source:
             if t.source != ("*",):
-                report.error(("transitions", i, "source"), f"transition '{t.trigger}': "
-                             "source '*' (every non-final state) stands alone, not in a list")
+                report.error(("transitions", i, "source"), _(
+                    "transition '{trigger}': source '*' (every non-final state) stands alone, "
+                    "not in a list").format(trigger=t.trigger))
             t = t.model_copy(update={"source": open_states})
         expanded.append(t)
     return defn.model_copy(update={"transitions": tuple(expanded)})
@@ -454,30 +546,35 @@ def _check_transitions(defn: WorkflowDef, report: _Report) -> None:
         for state in t.source:
             line = report.line_of(("transitions", i))
             if (t.trigger, state) in first:
-                report.error_at(line, f"transition '{t.trigger}' from state '{state}' is "
-                                f"declared twice (first at line {first[t.trigger, state]})")
+                report.error_at(line, _("transition '{trigger}' from state '{state}' is declared "
+                                        "twice (first at line {first})").format(
+                    trigger=t.trigger, state=state, first=first[t.trigger, state]))
             first.setdefault((t.trigger, state), line)
         for j, name in enumerate(t.requires):
             if name not in defn.requirements:
-                report.error(("transitions", i, "requires", j), f"transition '{t.trigger}' "
-                             f"requires undeclared requirement '{name}'"
-                             f"{suggest(name, defn.requirements)}")
+                report.error(("transitions", i, "requires", j), _(
+                    "transition '{trigger}' requires undeclared requirement '{name}'{suggestion}"
+                ).format(trigger=t.trigger, name=name, suggestion=suggest(name, defn.requirements)))
         for j, role in enumerate(t.by or ()):
-            if problem := require_member("role", role, ACTOR_ROLES):
-                report.error(("transitions", i, "by", j), f"transition '{t.trigger}': {problem}")
+            if problem := require_member(N_("role"), role, ACTOR_ROLES):
+                report.error(("transitions", i, "by", j), _("transition '{trigger}': {problem}")
+                             .format(trigger=t.trigger, problem=problem))
 
 
 def _check_ends(defn: WorkflowDef, t: TransitionDef, where: Path_, report: _Report) -> None:
     for j, state in enumerate(t.source):
         if state not in defn.states:
-            report.error((*where, "source", j), f"transition '{t.trigger}' comes from "
-                         f"undeclared state '{state}'{suggest(state, defn.states)}")
+            report.error((*where, "source", j), _(
+                "transition '{trigger}' comes from undeclared state '{state}'{suggestion}"
+            ).format(trigger=t.trigger, state=state, suggestion=suggest(state, defn.states)))
         elif defn.states[state].final:
-            report.error((*where, "source", j), f"transition '{t.trigger}' leaves final state "
-                         f"'{state}'; a final state has no outgoing transitions")
+            report.error((*where, "source", j), _(
+                "transition '{trigger}' leaves final state '{state}'; a final state has no "
+                "outgoing transitions").format(trigger=t.trigger, state=state))
     if t.dest not in defn.states:
-        report.error((*where, "dest"), f"transition '{t.trigger}' goes to undeclared state "
-                     f"'{t.dest}'{suggest(t.dest, defn.states)}")
+        report.error((*where, "dest"), _(
+            "transition '{trigger}' goes to undeclared state '{state}'{suggestion}"
+        ).format(trigger=t.trigger, state=t.dest, suggestion=suggest(t.dest, defn.states)))
 
 
 def _check_milestones(defn: WorkflowDef, report: _Report) -> None:
@@ -485,17 +582,19 @@ def _check_milestones(defn: WorkflowDef, report: _Report) -> None:
     for i, m in enumerate(defn.milestones):
         where = ("milestones", i)
         if m.name in first:
-            report.error((*where, "name"),
-                         f"duplicate milestone '{m.name}' (first at line {first[m.name]})")
+            report.error((*where, "name"), _("duplicate {item} (first at line {first})").format(
+                item=_("milestone {name}").format(name=f"'{m.name}'"), first=first[m.name]))
         first.setdefault(m.name, report.line_of((*where, "name")))
         _check_timing(defn, m, where, report)
         for j, state in enumerate(m.active_in):
             if state not in defn.states:
-                report.error((*where, "active_in", j), f"milestone '{m.name}' is active in "
-                             f"undeclared state '{state}'{suggest(state, defn.states)}")
+                report.error((*where, "active_in", j), _(
+                    "milestone '{name}' is active in undeclared state '{state}'{suggestion}"
+                ).format(name=m.name, state=state, suggestion=suggest(state, defn.states)))
         for j, target in enumerate(m.notify):
-            if problem := require_member("notify target", target, NOTIFY_TARGETS):
-                report.error((*where, "notify", j), f"milestone '{m.name}': {problem}")
+            if problem := require_member(N_("notify target"), target, NOTIFY_TARGETS):
+                report.error((*where, "notify", j), _("milestone '{name}': {problem}")
+                             .format(name=m.name, problem=problem))
         _check_overdue(defn, m, where, report)
 
 
@@ -503,20 +602,24 @@ def _check_timing(defn: WorkflowDef, m: MilestoneDef, where: Path_, report: _Rep
     anchored = (m.every is not None and isinstance(m.due, DueDef) and m.due.param is not None
                 and m.due.after is None)
     if (m.due is None) == (m.every is None) and not anchored:
-        report.error(where, f"milestone '{m.name}' needs exactly one of due: or every: "
-                     "(or every: with due: {param: DATE} as the date it counts from)")
+        report.error(where, _("milestone '{name}' needs exactly one of due: or every: (or "
+                              "every: with due: {{param: DATE}} as the date it counts from)")
+                     .format(name=m.name))
     if m.every is not None and not m.active_in:
-        report.error((*where, "every"), f"milestone '{m.name}' recurs (every: {m.every}) "
-                     "but has no active_in states to count from")
+        report.error((*where, "every"), _(
+            "milestone '{name}' recurs (every: {every}) but has no active_in states to count from"
+        ).format(name=m.name, every=m.every))
     if not isinstance(m.due, DueDef):
         return
     due = m.due
     if (due.param is None) == (due.after is None):
-        report.error((*where, "due"), f"milestone '{m.name}': due: needs exactly one of "
-                     "param: or after: (or is a literal date)")
+        report.error((*where, "due"), _(
+            "milestone '{name}': due: needs exactly one of param: or after: (or is a literal date)"
+        ).format(name=m.name))
     if due.after is not None and not m.active_in:
-        report.error((*where, "due", "after"), f"milestone '{m.name}' is due {due.after} after "
-                     "entering its active_in states, but has none")
+        report.error((*where, "due", "after"), _(
+            "milestone '{name}' is due {after} after entering its active_in states, but has none"
+        ).format(name=m.name, after=due.after))
     if due.param is not None:
         _check_due_param(defn, m.name, due.param, (*where, "due", "param"), report)
 
@@ -524,11 +627,12 @@ def _check_timing(defn: WorkflowDef, m: MilestoneDef, where: Path_, report: _Rep
 def _check_due_param(defn: WorkflowDef, name: str, param: str, at: Path_, report: _Report) -> None:
     declared = defn.params.get(param)
     if declared is None:
-        report.error(at, f"milestone '{name}' is due on undeclared param '{param}'"
-                     f"{suggest(param, defn.params)}")
+        report.error(at, _("milestone '{name}' is due on undeclared param '{param}'{suggestion}")
+                     .format(name=name, param=param, suggestion=suggest(param, defn.params)))
     elif declared.type != "date":
-        report.error(at, f"milestone '{name}' is due on param '{param}', which must have "
-                     f"type: date (it has type: {declared.type})")
+        report.error(at, _("milestone '{name}' is due on param '{param}', which must have "
+                           "type: date (it has type: {type})").format(
+            name=name, param=param, type=declared.type))
 
 
 def _check_overdue(defn: WorkflowDef, m: MilestoneDef, where: Path_, report: _Report) -> None:
@@ -536,25 +640,29 @@ def _check_overdue(defn: WorkflowDef, m: MilestoneDef, where: Path_, report: _Re
         return
     trigger, at = m.on_overdue.trigger, (*where, "on_overdue", "trigger")
     if trigger not in defn.triggers:
-        report.error(at, f"milestone '{m.name}' on_overdue fires unknown trigger '{trigger}'"
-                     f"{suggest(trigger, defn.triggers)}")
+        report.error(at, _("milestone '{name}' on_overdue fires unknown trigger '{trigger}'"
+                           "{suggestion}").format(
+            name=m.name, trigger=trigger, suggestion=suggest(trigger, defn.triggers)))
     elif m.active_in and not any(defn.transition(s, trigger) for s in m.active_in):
-        report.error(at, f"milestone '{m.name}' on_overdue trigger '{trigger}' is not possible "
-                     f"from any of its active_in states ({', '.join(m.active_in)})")
+        report.error(at, _("milestone '{name}' on_overdue trigger '{trigger}' is not possible "
+                           "from any of its active_in states ({states})").format(
+            name=m.name, trigger=trigger, states=", ".join(m.active_in)))
 
 
 def _check_records(defn: WorkflowDef, report: _Report) -> None:
     for kind, record in defn.records.items():
         if not record.fields:
-            report.error(("records", kind, "fields"), f"record '{kind}' declares no fields")
+            report.error(("records", kind, "fields"),
+                         _("record '{kind}' declares no fields").format(kind=kind))
         for name, spec in record.fields.items():
             at = ("records", kind, "fields", name)
             if spec.type == "choice" and not spec.choices:
-                report.error(at, f"field '{name}' of record '{kind}' has type: choice but no "
-                             "choices: [...]")
+                report.error(at, _("field '{name}' of record '{kind}' has type: choice but no "
+                                   "choices: [...]").format(name=name, kind=kind))
             elif spec.type != "choice" and spec.choices is not None:
-                report.error((*at, "choices"), f"field '{name}' of record '{kind}' has choices "
-                             f"but type: {spec.type}; use type: choice")
+                report.error((*at, "choices"), _(
+                    "field '{name}' of record '{kind}' has choices but type: {type}; use type: "
+                    "choice").format(name=name, kind=kind, type=spec.type))
     for i, m in enumerate(defn.milestones):
         if m.met_by is not None:
             _check_met_by(defn, m.name, m.met_by, ("milestones", i, "met_by"), report)
@@ -563,11 +671,14 @@ def _check_records(defn: WorkflowDef, report: _Report) -> None:
 def _check_met_by(defn: WorkflowDef, name: str, met_by: MetByDef, at: Path_, report: _Report) -> None:
     record = defn.records.get(met_by.record)
     if record is None:
-        report.error((*at, "record"), f"milestone '{name}' is met by undeclared record kind "
-                     f"'{met_by.record}'{suggest(met_by.record, defn.records)}")
+        report.error((*at, "record"), _(
+            "milestone '{name}' is met by undeclared record kind '{kind}'{suggestion}"
+        ).format(name=name, kind=met_by.record, suggestion=suggest(met_by.record, defn.records)))
     elif met_by.date_field is not None and met_by.date_field not in record.date_fields():
-        report.error((*at, "date_field"), f"milestone '{name}': record '{met_by.record}' has no "
-                     f"date field '{met_by.date_field}'{suggest(met_by.date_field, record.date_fields())}")
+        report.error((*at, "date_field"), _(
+            "milestone '{name}': record '{kind}' has no date field '{field}'{suggestion}"
+        ).format(name=name, kind=met_by.record, field=met_by.date_field,
+                 suggestion=suggest(met_by.date_field, record.date_fields())))
 
 
 def _check_decisions(defn: WorkflowDef, report: _Report) -> None:
@@ -577,22 +688,25 @@ def _check_decisions(defn: WorkflowDef, report: _Report) -> None:
             continue
         for j, body in enumerate(t.decision.by):
             if body not in defn.bodies:
-                hint = suggest(body, defn.bodies) or " (declare it under bodies:)"
-                report.error(("transitions", i, "decision", "by", j), f"transition '{t.trigger}' "
-                             f"is decided by undeclared body '{body}'{hint}")
+                hint = suggest(body, defn.bodies) or _(" (declare it under bodies:)")
+                report.error(("transitions", i, "decision", "by", j), _(
+                    "transition '{trigger}' is decided by undeclared body '{body}'{suggestion}"
+                ).format(trigger=t.trigger, body=body, suggestion=hint))
         document = t.decision.document
-        if document is not None and (problem := require_member("document kind", document,
+        if document is not None and (problem := require_member(N_("document kind"), document,
                                                                DOCUMENT_KINDS)):
             report.error(("transitions", i, "decision", "document"),
-                         f"transition '{t.trigger}': {problem}")
+                         _("transition '{trigger}': {problem}").format(
+                             trigger=t.trigger, problem=problem))
     for i, m in enumerate(defn.milestones):
         if m.on_overdue is not None:
             decided = [t for t in defn.transitions
                        if t.trigger == m.on_overdue.trigger and t.decision is not None]
             if decided:
-                report.error(("milestones", i, "on_overdue", "trigger"), f"milestone '{m.name}' "
-                             f"on_overdue fires '{m.on_overdue.trigger}', which records a decision; "
-                             "the scheduler cannot take decisions")
+                report.error(("milestones", i, "on_overdue", "trigger"), _(
+                    "milestone '{name}' on_overdue fires '{trigger}', which records a decision; "
+                    "the scheduler cannot take decisions").format(
+                    name=m.name, trigger=m.on_overdue.trigger))
         if isinstance(m.due, DueDef) and m.due.from_ == "decision":
             _check_decided_entry(defn, m, ("milestones", i, "due", "from"), report)
 
@@ -601,12 +715,13 @@ def _check_decided_entry(defn: WorkflowDef, m: MilestoneDef, at: Path_, report: 
     """``from: decision`` needs a duration and a decision to count from: some move into the
     milestone's active_in states must record one (a later move without a decision keeps it)."""
     if m.due.after is None:  # type: ignore[union-attr]
-        report.error(at, f"milestone '{m.name}': from: decision counts a duration (after:) "
-                     "from the decision date")
+        report.error(at, _("milestone '{name}': from: decision counts a duration (after:) "
+                           "from the decision date").format(name=m.name))
         return
     if not any(t.dest in m.active_in and t.decision is not None for t in defn.transitions):
-        report.error(at, f"milestone '{m.name}' counts from a decision, but no move into its "
-                     f"active_in states ({', '.join(m.active_in)}) records one (decision:)")
+        report.error(at, _("milestone '{name}' counts from a decision, but no move into its "
+                           "active_in states ({states}) records one (decision:)").format(
+            name=m.name, states=", ".join(m.active_in)))
 
 
 def _check_migrations(defn: WorkflowDef, report: _Report) -> None:
@@ -614,16 +729,20 @@ def _check_migrations(defn: WorkflowDef, report: _Report) -> None:
     for i, m in enumerate(defn.migrates_from):
         at = ("migrates_from", i)
         if m.version >= defn.version:
-            report.error((*at, "version"), f"migrates_from version {m.version} is not older than "
-                         f"this version ({defn.version})")
+            report.error((*at, "version"), _(
+                "migrates_from version {old} is not older than this version ({version})"
+            ).format(old=m.version, version=defn.version))
         if m.version in first:
-            report.error((*at, "version"), f"migrates_from version {m.version} is declared twice "
-                         f"(first at line {first[m.version]})")
+            report.error((*at, "version"), _(
+                "migrates_from version {old} is declared twice (first at line {first})"
+            ).format(old=m.version, first=first[m.version]))
         first.setdefault(m.version, report.line_of((*at, "version")))
         for old, new in m.states.items():
             if new not in defn.states:
-                report.error((*at, "states", old), f"migrates_from version {m.version} maps "
-                             f"state '{old}' to undeclared state '{new}'{suggest(new, defn.states)}")
+                report.error((*at, "states", old), _(
+                    "migrates_from version {version} maps state '{old}' to undeclared state "
+                    "'{new}'{suggestion}").format(version=m.version, old=old, new=new,
+                                                  suggestion=suggest(new, defn.states)))
 
 
 def _check_params(defn: WorkflowDef, report: _Report) -> None:
@@ -633,7 +752,8 @@ def _check_params(defn: WorkflowDef, report: _Report) -> None:
         try:
             coerce_value(param.type, param.default)
         except ValueError as err:
-            report.error(("params", name, "default"), f"param '{name}' default: {err}")
+            report.error(("params", name, "default"),
+                         _("param '{name}' default: {problem}").format(name=name, problem=err))
 
 
 def _warn_unreachable(defn: WorkflowDef, report: _Report) -> None:
@@ -647,8 +767,9 @@ def _warn_unreachable(defn: WorkflowDef, report: _Report) -> None:
                 todo.append(t.dest)
     for name in defn.states:
         if name not in reached:
-            report.warn(("states", name),
-                        f"state '{name}' is unreachable from initial state '{defn.initial}'")
+            report.warn(("states", name), _(
+                "state '{name}' is unreachable from initial state '{initial}'"
+            ).format(name=name, initial=defn.initial))
 
 
 # --- requirements ---------------------------------------------------------------------------
@@ -662,9 +783,7 @@ def _compile_requirements(
     for name, added in defn.requirements.items():  # e.g. a decision's document
         if name not in specs:
             specs[name] = added.model_dump(by_alias=True, exclude_none=True)
-    milestones = frozenset(m.name for m in defn.milestones)
-    scope = CompileScope(facts=defn.facts, milestones=milestones, requirements=specs,
-                         records=defn.records, params=defn.params)
+    scope = CompileScope.for_workflow(defn, specs)
     compiled: dict[str, Compiled] = {}
     failed: dict[str, tuple[Path_, str]] = {}
     for name, spec in specs.items():
@@ -673,12 +792,13 @@ def _compile_requirements(
         except CheckSpecError as err:
             failed[name] = (err.path, str(err))
         except Exception as err:  # a plug-in check, or a spec too odd for a check's validator
-            failed[name] = (("with",), f"invalid check parameters ({err})")
+            failed[name] = (("with",), _("invalid check parameters ({problem})").format(problem=err))
     for name, (path, message) in failed.items():
         # A failing requirement also fails everything that refers to it; report it only once.
         refs = _references(specs[name]) - {name}
         if all(failed.get(ref, ((), ""))[1] != message for ref in refs):
-            report.error(("requirements", name, *path), f"requirement '{name}': {message}")
+            report.error(("requirements", name, *path),
+                         _("requirement '{name}': {problem}").format(name=name, problem=message))
     return compiled
 
 
@@ -713,9 +833,11 @@ def _check_case_states(
             states = [states] if isinstance(states, str) else states
             for j, state in enumerate(states if isinstance(states, list) else []):
                 if other and state not in other.states:
-                    report.error((*path, "with", "state", j), f"requirement '{name}' checks for "
-                                 f"state '{state}' of workflow '{target}', which that workflow "
-                                 f"does not declare{suggest(str(state), other.states)}")
+                    report.error((*path, "with", "state", j), _(
+                        "requirement '{name}' checks for state '{state}' of workflow '{workflow}', "
+                        "which that workflow does not declare{suggestion}").format(
+                        name=name, state=state, workflow=target,
+                        suggestion=suggest(str(state), other.states)))
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -798,12 +920,14 @@ def load_workflow_file(path: str | Path, registry: CheckRegistry | None = None) 
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise _error([f"{path.name}: cannot read the file ({err.strerror or err})"]) from None
+        raise _error([_("{file}: cannot read the file ({reason})").format(
+            file=path.name, reason=err.strerror or err)]) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise _error([f"{path.name}:{line}: the file is not UTF-8 text"]) from None
+        raise _error([_("{file}:{line}: the file is not UTF-8 text").format(
+            file=path.name, line=line)]) from None
     return load_workflow_text(text, source=str(path), registry=registry)
 
 
@@ -823,7 +947,8 @@ def load_directory(
     """
     directory = Path(path)
     if not directory.is_dir():
-        raise DefinitionError(f"{directory}: not a directory of workflow files")
+        raise DefinitionError(_("{directory}: not a directory of workflow files")
+                              .format(directory=directory))
     registry = registry or CheckRegistry()
     files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
     loaded: dict[str, LoadedWorkflow] = {}
@@ -836,8 +961,9 @@ def load_directory(
             continue
         if workflow.name in loaded:
             line = _parse(workflow.text).line_of(("workflow",))
-            problems.append(f"{file.name}:{line}: workflow '{workflow.name}' is already defined "
-                            f"in {Path(loaded[workflow.name].source).name}")
+            problems.append(_("{file}:{line}: workflow '{name}' is already defined in {other}")
+                            .format(file=file.name, line=line, name=workflow.name,
+                                    other=Path(loaded[workflow.name].source).name))
         else:
             loaded[workflow.name] = workflow
     problems.extend(_cross_problems(loaded))

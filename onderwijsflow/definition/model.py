@@ -9,6 +9,7 @@ A :class:`WorkflowDef` that the loader returns is valid and immutable.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from onderwijsflow.definition.durations import Duration
+from onderwijsflow.i18n import N_, _, join_or, ngettext
 
 ValueType = Literal["string", "int", "decimal", "bool", "date"]
 FieldType = Literal["string", "text", "int", "decimal", "bool", "date", "list", "choice", "partner"]
@@ -45,7 +47,8 @@ def _duration(value: Any) -> Duration | None:
         return value
     if isinstance(value, str):
         return Duration.parse(value)
-    raise ValueError(f"expected an ISO 8601 duration such as P14D, P6W or P6M, got {value!r}")
+    raise ValueError(_("expected an ISO 8601 duration such as P14D, P6W or P6M, got {value}")
+                     .format(value=repr(value)))
 
 
 class ParamDef(_Strict):
@@ -203,7 +206,7 @@ class DueDef(_Strict):
         # YAML reads an unquoted 1600 as a number, which pydantic would take as seconds.
         if value is None or isinstance(value, str | dt.time):
             return value
-        raise ValueError(f"expected a time such as \"16:00\", got {value!r}")
+        raise ValueError(_("expected a time such as \"16:00\", got {value}").format(value=repr(value)))
 
 
 class OverdueAction(_Strict):
@@ -312,7 +315,7 @@ def coerce_value(kind: ValueType, raw: Any) -> Any:
     if kind == "string":
         if isinstance(raw, str | int | Decimal) and not isinstance(raw, bool):
             return str(raw)
-        raise ValueError(f"expected text, got {raw!r}")
+        raise ValueError(_("expected text, got {value}").format(value=repr(raw)))
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -321,27 +324,29 @@ def coerce_value(kind: ValueType, raw: Any) -> Any:
             return True
         if text in {"false", "nee", "no", "0"}:
             return False
-        raise ValueError(f"expected true or false (ja/nee), got {raw!r}")
+        raise ValueError(_("expected true or false (ja/nee), got {value}").format(value=repr(raw)))
     if kind == "int":
+        whole = _("expected a whole number, got {value}")
         if isinstance(raw, bool):
-            raise ValueError(f"expected a whole number, got {raw!r}")
+            raise ValueError(whole.format(value=repr(raw)))
         try:
             number = int(str(raw).strip().replace("_", ""))
         except ValueError:
-            raise ValueError(f"expected a whole number, got {raw!r}") from None
+            raise ValueError(whole.format(value=repr(raw))) from None
         if not INT_RANGE[0] <= number <= INT_RANGE[1]:
-            raise ValueError(f"{raw!r} is too large; a whole number lies between "
-                             f"{INT_RANGE[0]} and {INT_RANGE[1]}")
+            raise ValueError(_("{value} is too large; a whole number lies between {low} and {high}")
+                             .format(value=repr(raw), low=INT_RANGE[0], high=INT_RANGE[1]))
         return number
     if kind == "decimal":
         if isinstance(raw, bool):
-            raise ValueError(f"expected a number, got {raw!r}")
+            raise ValueError(_("expected a number, got {value}").format(value=repr(raw)))
         try:
             value = Decimal(str(raw).strip().replace(",", "."))
         except ArithmeticError:
-            raise ValueError(f"expected a number such as 100000.00, got {raw!r}") from None
+            raise ValueError(_("expected a number such as 100000.00, got {value}")
+                             .format(value=repr(raw))) from None
         if not value.is_finite():
-            raise ValueError(f"expected a finite number, got {raw!r}")
+            raise ValueError(_("expected a finite number, got {value}").format(value=repr(raw)))
         return value
     if kind == "date":
         if isinstance(raw, date):
@@ -352,11 +357,90 @@ def coerce_value(kind: ValueType, raw: Any) -> Any:
             try:
                 day = date.fromisoformat(normalize_date_text(str(raw).strip()))
             except ValueError:
-                raise ValueError(f"expected a date YYYY-MM-DD, got {raw!r}") from None
+                raise ValueError(_("expected a date YYYY-MM-DD or DD-MM-YYYY, got {value}")
+                                 .format(value=repr(raw))) from None
         if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
-            raise ValueError(f"{day.isoformat()} lies outside the years 1900-2200")
+            raise ValueError(_("{day} lies outside the years {first}-{last}").format(
+                day=day.isoformat(), first=DATE_RANGE[0].year, last=DATE_RANGE[1].year))
         return day
-    raise ValueError(f"unknown value type {kind!r}")
+    raise ValueError(_("unknown value type {kind}").format(kind=repr(kind)))
+
+
+#: pydantic's messages a workflow author (or a check's parameters) meets, by error type, so
+#: that they can be translated; each msgid is pydantic's own English text.
+_PYDANTIC_MESSAGES = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "string_type": N_("Input should be a valid string"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+    "list_type": N_("Input should be a valid list"),
+    "tuple_type": N_("Input should be a valid tuple"),
+    "date_type": N_("Input should be a valid date"),
+    "time_type": N_("Input should be a valid time"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "decimal_parsing": N_("Input should be a valid decimal"),
+    "date_from_datetime_parsing": N_("Input should be a valid date or datetime"),
+    "time_parsing": N_("Input should be in a valid time format"),
+}
+
+
+def pydantic_message(error: Any) -> str:
+    """The message of one pydantic error (an item of ``ValidationError.errors()``) in the
+    reader's language.
+
+    The common error types are translated; in English the text is pydantic's own. A type not
+    known here, or a message pydantic has since reworded, is passed through as pydantic wrote it.
+    """
+    kind: str = error.get("type", "")
+    msg: str = error.get("msg", "")
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    english: str | None = None
+    translated: str | None = None
+    if kind in _PYDANTIC_MESSAGES:
+        try:
+            english = _PYDANTIC_MESSAGES[kind].format(**ctx)
+            translated = _(_PYDANTIC_MESSAGES[kind]).format(**ctx)
+        except (KeyError, IndexError, ValueError):
+            return msg
+    elif kind == "literal_error":
+        choices = [f"'{c}'" for c in re.findall(r"'([^']*)'", str(ctx.get("expected", "")))]
+        english = "Input should be " + (f"{', '.join(choices[:-1])} or {choices[-1]}"
+                                        if len(choices) > 1 else "".join(choices))
+        translated = _("Input should be {choices}").format(choices=join_or(choices))
+    elif kind in ("too_short", "too_long") and ctx.get("field_type") in ("Tuple", "List"):
+        n = ctx.get("min_length" if kind == "too_short" else "max_length")
+        actual = ctx.get("actual_length")
+        if isinstance(n, int) and isinstance(actual, int):
+            english = (f"{ctx['field_type']} should have at "
+                       f"{'least' if kind == 'too_short' else 'most'} {n} "
+                       f"item{'' if n == 1 else 's'} after validation, not {actual}")
+            translated = _length_message(kind, ctx["field_type"], n).format(n=n, actual=actual)
+    return translated if translated is not None and english == msg else msg
+
+
+def _length_message(kind: str, field_type: str, n: int) -> str:
+    """pydantic's too_short/too_long message for a list of `n` items, translated."""
+    if kind == "too_short" and field_type == "Tuple":
+        return ngettext("Tuple should have at least {n} item after validation, not {actual}",
+                        "Tuple should have at least {n} items after validation, not {actual}", n)
+    if kind == "too_short":
+        return ngettext("List should have at least {n} item after validation, not {actual}",
+                        "List should have at least {n} items after validation, not {actual}", n)
+    if field_type == "Tuple":
+        return ngettext("Tuple should have at most {n} item after validation, not {actual}",
+                        "Tuple should have at most {n} items after validation, not {actual}", n)
+    return ngettext("List should have at most {n} item after validation, not {actual}",
+                    "List should have at most {n} items after validation, not {actual}", n)
 
 
 def dump_value(value: Any) -> Any:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from onderwijsflow.definition.model import FieldDef, RecordDef, coerce_value, dump_value
+from onderwijsflow.i18n import _
 from onderwijsflow.vocabulary import suggest
 
 #: The longest text a field may hold; longer is a paste gone wrong, not a record.
@@ -41,17 +42,20 @@ def read_fields_file(path: str) -> dict[str, Any]:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE + 1)
         if len(raw) > MAX_FILE:
-            raise UsageError(f"{path}: a fields file is at most {MAX_FILE} bytes")
+            raise UsageError(_("{path}: a fields file is at most {size} bytes")
+                             .format(path=path, size=MAX_FILE))
         data = yaml.safe_load(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read the file ({err})") from None
+        raise UsageError(_("{path}: cannot read the file ({reason})").format(path=path, reason=err)
+                         ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise UsageError(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML") from None
+        raise UsageError(_("{path}:{line}: not valid YAML").format(
+            path=path, line=mark.line + 1 if mark else 1)) from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise UsageError(f"{path}: expected a mapping of field names to values")
+        raise UsageError(_("{path}: expected a mapping of field names to values").format(path=path))
     return data
 
 
@@ -67,7 +71,7 @@ def coerce_field(name: str, spec: FieldDef, raw: Any, partners: Collection[str] 
     try:
         return _coerce(spec, raw, partners)
     except ValueError as err:
-        raise ValueError(f"field '{name}': {err}") from None
+        raise ValueError(_("field '{name}': {problem}").format(name=name, problem=err)) from None
 
 
 def _coerce(spec: FieldDef, raw: Any, partners: Collection[str] | None) -> Any:
@@ -75,7 +79,8 @@ def _coerce(spec: FieldDef, raw: Any, partners: Collection[str] | None) -> Any:
     if kind == "list":
         items = list(raw) if isinstance(raw, list | tuple) else [raw]
         if len(items) > MAX_ITEMS:
-            raise ValueError(f"at most {MAX_ITEMS} items, got {len(items)}")
+            raise ValueError(_("at most {most} items, got {count}")
+                             .format(most=MAX_ITEMS, count=len(items)))
         return [_text(item) for item in items]
     if kind in ("text", "string"):
         return _text(raw)
@@ -83,14 +88,16 @@ def _coerce(spec: FieldDef, raw: Any, partners: Collection[str] | None) -> Any:
         value = _text(raw)
         choices = spec.choices or ()
         if value not in choices:
-            raise ValueError(f"'{value}' is not one of {', '.join(choices)}{suggest(value, choices)}")
+            raise ValueError(_("'{value}' is not one of {choices}{suggestion}").format(
+                value=value, choices=", ".join(choices), suggestion=suggest(value, choices)))
         return value
     if kind == "partner":
         value = _text(raw)
         if partners is not None and value not in partners:
-            known = ", ".join(sorted(partners)) or "none"
-            raise ValueError(f"'{value}' is not a partner of the region{suggest(value, partners)} "
-                             f"(partners: {known})")
+            known = ", ".join(sorted(partners)) or _("none")
+            raise ValueError(_("'{value}' is not a partner of the region{suggestion} "
+                               "(partners: {known})").format(
+                value=value, suggestion=suggest(value, partners), known=known))
         return value
     assert kind in ("int", "decimal", "bool", "date")
     return dump_value(coerce_value(kind, raw))
@@ -98,12 +105,13 @@ def _coerce(spec: FieldDef, raw: Any, partners: Collection[str] | None) -> Any:
 
 def _text(raw: Any) -> str:
     if isinstance(raw, bool) or not isinstance(raw, str | int | float | date):
-        raise ValueError(f"expected text, got {raw!r}")
+        raise ValueError(_("expected text, got {value}").format(value=repr(raw)))
     text = raw.isoformat() if isinstance(raw, date) else str(raw)
     if len(text) > MAX_TEXT:
-        raise ValueError(f"at most {MAX_TEXT} characters, got {len(text)}")
+        raise ValueError(_("at most {most} characters, got {count}")
+                         .format(most=MAX_TEXT, count=len(text)))
     if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise ValueError("control characters are not allowed")
+        raise ValueError(_("control characters are not allowed"))
     return text
 
 
@@ -121,14 +129,15 @@ def validate_record(
     """
     for name in given:
         if name not in spec.fields:
-            raise ValueError(f"no field '{name}'{suggest(str(name), spec.fields)} "
-                             f"(fields: {', '.join(spec.fields)})")
+            raise ValueError(_("no field '{name}'{suggestion} (fields: {fields})").format(
+                name=name, suggestion=suggest(str(name), spec.fields),
+                fields=", ".join(spec.fields)))
     out: dict[str, Any] = {}
     for name, field in spec.fields.items():
         raw = given.get(name)
         if raw is None or raw == "" or raw == []:
             if field.required:
-                raise ValueError(f"field '{name}' is required")
+                raise ValueError(_("field '{name}' is required").format(name=name))
             continue
         out[name] = coerce_field(name, field, raw, partners)
     return out

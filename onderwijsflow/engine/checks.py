@@ -5,18 +5,53 @@ A check is a named function over a :class:`RegionContext` with a pydantic model 
 "refused" alone helps nobody. Specs are compiled once, when a workflow loads, into plain
 callables; so a workflow that loads cannot fail on a check at runtime.
 
+The sentences are what a coordinator reads, so they say things the way a coordinator would
+("no profession group or union as partner", "the RE's advice is missing"), in the language
+of the process (:mod:`onderwijsflow.i18n`: English source text, Dutch from the catalog). A
+sentence is built, and translated, when it is first read. Checks name things by their labels
+where the workflow has them (a milestone's, a parameter's, a fact's, a record field's, a
+state's), taken from the :class:`CompileScope` when the workflow loads; dates and numbers are
+written as the language writes them. An ``any`` whose checks all fail says failures of one
+kind in one sentence (:class:`Alike`): missing partners, missing documents, missing roles.
+
 Plug-ins register more checks through the entry-point group ``onderwijsflow.checks``; each
 entry point names a :class:`CheckType` (see :func:`check_type`).
+
+A plug-in's sentences in other languages
+----------------------------------------
+A plug-in translates its own sentences with its own gettext catalog (its own *domain*), in
+the language onderwijsflow speaks when the sentence is read. :func:`translator` gives it the
+``_`` to do that with::
+
+    from pathlib import Path
+    from onderwijsflow.engine.checks import CheckResult, check_type, translator
+
+    # locale/nl/LC_MESSAGES/mijn_checks.mo beside this module (made with Babel or msgfmt)
+    _ = translator("mijn_checks", Path(__file__).parent / "locale")
+
+    @check_type("sectoren", SectorenParams)
+    def sectoren(p, ctx):
+        found = ...
+        return CheckResult(len(found) >= p.min, lambda: _(
+            "school boards of {min} sectors needed, found: {found}").format(
+            min=p.min, found=", ".join(found) or _("none")))
+
+Give the sentence as a ``lambda`` (built when read, so in the reader's language) and format
+*after* translating, with named fields. A message the plug-in's catalog lacks, or a language
+it has no catalog for, is shown as written in the source. ``_.ngettext`` does plurals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import gettext as _gettext
+import re
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dt_time
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -28,19 +63,37 @@ from pydantic import (
     model_validator,
 )
 
+from onderwijsflow import i18n
 from onderwijsflow.definition.durations import Duration
+from onderwijsflow.definition.model import pydantic_message
 from onderwijsflow.definition.records import coerce_field, field_matches
 from onderwijsflow.engine.context import DocumentInfo, RegionContext
+from onderwijsflow.i18n import N_, _, join_and, join_or, ngettext, pgettext
 from onderwijsflow.vocabulary import (
     DOCUMENT_KINDS,
     PARTNER_KINDS,
     REGION_ROLES,
     SECTORS,
+    document_label,
+    partner_label,
     require_member,
+    role_label,
     suggest,
 )
 
 ENTRY_POINT_GROUP = "onderwijsflow.checks"
+
+
+class Alike(NamedTuple):
+    """How a failure joins others of its kind in one sentence, when an ``any`` fails.
+
+    Failures with the same `key` are said together: the `items` of each (what differs, e.g.
+    the partner kind) are joined with "or" and put in `sentence` ("no {items} as partner").
+    """
+
+    key: Hashable
+    items: Callable[[], list[str]]
+    sentence: Callable[[str], str]
 
 
 class CheckResult:
@@ -49,13 +102,15 @@ class CheckResult:
     `detail` may be given as a zero-argument callable: the sentence is then built only when
     someone reads it. A refusal always reads it; bulk work (the national report, which only
     counts what passes) mostly does not, and formatting sentences is most of a check's cost.
+    `alike` lets an ``any`` say this failure together with others of its kind.
     """
 
-    __slots__ = ("_detail", "passed")
+    __slots__ = ("_detail", "alike", "passed")
 
-    def __init__(self, passed: bool, detail: str | Callable[[], str]) -> None:
+    def __init__(self, passed: bool, detail: str | Callable[[], str], alike: Alike | None = None) -> None:
         self.passed = passed
         self._detail = detail
+        self.alike = alike
 
     @property
     def detail(self) -> str:
@@ -105,6 +160,37 @@ def check_type(name: str, params: type[BaseModel]) -> Callable[[Callable[..., Ch
     return wrap
 
 
+class Translator:
+    """A plug-in's ``_``: its own gettext catalog, in the language onderwijsflow speaks now."""
+
+    def __init__(self, domain: str, localedir: str | Path) -> None:
+        self.domain = domain
+        self.localedir = Path(localedir)
+        self._catalogs: dict[str, _gettext.NullTranslations] = {}
+
+    def _catalog(self) -> _gettext.NullTranslations:
+        language = i18n.current()
+        found = self._catalogs.get(language)
+        if found is None:
+            found = _gettext.translation(self.domain, self.localedir, languages=[language],
+                                         fallback=True)
+            self._catalogs[language] = found
+        return found
+
+    def __call__(self, message: str) -> str:
+        """`message` in the current language (as written when the catalog lacks it)."""
+        return self._catalog().gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The singular or plural form for `n`, in the current language."""
+        return self._catalog().ngettext(singular, plural, n)
+
+
+def translator(domain: str, localedir: str | Path) -> Translator:
+    """The ``_`` for a plug-in whose catalogs are ``localedir/LANG/LC_MESSAGES/domain.mo``."""
+    return Translator(domain, localedir)
+
+
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -118,6 +204,90 @@ def _member(kind: str, choices: tuple[str, ...]) -> Callable[[Any], Any]:
     return validate
 
 
+# --- how sentences name things ----------------------------------------------------------------
+
+
+def _lower_first(text: str) -> str:
+    """A label inside a sentence: "Deadline subsidieaanvraag" -> "deadline subsidieaanvraag";
+    an abbreviation stays ("DUS-I verwacht")."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _words(slug: str) -> str:
+    """A name without a label, as words: "in_uitvoering" -> "in uitvoering"."""
+    return slug.replace("_", " ")
+
+
+def _day(day: date) -> str:
+    """A day in a sentence: "4 juni 2025" / "4 June 2025"."""
+    from babel.dates import format_date
+
+    return format_date(day, "d MMMM y", locale=i18n.locale())
+
+
+def _value(value: Any) -> str:
+    """A fact's (or bound's) value as a person reads it."""
+    if value is None:
+        return pgettext("fact value", "not set")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float | Decimal):
+        return _number(value)
+    if isinstance(value, datetime):
+        return i18n.format_datetime(value)
+    if isinstance(value, date):
+        return _day(value)
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
+
+
+def _number(value: int | float | Decimal) -> str:
+    """A number as the language writes it, with the decimals it was written with
+    (150000.50 -> "150.000,50" / "150,000.50")."""
+    from babel.numbers import format_decimal
+
+    pattern = None
+    if isinstance(value, Decimal) and value.is_finite():
+        exponent = value.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(value, format=pattern, locale=i18n.locale(), decimal_quantization=False)
+
+
+def _field_value(value: Any) -> str:
+    """A record field's value in a sentence: stored form, yes/no for booleans."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+_DURATION_PART = re.compile(r"(\d+)([YMWDHS])")
+_DURATION_UNITS: dict[tuple[str, bool], Callable[[int], str]] = {
+    ("Y", False): lambda n: ngettext("{n} year", "{n} years", n),
+    ("M", False): lambda n: ngettext("{n} month", "{n} months", n),
+    ("W", False): lambda n: ngettext("{n} week", "{n} weeks", n),
+    ("D", False): lambda n: ngettext("{n} day", "{n} days", n),
+    ("H", True): lambda n: ngettext("{n} hour", "{n} hours", n),
+    ("M", True): lambda n: ngettext("{n} minute", "{n} minutes", n),
+    ("S", True): lambda n: ngettext("{n} second", "{n} seconds", n),
+}
+
+
+def _duration(duration: Duration) -> str:
+    """ "P6W" -> "6 weeks" / "6 weken"; "P1Y6M" -> "1 year and 6 months"."""
+    text = str(duration)
+    date_part, _sep, time_part = text.removeprefix("P").partition("T")
+    parts = []
+    for part, in_time in ((date_part, False), (time_part, True)):
+        for number, unit in _DURATION_PART.findall(part):
+            n = int(number)
+            parts.append(_DURATION_UNITS[(unit, in_time)](n).format(n=n))
+    return join_and(parts) or text
+
+
 # --- built-in checks -------------------------------------------------------------------
 
 
@@ -126,8 +296,25 @@ class PartnerParams(_Params):
     sector: str | None = None
     min: int = Field(default=1, ge=1)
 
-    _kind = field_validator("kind")(lambda v: _member("partner kind", PARTNER_KINDS)(v))
-    _sector = field_validator("sector")(lambda v: _member("sector", SECTORS)(v))
+    _kind = field_validator("kind")(lambda v: _member(N_("partner kind"), PARTNER_KINDS)(v))
+    _sector = field_validator("sector")(lambda v: _member(N_("sector"), SECTORS)(v))
+
+
+def _partner_name(p: PartnerParams, count: int = 1) -> str:
+    name = partner_label(p.kind, count)
+    return f"{name} ({p.sector})" if p.sector else name
+
+
+def _no_partner(partners: str) -> str:
+    return _("no {partner} as partner").format(partner=partners)
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    """Up to `shown` names, then how many more."""
+    listed = ", ".join(names[:shown])
+    if len(names) <= shown:
+        return listed
+    return _("{names} and {more} more").format(names=listed, more=len(names) - shown)
 
 
 @check_type("partner", PartnerParams)
@@ -135,10 +322,19 @@ def _partner(p: PartnerParams, ctx: RegionContext) -> CheckResult:
     found = sum(
         1 for x in ctx.partners if x.kind == p.kind and (p.sector is None or x.sector == p.sector)
     )
-    return CheckResult(found >= p.min, lambda: (
-        f"{p.min} {p.kind} partner" + (f" ({p.sector})" if p.sector else "")
-        + f" needed, {found} found"
-    ))
+    if found >= p.min:
+        def present() -> str:
+            names = [x.name for x in ctx.partners
+                     if x.kind == p.kind and (p.sector is None or x.sector == p.sector)]
+            return _("{partners} as partner: {names}").format(
+                partners=_partner_name(p, found), names=_names(names))
+
+        return CheckResult(True, present)
+    if found == 0 and p.min == 1:
+        return CheckResult(False, lambda: _no_partner(_partner_name(p)),
+                           Alike("partner", lambda: [_partner_name(p)], _no_partner))
+    return CheckResult(False, lambda: _("{min} {partners} needed as partners, {found} found").format(
+        min=p.min, partners=_partner_name(p, p.min), found=found))
 
 
 class RoleParams(_Params):
@@ -151,11 +347,15 @@ class RoleParams(_Params):
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple) or not all(isinstance(r, str) for r in value):
-            raise ValueError("role must be a role name or a list of role names")
+            raise ValueError(_("role must be a role name or a list of role names"))
         roles = tuple(value)
         for role in roles:
-            _member("role", REGION_ROLES)(role)
+            _member(N_("role"), REGION_ROLES)(role)
         return roles
+
+
+def _no_role(roles: str) -> str:
+    return _("no {roles} appointed yet").format(roles=roles)
 
 
 @check_type("role", RoleParams)
@@ -165,19 +365,34 @@ def _role(p: RoleParams, ctx: RegionContext) -> CheckResult:
         if r.role in p.role:
             holders.setdefault(r.person, []).append(r.role)
 
-    def detail() -> str:
-        found = ", ".join(f"{person} ({'/'.join(roles)})" for person, roles in sorted(holders.items()))
-        return f"{p.min} {' or '.join(p.role)} needed, found: {found or 'none'}"
+    def roles() -> list[str]:
+        return [role_label(r) for r in p.role]
 
-    return CheckResult(len(holders) >= p.min, detail)
+    def people() -> str:
+        return ", ".join(
+            _("{person} as {roles}").format(
+                person=person, roles=join_and([role_label(r) for r in p.role if r in held]))
+            for person, held in sorted(holders.items()))
+
+    if len(holders) >= p.min:
+        return CheckResult(True, lambda: _("appointed: {holders}").format(holders=people()))
+    if not holders and p.min == 1:
+        return CheckResult(False, lambda: _no_role(join_or(roles())),
+                           Alike("role", roles, _no_role))
+    if not holders:
+        return CheckResult(False, lambda: _("{min} people needed as {roles}, none appointed yet")
+                           .format(min=p.min, roles=join_or(roles())))
+    return CheckResult(False, lambda: _("{min} people needed as {roles}, found: {holders}").format(
+        min=p.min, roles=join_or(roles()), holders=people()))
 
 
 class DocumentParams(_Params):
     kind: str
     min: int = Field(default=1, ge=1)
     since: str | None = None  # a date parameter of the case: only documents from that day on
+    _since_label: str | None = PrivateAttr(default=None)
 
-    _kind = field_validator("kind")(lambda v: _member("document kind", DOCUMENT_KINDS)(v))
+    _kind = field_validator("kind")(lambda v: _member(N_("document kind"), DOCUMENT_KINDS)(v))
 
 
 def _document_day(d: DocumentInfo) -> date | None:
@@ -189,6 +404,12 @@ def _document_day(d: DocumentInfo) -> date | None:
     return to_local(d.added).date()
 
 
+def _missing(documents: str, since: date | None) -> str:
+    if since is None:
+        return _("{document} is missing").format(document=documents)
+    return _("{document} dated {day} or later is missing").format(document=documents, day=_day(since))
+
+
 @check_type("document", DocumentParams)
 def _document(p: DocumentParams, ctx: RegionContext) -> CheckResult:
     found = [d for d in ctx.documents if d.kind == p.kind]
@@ -196,16 +417,38 @@ def _document(p: DocumentParams, ctx: RegionContext) -> CheckResult:
     if p.since is not None:
         raw = ctx.params.get(p.since)
         since = date.fromisoformat(raw) if isinstance(raw, str) else raw
-        found = [d for d in found if since is not None and (day := _document_day(d)) is not None
-                 and day >= since]
+        if since is None:
+            return CheckResult(False, lambda: _("no date for {what} in this case").format(
+                what=_lower_first(p._since_label) if p._since_label else p.since))
+        found = [d for d in found if (day := _document_day(d)) is not None and day >= since]
 
-    def detail() -> str:
-        titles = "; ".join(f"'{d.title}'" for d in found[:3])
-        when = f" dated {since.isoformat()} or later" if since is not None else ""
-        return (f"{p.min} {p.kind} document{when} needed, {len(found)} found"
-                + (f": {titles}" if titles else ""))
+    def titles() -> str:
+        return "; ".join(f"'{d.title}'" for d in found[:3]) + ("; …" if len(found) > 3 else "")
 
-    return CheckResult(len(found) >= p.min, detail)
+    def recorded() -> str:
+        label = document_label(p.kind)
+        if since is None:
+            return _("{document} is recorded: {titles}").format(document=label, titles=titles())
+        return _("{document} dated {day} or later is recorded: {titles}").format(
+            document=label, day=_day(since), titles=titles())
+
+    def too_few() -> str:
+        label = document_label(p.kind)
+        if since is None:
+            sentence = _("{document}: {min} needed, {found} found").format(
+                document=label, min=p.min, found=len(found))
+        else:
+            sentence = _("{document} dated {day} or later: {min} needed, {found} found").format(
+                document=label, day=_day(since), min=p.min, found=len(found))
+        return f"{sentence}: {titles()}" if found else sentence
+
+    if len(found) >= p.min:
+        return CheckResult(True, recorded)
+    if not found and p.min == 1:
+        return CheckResult(False, lambda: _missing(document_label(p.kind), since),
+                           Alike(("document", since), lambda: [document_label(p.kind)],
+                                 lambda items: _missing(items, since)))
+    return CheckResult(False, too_few)
 
 
 class FactParams(_Params):
@@ -214,14 +457,16 @@ class FactParams(_Params):
     equals: Any = None
     min: Decimal | date | None = None
     max: Decimal | date | None = None
+    _label: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> FactParams:
         given = [k for k in ("set", "equals", "min", "max") if getattr(self, k) is not None]
         if not given:
-            raise ValueError("a fact check needs one of set, equals, min or max")
+            raise ValueError(_("a fact check needs one of set, equals, min or max"))
         if len(given) > 1 and set(given) != {"min", "max"}:
-            raise ValueError(f"a fact check takes one of set, equals, min/max, not {given}")
+            raise ValueError(_("a fact check takes one of set, equals, min/max, not {given}")
+                             .format(given=", ".join(given)))
         return self
 
 
@@ -236,21 +481,23 @@ def _equal(value: Any, wanted: Any) -> bool:
     return bool(value == wanted)
 
 
-def _show(value: Any) -> str:
-    return "not set" if value is None else repr(value) if isinstance(value, str) else str(value)
-
-
 @check_type("fact", FactParams)
 def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
     value: Any = ctx.facts.get(p.name)
     if p.set is not None:
         present = value is not None
-        want = "set" if p.set else "not set"
-        return CheckResult(present == p.set, f"{p.name} must be {want}, is {_show(value)}")
+        if p.set:
+            return CheckResult(present, lambda: (
+                _("{fact}: {value}").format(fact=_fact_name(p), value=_value(value)) if present
+                else _("{fact} is not set yet").format(fact=_fact_name(p))))
+        return CheckResult(not present, lambda: (
+            _("{fact} must not be set, is {value}").format(fact=_fact_name(p), value=_value(value))
+            if present else _("{fact} is not set").format(fact=_fact_name(p))))
     if p.equals is not None:
-        return CheckResult(
-            _equal(value, p.equals), f"{p.name} must be {p.equals!r}, is {_show(value)}"
-        )
+        ok = _equal(value, p.equals)
+        return CheckResult(ok, lambda: (
+            _("{fact}: {value}") if ok else _("{fact}: {value} (must be {wanted})")
+        ).format(fact=_fact_name(p), value=_value(value), wanted=_value(p.equals)))
     ok = value is not None
     try:
         if ok and p.min is not None:
@@ -261,19 +508,29 @@ def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
         ok = False
 
     def detail() -> str:
-        bounds = " and ".join(
-            s for s in (f"at least {p.min}" if p.min is not None else "",
-                        f"at most {p.max}" if p.max is not None else "") if s
-        )
-        return f"{p.name} must be {bounds}, is {_show(value)}"
+        if p.min is not None and p.max is not None:
+            message = _("{fact} must be at least {min} and at most {max}, is {value}")
+        elif p.min is not None:
+            message = _("{fact} must be at least {min}, is {value}")
+        else:
+            message = _("{fact} must be at most {max}, is {value}")
+        return message.format(fact=_fact_name(p), min=_value(p.min), max=_value(p.max),
+                              value=_value(value))
 
     return CheckResult(ok, detail)
+
+
+def _fact_name(p: FactParams) -> str:
+    """The fact's label from the workflow, else its name (read only for a sentence: a private
+    attribute of a pydantic model is slow to read)."""
+    return p._label or p.name
 
 
 class CaseParams(_Params):
     workflow: str
     state: tuple[str, ...]
     round: str | None = None
+    _states: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("round", mode="before")
     @classmethod
@@ -282,7 +539,7 @@ class CaseParams(_Params):
 
     @field_validator("state", mode="before")
     @classmethod
-    def _states(cls, value: Any) -> Any:
+    def _states_given(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
 
 
@@ -291,13 +548,33 @@ def _case(p: CaseParams, ctx: RegionContext) -> CheckResult:
     if p.round is not None:
         state = ctx.rounds.get(p.workflow, {}).get(p.round)
         states = [state] if state is not None else []
-        which = f"a {p.workflow} case of round {p.round}"
     else:
         states = ctx.cases.get(p.workflow, [])
-        which = f"a {p.workflow} case"
-    wanted = " or ".join(p.state)
-    found = ", ".join(states) if states else "no case"
-    return CheckResult(any(s in p.state for s in states), f"{which} in {wanted} needed, found: {found}")
+    ok = any(s in p.state for s in states)
+
+    def label(state: str) -> str:
+        found = p._states.get(state)
+        return _lower_first(found) if found else _words(state)
+
+    def detail() -> str:
+        fields = {"workflow": p.workflow, "round": p.round}
+        if not states:
+            return (_("no {workflow} case of round {round}") if p.round is not None
+                    else _("no {workflow} case")).format(**fields)
+        if ok:
+            fields["state"] = label(next(s for s in states if s in p.state))
+            return (_("the {workflow} case of round {round} is in {state}") if p.round is not None
+                    else _("a {workflow} case is in {state}")).format(**fields)
+        fields["found"] = join_and([label(s) for s in dict.fromkeys(states)])
+        fields["wanted"] = join_or([label(s) for s in p.state])
+        if p.round is not None:
+            return _("the {workflow} case of round {round} is in {found}, needed: {wanted}").format(
+                **fields)
+        return ngettext("the {workflow} case is in {found}, needed: {wanted}",
+                        "the {workflow} cases are in {found}, needed: {wanted}",
+                        len(states)).format(**fields)
+
+    return CheckResult(ok, detail)
 
 
 class MomentParams(_Params):
@@ -307,13 +584,15 @@ class MomentParams(_Params):
     time: dt_time | None = None
     offset: Duration | None = None
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    #: The label of the milestone or parameter, set when compiled against a workflow.
+    _label: str | None = PrivateAttr(default=None)
 
     @field_validator("time", mode="before")
     @classmethod
     def _time(cls, value: Any) -> Any:
         if value is None or isinstance(value, str | dt_time):
             return value
-        raise ValueError(f"expected a time such as \"09:00\", got {value!r}")
+        raise ValueError(_("expected a time such as \"09:00\", got {value}").format(value=repr(value)))
 
     @field_validator("offset", mode="before")
     @classmethod
@@ -336,49 +615,70 @@ class MomentParams(_Params):
     @model_validator(mode="after")
     def _one(self) -> MomentParams:
         if sum(x is not None for x in (self.milestone, self.date, self.param)) != 1:
-            raise ValueError("give exactly one of milestone, date or param")
+            raise ValueError(_("give exactly one of milestone, date or param"))
         if self.time is not None and self.param is None:
-            raise ValueError("time is only used with param (a date parameter of the case)")
+            raise ValueError(_("time is only used with param (a date parameter of the case)"))
         return self
 
 
-def _moment(p: MomentParams, ctx: RegionContext) -> tuple[datetime | None, str]:
+def _moment(p: MomentParams, ctx: RegionContext) -> datetime | None:
     if p.param is not None:
         from onderwijsflow.clock import END_OF_DAY, local_moment
 
         raw = ctx.params.get(p.param)
         day = date.fromisoformat(raw) if isinstance(raw, str) else raw
         moment = local_moment(day, p.time or END_OF_DAY) if isinstance(day, date) else None
-        what = p.param
     else:
         moment = ctx.milestones.get(p.milestone) if p.milestone else p.date
-        what = f"milestone {p.milestone}" if p.milestone else "the date"
     if moment is not None and p.offset is not None:
         moment = p.offset.add_to(moment)  # type: ignore[assignment]
-        what = f"{p.offset} after {what}"
-    return moment, what
+    return moment
 
 
-def _when(moment: datetime) -> str:
-    from onderwijsflow.clock import iso_local
+def _what(p: MomentParams) -> str:
+    """The milestone or parameter a moment is counted from, as a sentence names it."""
+    if p.milestone is not None:
+        what = (_("the {milestone}").format(milestone=_lower_first(p._label)) if p._label
+                else _("milestone {name}").format(name=p.milestone))
+    elif p.param is not None:
+        what = _lower_first(p._label) if p._label else _words(p.param)
+    else:
+        what = _("the date")
+    if p.offset is not None:
+        what = _("{duration} after {what}").format(duration=_duration(p.offset), what=what)
+    return what
 
-    return iso_local(moment) or ""
+
+_BEFORE = {
+    "milestone": N_("must be before {what} ({when})"),
+    "param": N_("must be before {when} ({what})"),
+    "date": N_("must be before {when}"),
+}
+_AFTER = {
+    "milestone": N_("must be on or after {what} ({when})"),
+    "param": N_("must be on or after {when} ({what})"),
+    "date": N_("must be on or after {when}"),
+}
+
+
+def _timed(p: MomentParams, ctx: RegionContext, sentences: dict[str, str],
+           holds: Callable[[datetime], bool]) -> CheckResult:
+    moment = _moment(p, ctx)
+    if moment is None:
+        return CheckResult(False, lambda: _("no date for {what} in this case").format(what=_what(p)))
+    which = "milestone" if p.milestone else "param" if p.param else "date"
+    return CheckResult(holds(moment), lambda: _(sentences[which]).format(
+        what=_what(p), when=i18n.format_datetime(moment)))
 
 
 @check_type("before", MomentParams)
 def _before(p: MomentParams, ctx: RegionContext) -> CheckResult:
-    moment, what = _moment(p, ctx)
-    if moment is None:
-        return CheckResult(False, f"{what} has no date for this case")
-    return CheckResult(ctx.now < moment, f"must be before {what} ({_when(moment)})")
+    return _timed(p, ctx, _BEFORE, lambda moment: ctx.now < moment)
 
 
 @check_type("after", MomentParams)
 def _after(p: MomentParams, ctx: RegionContext) -> CheckResult:
-    moment, what = _moment(p, ctx)
-    if moment is None:
-        return CheckResult(False, f"{what} has no date for this case")
-    return CheckResult(ctx.now >= moment, f"must be on or after {what} ({_when(moment)})")
+    return _timed(p, ctx, _AFTER, lambda moment: ctx.now >= moment)
 
 
 class RecordParams(_Params):
@@ -391,6 +691,8 @@ class RecordParams(_Params):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
     #: The `where`/`each` fields that hold decimals (compared by value), set when bound.
     _numeric: frozenset[str] = PrivateAttr(default=frozenset())
+    #: The labels of the kind's fields, set when bound.
+    _labels: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("within", mode="before")
     @classmethod
@@ -398,25 +700,26 @@ class RecordParams(_Params):
         if value is None or isinstance(value, Duration):
             return value
         if not isinstance(value, str):
-            raise ValueError(f"expected an ISO 8601 duration such as P6M, got {value!r}")
+            raise ValueError(_("expected an ISO 8601 duration such as P6M, got {value}")
+                             .format(value=repr(value)))
         return Duration.parse(value)
 
     @field_validator("where", "each", mode="before")
     @classmethod
     def _values(cls, value: Any) -> Any:
         if not isinstance(value, Mapping) or not value:
-            raise ValueError("expected a mapping of field: value or [values]")
+            raise ValueError(_("expected a mapping of field: value or [values]"))
         out = {k: tuple(v) if isinstance(v, list | tuple) else (v,) for k, v in value.items()}
         if empty := [k for k, v in out.items() if not v]:
-            raise ValueError(f"field '{empty[0]}' needs at least one value")
+            raise ValueError(_("field '{field}' needs at least one value").format(field=empty[0]))
         return out
 
     @model_validator(mode="after")
     def _consistent(self) -> RecordParams:
         if self.date_field is not None and self.within is None:
-            raise ValueError("date_field is only used with within")
+            raise ValueError(_("date_field is only used with within"))
         if self.each is not None and len(self.each) != 1:
-            raise ValueError("each takes exactly one field with its values")
+            raise ValueError(_("each takes exactly one field with its values"))
         return self
 
 
@@ -447,6 +750,20 @@ def _value_counts(records: list[Any], name: str, values: tuple[Any, ...],
     return counts
 
 
+def _records_named(p: RecordParams) -> str:
+    """ "actie with thema werven or matchen" / "actie met thema werven of matchen"."""
+    what = _words(p.kind)
+    for name, values in (p.where or {}).items():
+        what = _("{record} with {field} {values}").format(
+            record=what, field=_field_name(p, name), values=join_or([_field_value(v) for v in values]))
+    return what
+
+
+def _field_name(p: RecordParams, name: str) -> str:
+    label = p._labels.get(name)
+    return _lower_first(label) if label else _words(name)
+
+
 @check_type("record", RecordParams)
 def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
     found = ctx.records_of(p.kind)
@@ -454,29 +771,46 @@ def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
     for name, wanted in (p.where or {}).items():
         found = [r for r in found
                  if field_matches(r.fields.get(name), wanted, numeric=name in numeric)]
-    what = p.kind + "".join(f" with {k} {', '.join(map(str, v))}" for k, v in (p.where or {}).items())
     if p.each is not None:
         ((name, values),) = p.each.items()
         counts = _value_counts(found, name, values, name in numeric)
         short = [v for v in values if counts.get(v, 0) < p.min]
-        return CheckResult(not short, lambda: (
-            f"no {what} for {name} {', '.join(map(str, short))}" if short and p.min == 1
-            else f"fewer than {p.min} {what} for {name} {', '.join(map(str, short))}" if short
-            else f"every {name} has {what}"))
+
+        def each() -> str:
+            fields = {"what": _records_named(p), "field": _field_name(p, name), "min": p.min,
+                      "values": ", ".join(_field_value(v) for v in short or values)}
+            if not short:
+                return _("{what} recorded for {field} {values}").format(**fields)
+            if p.min == 1:
+                return _("no {what} for {field} {values}").format(**fields)
+            return _("fewer than {min} {what} for {field} {values}").format(**fields)
+
+        return CheckResult(not short, each)
     if p.within is None:
-        return CheckResult(len(found) >= p.min, lambda: f"{p.min} {what} needed, {len(found)} found")
+        def counted() -> str:
+            if not found and p.min == 1:
+                return _("no {what} recorded").format(what=_records_named(p))
+            return _("{what}: {min} needed, {found} found").format(
+                what=_records_named(p), min=p.min, found=len(found))
+
+        return CheckResult(len(found) >= p.min, counted)
     from onderwijsflow.clock import to_local
 
     today = to_local(ctx.now).date()
     since = p.within.before(today)
+    assert isinstance(since, date)
     days = sorted(d for d in (_record_day(r, p.date_field) for r in found) if d and d <= today)
     recent = [d for d in days if d >= since]
 
     def detail() -> str:
-        last = f" (the last on {days[-1].isoformat()})" if days else " (none recorded)"
+        fields = {"what": _records_named(p), "since": _day(since), "min": p.min,
+                  "found": len(recent), "last": _day(days[-1]) if days else ""}
         if not recent and p.min == 1:
-            return f"no {what} since {since.isoformat()}{last}"
-        return f"{p.min} {what} needed since {since.isoformat()}, {len(recent)} found{last}"
+            return (_("no {what} since {since} (the last on {last})") if days
+                    else _("no {what} since {since} (none recorded)")).format(**fields)
+        return (_("{what} since {since}: {min} needed, {found} found (the last on {last})") if days
+                else _("{what} since {since}: {min} needed, {found} found (none recorded)")
+                ).format(**fields)
 
     return CheckResult(len(recent) >= p.min, detail)
 
@@ -492,13 +826,38 @@ COMBINATORS = ("all", "any", "not")
 
 @dataclass(frozen=True)
 class CompileScope:
-    """What a spec may refer to: the workflow's facts, milestones, requirements and records."""
+    """What a spec may refer to: the workflow's facts, milestones, requirements and records.
+
+    The labels are what sentences call things by (a milestone's label, the states of other
+    workflows); without them a sentence names the slug.
+    """
 
     facts: Mapping[str, Any]
     milestones: frozenset[str]
     requirements: Mapping[str, Any]
     records: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] | None = None  # None: not checked (a check compiled on its own)
+    #: milestone name -> label.
+    milestone_labels: Mapping[str, str] = field(default_factory=dict)
+    #: workflow -> state -> label, for `case` checks (the workflow's own states, and others').
+    state_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def for_workflow(cls, definition: Any, requirements: Mapping[str, Any],
+                     others: Mapping[str, Any] | None = None) -> CompileScope:
+        """The scope of a workflow definition (a ``WorkflowDef``) and its requirement specs;
+        `others` (name -> ``WorkflowDef``) lends the state labels of the workflows it knows."""
+        workflows = {**(others or {}), definition.workflow: definition}
+        return cls(
+            facts=definition.facts,
+            milestones=frozenset(m.name for m in definition.milestones),
+            requirements=requirements,
+            records=definition.records,
+            params=definition.params,
+            milestone_labels={m.name: m.label for m in definition.milestones if m.label},
+            state_labels={name: {s: d.label for s, d in w.states.items()}
+                          for name, w in workflows.items()},
+        )
 
 
 class CheckRegistry:
@@ -522,7 +881,8 @@ class CheckRegistry:
             CheckSpecError: naming the problem and where in the spec it is.
         """
         if not isinstance(spec, Mapping):
-            raise CheckSpecError(f"a check must be a mapping with 'check' and 'with', got {spec!r}")
+            raise CheckSpecError(_("a check must be a mapping with 'check' and 'with', got {spec}")
+                                 .format(spec=repr(spec)))
         data = dict(spec)
         data.pop("label", None)
         data.pop("description", None)
@@ -530,44 +890,51 @@ class CheckRegistry:
             return self._reference(data, scope, _seen)
         name = data.get("check")
         if not isinstance(name, str):
-            raise CheckSpecError("a requirement needs 'check: NAME' or 'requirement: NAME'")
+            raise CheckSpecError(_("a requirement needs 'check: NAME' or 'requirement: NAME'"))
         extra = set(data) - {"check", "with"}
         if extra:
-            raise CheckSpecError(f"unknown key '{sorted(extra)[0]}' in a check", (sorted(extra)[0],))
+            key = sorted(extra)[0]
+            raise CheckSpecError(_("unknown key '{key}' in a check").format(key=key), (key,))
         params = data.get("with")
         if name in COMBINATORS:
             return self._combinator(name, params, scope, _seen)
         kind = self.types.get(name)
         if kind is None:
             raise CheckSpecError(
-                f"unknown check '{name}'{suggest(name, self.names)}", ("check",)
+                _("unknown check '{name}'{suggestion}").format(
+                    name=name, suggestion=suggest(name, self.names)), ("check",)
             )
         return self._leaf(kind, params, scope)
 
     def _reference(self, data: dict[str, Any], scope: CompileScope, seen: tuple[str, ...]) -> Compiled:
         ref = data["requirement"]
         if not isinstance(ref, str):
-            raise CheckSpecError("'requirement:' takes the name of a declared requirement",
+            raise CheckSpecError(_("'requirement:' takes the name of a declared requirement"),
                                  ("requirement",))
         if set(data) != {"requirement"}:
-            raise CheckSpecError("'requirement:' stands alone in a check item")
+            raise CheckSpecError(_("'requirement:' stands alone in a check item"))
         if ref not in scope.requirements:
             raise CheckSpecError(
-                f"unknown requirement '{ref}'{suggest(str(ref), scope.requirements)}",
+                _("unknown requirement '{name}'{suggestion}").format(
+                    name=ref, suggestion=suggest(str(ref), scope.requirements)),
                 ("requirement",),
             )
         if ref in seen:
-            cycle = " -> ".join((*seen[seen.index(ref):], ref))
-            what = "refers to itself" if len(seen) == 1 or seen[-1] == ref else f"is in a cycle ({cycle})"
-            raise CheckSpecError(f"requirement '{ref}' {what}", ("requirement",))
+            if len(seen) == 1 or seen[-1] == ref:
+                message = _("requirement '{name}' refers to itself").format(name=ref)
+            else:
+                cycle = " -> ".join((*seen[seen.index(ref):], ref))
+                message = _("requirement '{name}' is in a cycle ({cycle})").format(name=ref, cycle=cycle)
+            raise CheckSpecError(message, ("requirement",))
         return self.compile(scope.requirements[ref], scope, (*seen, ref))
 
     def _combinator(self, name: str, params: Any, scope: CompileScope, seen: tuple[str, ...]) -> Compiled:
         items = [params] if name == "not" and isinstance(params, Mapping) else params
         if not isinstance(items, list) or not items:
-            raise CheckSpecError(f"check '{name}' takes a non-empty list of checks in 'with'", ("with",))
+            raise CheckSpecError(_("check '{name}' takes a non-empty list of checks in 'with'")
+                                 .format(name=name), ("with",))
         if name == "not" and len(items) != 1:
-            raise CheckSpecError("check 'not' takes exactly one check", ("with",))
+            raise CheckSpecError(_("check 'not' takes exactly one check"), ("with",))
         children = []
         for i, item in enumerate(items):
             try:
@@ -578,33 +945,53 @@ class CheckRegistry:
 
     def _leaf(self, kind: CheckType, params: Any, scope: CompileScope) -> Compiled:
         try:
-            parsed = kind.params.model_validate(params if params is not None else {})
+            parsed: Any = kind.params.model_validate(params if params is not None else {})
         except ValidationError as err:
             first = err.errors()[0]
             loc = tuple(first["loc"])
-            msg = first["msg"].removeprefix("Value error, ")
-            where = f" '{loc[0]}'" if loc else ""
-            raise CheckSpecError(f"check '{kind.name}'{where}: {msg}", ("with", *loc)) from None
+            message = pydantic_message(first).removeprefix("Value error, ")
+            if loc:
+                text = _("check '{name}' '{key}': {message}").format(
+                    name=kind.name, key=loc[0], message=message)
+            else:
+                text = _("check '{name}': {message}").format(name=kind.name, message=message)
+            raise CheckSpecError(text, ("with", *loc)) from None
         fact = getattr(parsed, "name", None) if kind.name == "fact" else None
-        if fact is not None and fact not in scope.facts:
-            raise CheckSpecError(
-                f"fact '{fact}' is not declared under facts:{suggest(fact, scope.facts)}",
-                ("with", "name"),
-            )
+        if fact is not None:
+            declared = scope.facts.get(fact)
+            if declared is None:
+                raise CheckSpecError(
+                    _("fact '{name}' is not declared under facts:{suggestion}").format(
+                        name=fact, suggestion=suggest(fact, scope.facts)),
+                    ("with", "name"),
+                )
+            parsed._label = getattr(declared, "label", None)
         milestone = getattr(parsed, "milestone", None) if kind.name in ("before", "after") else None
-        if milestone is not None and milestone not in scope.milestones:
-            raise CheckSpecError(
-                f"unknown milestone '{milestone}'{suggest(milestone, scope.milestones)}",
-                ("with", "milestone"),
-            )
+        if milestone is not None:
+            if milestone not in scope.milestones:
+                raise CheckSpecError(
+                    _("unknown milestone '{name}'{suggestion}").format(
+                        name=milestone, suggestion=suggest(milestone, scope.milestones)),
+                    ("with", "milestone"),
+                )
+            parsed._label = scope.milestone_labels.get(milestone)
         param = (getattr(parsed, "param", None) if kind.name in ("before", "after")
                  else getattr(parsed, "since", None) if kind.name == "document" else None)
         if param is not None and scope.params is not None:
             declared = scope.params.get(param)
             if declared is None or declared.type != "date":
-                what = "is not declared under params:" if declared is None else "is not of type date"
-                raise CheckSpecError(f"param '{param}' {what}{suggest(param, scope.params)}",
+                what = (_("param '{name}' is not declared under params:{suggestion}")
+                        if declared is None else
+                        _("param '{name}' is not of type date{suggestion}"))
+                raise CheckSpecError(what.format(name=param, suggestion=suggest(param, scope.params)),
                                      ("with", "param"))
+            label = getattr(declared, "label", None)
+            if kind.name == "document":
+                parsed._since_label = label
+            else:
+                parsed._label = label
+        if kind.name == "case":
+            parsed._states = scope.state_labels.get(parsed.workflow, {})
         if kind.name == "record":
             parsed = _bind_record(parsed, scope)
         evaluate = kind.evaluate
@@ -619,27 +1006,32 @@ def _bind_record(p: Any, scope: CompileScope) -> Any:
     """
     spec = scope.records.get(p.kind)
     if spec is None:
-        raise CheckSpecError(f"record kind '{p.kind}' is not declared under records:"
-                             f"{suggest(p.kind, scope.records)}", ("with", "kind"))
+        raise CheckSpecError(_("record kind '{kind}' is not declared under records:{suggestion}")
+                             .format(kind=p.kind, suggestion=suggest(p.kind, scope.records)),
+                             ("with", "kind"))
     if p.date_field is not None and p.date_field not in spec.date_fields():
-        raise CheckSpecError(f"record kind '{p.kind}' has no date field '{p.date_field}'"
-                             f"{suggest(p.date_field, spec.date_fields())}", ("with", "date_field"))
+        raise CheckSpecError(_("record kind '{kind}' has no date field '{field}'{suggestion}").format(
+            kind=p.kind, field=p.date_field, suggestion=suggest(p.date_field, spec.date_fields())),
+            ("with", "date_field"))
     update: dict[str, Any] = {}
     for key in ("where", "each"):
         stored: dict[str, tuple[Any, ...]] = {}
         for name, values in (getattr(p, key) or {}).items():
             field_def = spec.fields.get(name)
             if field_def is None:
-                raise CheckSpecError(f"record kind '{p.kind}' has no field '{name}'"
-                                     f"{suggest(str(name), spec.fields)}", ("with", key, name))
+                raise CheckSpecError(_("record kind '{kind}' has no field '{field}'{suggestion}").format(
+                    kind=p.kind, field=name, suggestion=suggest(str(name), spec.fields)),
+                    ("with", key, name))
             try:
                 stored[name] = tuple(_flat(coerce_field(name, field_def, v, None)) for v in values)
             except ValueError as err:
-                raise CheckSpecError(f"check 'record' '{key}': {err}", ("with", key, name)) from None
+                raise CheckSpecError(_("check 'record' '{key}': {message}").format(
+                    key=key, message=err), ("with", key, name)) from None
         if stored:
             update[key] = stored
     bound = p.model_copy(update=update)
     bound._numeric = frozenset(name for name, f in spec.fields.items() if f.type == "decimal")
+    bound._labels = {name: f.label for name, f in spec.fields.items() if getattr(f, "label", None)}
     return bound
 
 
@@ -658,6 +1050,35 @@ def _all(children: list[Compiled]) -> Compiled:
     return run
 
 
+def _none_of(failed: list[CheckResult]) -> str:
+    """One sentence for failures that are alike ("no profession group or union as partner"),
+    the others as they are; "none of: ..." when more than one sentence remains."""
+    sentences: list[str | list[CheckResult]] = []
+    groups: dict[Hashable, list[CheckResult]] = {}
+    for result in failed:
+        if result.alike is None:
+            sentences.append(result.detail)
+        elif result.alike.key in groups:
+            groups[result.alike.key].append(result)
+        else:
+            groups[result.alike.key] = [result]
+            sentences.append(groups[result.alike.key])
+    said = []
+    for item in sentences:
+        if isinstance(item, str):
+            said.append(item)
+        elif len(item) == 1:
+            said.append(item[0].detail)
+        else:
+            alike = item[0].alike
+            assert alike is not None
+            names = list(dict.fromkeys(n for r in item if r.alike for n in r.alike.items()))
+            said.append(alike.sentence(join_or(names)))
+    if len(said) == 1:
+        return said[0]
+    return _("none of: {details}").format(details="; ".join(said))
+
+
 def _any(children: list[Compiled]) -> Compiled:
     def run(ctx: RegionContext) -> CheckResult:
         failed = []
@@ -666,7 +1087,7 @@ def _any(children: list[Compiled]) -> Compiled:
             if result.passed:
                 return result
             failed.append(result)
-        return CheckResult(False, lambda: "none of: " + "; ".join(r.detail for r in failed))
+        return CheckResult(False, lambda: _none_of(failed))
 
     return run
 
@@ -676,7 +1097,10 @@ def _not(children: list[Compiled]) -> Compiled:
 
     def run(ctx: RegionContext) -> CheckResult:
         result = child(ctx)
-        return CheckResult(not result.passed, lambda: f"must not hold: {result.detail}")
+        if result.passed:
+            return CheckResult(False, lambda: _("must not hold: {detail}").format(detail=result.detail))
+        return CheckResult(True, lambda: _("does not hold, as required: {detail}").format(
+            detail=result.detail))
 
     return run
 
@@ -691,6 +1115,7 @@ def _entry_point_checks() -> dict[str, CheckType]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         loaded = ep.load()
         if not isinstance(loaded, CheckType):
-            raise TypeError(f"entry point {ep.name} in {ENTRY_POINT_GROUP} is not a CheckType")
+            raise TypeError(_("entry point {name} in {group} is not a CheckType").format(
+                name=ep.name, group=ENTRY_POINT_GROUP))
         found[loaded.name] = loaded
     return found

@@ -19,6 +19,7 @@ from transitions import EventData, Machine
 from onderwijsflow.engine.checks import CheckResult
 from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import NotFound
+from onderwijsflow.i18n import _, join_or
 
 if TYPE_CHECKING:
     from onderwijsflow.definition.loader import LoadedWorkflow
@@ -183,28 +184,33 @@ class WorkflowMachine:
         """
         d = self.definition
         if trigger not in self._triggers:
-            raise NotFound(f"workflow '{d.workflow}' has no trigger '{trigger}'")
+            raise NotFound(_("workflow '{workflow}' has no trigger '{trigger}'").format(
+                workflow=d.workflow, trigger=trigger))
         decision = Decision(d.workflow, trigger, state, None, ok=False)
         transition = d.transition(state, trigger)
         if d.states[state].final:
-            return self._refuse(decision, "final", f"the case is in final state '{state}'")
+            return self._refuse(decision, "final",
+                                _("the case is in final state '{state}'").format(state=state))
         if transition is None:
-            possible = ", ".join(t.trigger for t in d.transitions_from(state)) or "none"
+            possible = ", ".join(t.trigger for t in d.transitions_from(state)) or _("none")
             return self._refuse(
                 decision,
                 "impossible",
-                f"'{trigger}' is not possible from state '{state}' (possible: {possible})",
+                _("'{trigger}' is not possible from state '{state}' (possible: {possible})").format(
+                    trigger=trigger, state=state, possible=possible),
             )
         decision.dest = transition.dest
         if not _permitted(transition, actor_roles):
-            roles = " or ".join(transition.by or ())
-            return self._refuse(decision, "not_permitted", f"only {roles} may fire '{trigger}'")
+            roles = join_or(list(transition.by or ()))
+            return self._refuse(decision, "not_permitted",
+                                _("only {roles} may fire '{trigger}'").format(roles=roles, trigger=trigger))
         token = _Token(state, ctx, override)
         moved = self._machine.events[trigger].trigger(token)
         decision.results = token.results
         if not moved:
             missing = "; ".join(f"{r.label}: {r.detail}" for r in decision.unmet)
-            return self._refuse(decision, "unmet", f"requirements unmet: {missing}")
+            return self._refuse(decision, "unmet",
+                                _("requirements unmet: {missing}").format(missing=missing))
         decision.ok = True
         decision.dest = token.state
         decision.overridden = [r.requirement for r in decision.unmet]
@@ -237,7 +243,8 @@ class WorkflowMachine:
             The transitions in order ([] when already there), or None if unreachable.
         """
         if target not in self.definition.states:
-            raise NotFound(f"workflow '{self.name}' has no state '{target}'")
+            raise NotFound(_("workflow '{workflow}' has no state '{state}'").format(
+                workflow=self.name, state=target))
         came_from: dict[str, tuple[str, TransitionDef] | None] = {state: None}
         queue = deque([state])
         while queue:

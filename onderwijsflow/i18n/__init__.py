@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 LANGUAGES: tuple[str, ...] = ("nl", "en")
 DEFAULT = "nl"
@@ -147,9 +148,14 @@ def format_datetime(moment: datetime) -> str:
 
 
 def format_number(value: int | float | Decimal) -> str:
-    """A number with the language's separators: 1.275.000,5 / 1,275,000.5."""
+    """A number with the language's separators: 1.275.000,5 / 1,275,000.5; a decimal keeps the
+    digits it was given (1275000.50 -> 1.275.000,50)."""
     from babel.numbers import format_decimal
 
+    if isinstance(value, Decimal) and value.is_finite() and int(value.as_tuple().exponent) < 0:
+        places = -int(value.as_tuple().exponent)
+        return format_decimal(value, format="#,##0." + "0" * places, locale=locale(),
+                              decimal_quantization=False)
     return format_decimal(value, locale=locale())
 
 
@@ -163,6 +169,35 @@ def format_money(amount: int | float | Decimal) -> str:
         pattern = pattern.replace("0.00", "0")
     return format_currency(amount, "EUR", format=pattern, locale=locale(),
                            currency_digits=False).replace("\xa0", " ")
+
+
+def format_value(value: Any, type: str | None = None, *, sentence: bool = False) -> str:
+    """A fact's value as a person reads it: "niet gezet" for none, "ja"/"nee"; in Dutch numbers
+    and dates written the Dutch way (29.000, 1.275.000,50, 15 okt 2024, or "dinsdag 15 oktober
+    2024" in a `sentence`), in English as stored (29000, 2024-10-15); text as it is.
+
+    Args:
+        type: the fact's declared type, when known (a decimal or a date is stored as text).
+    """
+    from decimal import InvalidOperation
+
+    if value is None:
+        return _("not set")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if current() == "en":
+        return str(value)
+    try:
+        if isinstance(value, int | float | Decimal):
+            return format_number(value)
+        if isinstance(value, str) and type == "decimal":
+            return format_number(Decimal(value))
+        if isinstance(value, str) and type == "date":
+            day = date.fromisoformat(value)
+            return format_date(day) if sentence else format_day(day)
+    except (InvalidOperation, ValueError):
+        pass
+    return str(value)
 
 
 def join_or(items: list[str]) -> str:

@@ -213,10 +213,12 @@ def problems() -> list[str]:
         if not _translated(message):
             found.append(f"no Dutch translation: {_forms(message.id)[0]!r}")
             continue
-        for text in _strings(message):
-            if _fields(text) != _fields(_forms(message.id)[0]):
-                found.append(f"placeholders differ in the translation of {_forms(message.id)[0]!r}: "
-                             f"{sorted(_fields(text))} instead of {sorted(_fields(_forms(message.id)[0]))}")
+        singular, plural = _forms(message.id)
+        for index, text in enumerate(_strings(message)):
+            original = singular if index == 0 or plural is None else plural
+            if _fields(text) != _fields(original):
+                found.append(f"placeholders differ in the translation of {original!r}: "
+                             f"{sorted(_fields(text))} instead of {sorted(_fields(original))}")
     compiled = io.BytesIO()
     write_mo(compiled, catalog, use_fuzzy=False)
     if not MO.exists() or MO.read_bytes() != compiled.getvalue():

@@ -36,6 +36,7 @@ from onderwijsflow.errors import (
     TemporaryDeliveryError,
     UncertainDeliveryError,
 )
+from onderwijsflow.i18n import _
 from onderwijsflow.notify.message import Message, envelope_address
 
 if TYPE_CHECKING:  # importing the configuration means pydantic: 0.2 s the channels do not need
@@ -200,7 +201,8 @@ _PASSING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EAGAIN, errno.EBU
 def _file_system_error(err: OSError, channel: str, message: Message) -> DeliveryError:
     kind = TemporaryDeliveryError if err.errno in _PASSING_ERRNOS else PermanentDeliveryError
     return kind(
-        f"{channel} cannot store message {message.message_id}: {err.strerror or err}",
+        _("{channel} cannot store message {message_id}: {error}").format(
+            channel=channel, message_id=message.message_id, error=err.strerror or err),
         channel=channel,
         message_id=message.message_id,
     )
@@ -313,7 +315,8 @@ class SmtpChannel:
         self._tls_context = tls_context
         self.name = f"smtp:{host}:{self.port}"
         if username is not None and not (starttls or ssl) and host not in _LOOPBACK:
-            log.warning("%s logs in without TLS: the password crosses the network readable", self.name)
+            log.warning(_("{channel} logs in without TLS: the password crosses the network "
+                          "readable").format(channel=self.name))
 
     def deliver(self, message: Message) -> DeliveryReport:
         """Send `message` to all its recipients, retrying temporary failures.
@@ -331,7 +334,8 @@ class SmtpChannel:
         """
         if not message.recipients:
             raise PermanentDeliveryError(
-                f"{self.name} cannot send message {message.message_id}: it has no recipients",
+                _("{channel} cannot send message {message_id}: it has no recipients").format(
+                    channel=self.name, message_id=message.message_id),
                 channel=self.name,
                 message_id=message.message_id,
             )
@@ -366,13 +370,10 @@ class SmtpChannel:
         delay = self.backoff[min(attempt, len(self.backoff)) - 1] if self.backoff else 0
         reason = next(iter(pending.values()))
         log.warning(
-            "%s: attempt %d of %d for %s failed (%s); trying again in %s s",
-            self.name,
-            attempt,
-            self.attempts,
-            message.message_id,
-            reason,
-            delay,
+            _("{channel}: attempt {attempt} of {attempts} for {message_id} failed ({reason}); "
+              "trying again in {seconds} s").format(
+                channel=self.name, attempt=attempt, attempts=self.attempts,
+                message_id=message.message_id, reason=reason, seconds=delay)
         )
         self._sleep(delay)
 
@@ -385,14 +386,17 @@ class SmtpChannel:
         if pending:
             reason = next(iter(pending.values()))
             raise TemporaryDeliveryError(
-                f"{self.name} did not take message {message.message_id} "
-                f"after {self.attempts} attempts: {reason}",
+                _("{channel} did not take message {message_id} after {attempts} attempts: "
+                  "{reason}").format(channel=self.name, message_id=message.message_id,
+                                     attempts=self.attempts, reason=reason),
                 attempts=self.attempts,
                 **details,
             )
         reasons = "; ".join(f"{who}: {why}" for who, why in refused.items())
         raise PermanentDeliveryError(
-            f"{self.name} refused every recipient of {message.message_id}: {reasons}", **details
+            _("{channel} refused every recipient of {message_id}: {reasons}").format(
+                channel=self.name, message_id=message.message_id, reasons=reasons),
+            **details,
         )
 
     def _transaction(self, email: EmailMessage, message: Message, recipients: list[str]) -> _Attempt:
@@ -444,13 +448,16 @@ class SmtpChannel:
         answered = isinstance(err, smtplib.SMTPResponseException)
         if handed_over and not answered:
             return UncertainDeliveryError(
-                f"{self.name} lost the connection after handing over message {message.message_id}, "
-                f"which may have been delivered: {text}",
+                _("{channel} lost the connection after handing over message {message_id}, "
+                  "which may have been delivered: {reason}").format(
+                    channel=self.name, message_id=message.message_id, reason=text),
                 **where,
             )
         if _is_permanent(err):
             return PermanentDeliveryError(
-                f"{self.name} refused message {message.message_id}: {text}", **where
+                _("{channel} refused message {message_id}: {reason}").format(
+                    channel=self.name, message_id=message.message_id, reason=text),
+                **where,
             )
         return _TryAgain(text)
 
@@ -471,13 +478,14 @@ def _check_smtp_settings(
     backoff: Sequence[float],
 ) -> None:
     if starttls and ssl:
-        raise ConfigError("an smtp channel uses either ssl or starttls, not both")
+        raise ConfigError(_("an smtp channel uses either ssl or starttls, not both"))
     if username is not None and password is None:
-        raise ConfigError(f"the smtp user {username!r} needs a password")
+        raise ConfigError(_("the smtp user {user!r} needs a password").format(user=username))
     if attempts < 1:
-        raise ConfigError(f"an smtp channel needs at least 1 attempt, not {attempts}")
+        raise ConfigError(_("an smtp channel needs at least 1 attempt, not {attempts}")
+                          .format(attempts=attempts))
     if any(delay < 0 for delay in backoff):
-        raise ConfigError("smtp backoff waits cannot be negative")
+        raise ConfigError(_("smtp backoff waits cannot be negative"))
 
 
 def _settle(accepted_from: list[str], refusals: dict[str, tuple[int, bytes]]) -> _Attempt:
@@ -558,7 +566,8 @@ def build_channels(notify_config: NotifyConfig, environ: Mapping[str, str] = os.
         _refuse_foreign_options(where, config)
         channel = _build(where, config, environ)
         if any(other.name == channel.name for other in channels):
-            raise ConfigError(f"{where}: the same channel is listed twice ({channel.name})")
+            raise ConfigError(_("{where}: the same channel is listed twice ({channel})")
+                              .format(where=where, channel=channel.name))
         channels.append(channel)
     return channels
 
@@ -568,20 +577,21 @@ def _build(where: str, config: ChannelConfig, environ: Mapping[str, str]) -> Cha
         return LogChannel()
     if config.type == "maildir":
         if not config.path:
-            raise ConfigError(f"{where}: a maildir channel needs a path")
+            raise ConfigError(_("{where}: a maildir channel needs a path").format(where=where))
         return MaildirChannel(Path(config.path).expanduser())
     return _build_smtp(where, config, environ)
 
 
 def _build_smtp(where: str, config: ChannelConfig, environ: Mapping[str, str]) -> SmtpChannel:
     if not config.host:
-        raise ConfigError(f"{where}: an smtp channel needs a host")
+        raise ConfigError(_("{where}: an smtp channel needs a host").format(where=where))
     if config.password_env and config.username is None:
-        raise ConfigError(f"{where}: password_env is set but there is no username to log in with")
+        raise ConfigError(_("{where}: password_env is set but there is no username to log in "
+                            "with").format(where=where))
     if config.username is not None and not config.password_env:
         raise ConfigError(
-            f"{where}: username {config.username!r} needs password_env, "
-            "the environment variable that holds the password"
+            _("{where}: username {user!r} needs password_env, the environment variable that "
+              "holds the password").format(where=where, user=config.username)
         )
     password = _password(where, config.password_env, environ) if config.password_env else None
     try:
@@ -600,9 +610,11 @@ def _build_smtp(where: str, config: ChannelConfig, environ: Mapping[str, str]) -
 def _password(where: str, variable: str, environ: Mapping[str, str]) -> str:
     value = environ.get(variable)
     if value is None:
-        raise ConfigError(f"{where}: the environment variable {variable} (password_env) is not set")
+        raise ConfigError(_("{where}: the environment variable {variable} (password_env) is not "
+                            "set").format(where=where, variable=variable))
     if not value:
-        raise ConfigError(f"{where}: the environment variable {variable} (password_env) is empty")
+        raise ConfigError(_("{where}: the environment variable {variable} (password_env) is "
+                            "empty").format(where=where, variable=variable))
     return value
 
 
@@ -611,4 +623,5 @@ def _refuse_foreign_options(where: str, config: ChannelConfig) -> None:
     allowed = _OPTIONS_OF[config.type]
     for option, spec in type(config).model_fields.items():
         if option != "type" and option not in allowed and getattr(config, option) != spec.default:
-            raise ConfigError(f"{where}: {option} does not apply to a {config.type} channel")
+            raise ConfigError(_("{where}: {option} does not apply to a {type} channel")
+                              .format(where=where, option=option, type=config.type))

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, cast, select, type_coerce
 
 from onderwijsflow.clock import iso_local
+from onderwijsflow.definition.durations import Duration
 from onderwijsflow.definition.model import DueDef, coerce_value
 from onderwijsflow.engine.context import (
     DocumentInfo,
@@ -42,6 +43,7 @@ from onderwijsflow.engine.context import (
 )
 from onderwijsflow.engine.milestones import due_moment
 from onderwijsflow.errors import UsageError
+from onderwijsflow.i18n import _
 from onderwijsflow.store.tables import (
     Case,
     CaseFact,
@@ -107,36 +109,63 @@ class _Network:
         return self.machines[(case.workflow, case.workflow_version)].definition
 
 
+#: How far ahead milestones count as upcoming when the caller does not say.
+DEFAULT_WITHIN = "P6W"
+
+
 def national_report(
-    app: Onderwijsflow, *, now: dt.datetime | None = None, weeks: int = 6
+    app: Onderwijsflow, *, now: dt.datetime | None = None, weeks: int | None = None,
+    within: Duration | None = None,
 ) -> dict[str, Any]:
     """The national picture of every region, as JSON-safe data.
 
     Args:
         app: the application (its database, catalog and clock).
         now: the moment of the report; the application's clock by default.
-        weeks: how far ahead milestones count as upcoming.
+        within: how far ahead milestones count as upcoming (``deadlines --within``);
+            six weeks by default.
+        weeks: the same in whole weeks (0 for none: only what is overdue); the older form.
 
     Returns:
-        ``{"generated_at", "weeks", "horizon", "totals", "workflows", "blocking", "overdue",
-        "upcoming", "without_coordinator", "without_lead"}``: regions per state per workflow
-        (and round), the requirements that hold back most regions, milestones overdue and
-        due within `weeks` weeks, and the active regions without a coordinator or without a
-        programmamanager or projectleider. Times are Europe/Amsterdam ISO 8601 text.
+        ``{"generated_at", "weeks", "within", "horizon", "totals", "workflows", "blocking",
+        "overdue", "upcoming", "without_coordinator", "without_lead", "missing_values",
+        "overdue_conversations"}``: regions per state per workflow (and round), the
+        requirements that hold back most regions, milestones overdue and due up to the
+        horizon, and the active regions without a coordinator or without a programmamanager
+        or projectleider. Times are Europe/Amsterdam ISO 8601 text; `within` is the ISO 8601
+        duration and `weeks` the same in weeks (a whole number, or a decimal for ``P1M``).
 
     Raises:
-        UsageError: `weeks` is negative.
+        UsageError: `weeks` is negative, or both `weeks` and `within` are given.
     """
-    if weeks < 0:
-        raise UsageError(f"weeks must be 0 or more, got {weeks}")
+    if weeks is not None and within is not None:
+        raise UsageError(_("give how far ahead to look once: weeks or within, not both"))
+    if weeks is not None and weeks < 0:
+        raise UsageError(_("weeks must be 0 or more, got {weeks}").format(weeks=weeks))
+    if within is None:
+        within = (Duration.parse(DEFAULT_WITHIN) if weeks is None
+                  else Duration(delta=dt.timedelta(weeks=weeks), text=f"P{weeks}W"))
     moment = now or app.now()
-    horizon = moment + dt.timedelta(weeks=weeks)
+    horizon = _as_moment(within.add_to(moment))
     with _collector_paused():
         with app._read() as session:
             network = _load(session, horizon)
             for key in {(c.workflow, c.workflow_version) for c in network.cases}:
                 network.machines[key] = app.catalog.machine(session, *key)
-        return _compute(network, moment, horizon, weeks)
+        return _compute(network, moment, horizon, within)
+
+
+def _as_moment(value: dt.datetime | dt.date) -> dt.datetime:
+    """A moment moved by a duration is a moment (``Duration.add_to`` keeps the type)."""
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected a datetime, got {value!r}")
+    return value
+
+
+def _weeks(moment: dt.datetime, horizon: dt.datetime) -> int | float:
+    """The look-ahead in weeks: a whole number when it is one (``P6W``), else one decimal."""
+    weeks = (horizon - moment) / dt.timedelta(weeks=1)
+    return int(weeks) if weeks == int(weeks) else round(weeks, 1)
 
 
 @contextmanager
@@ -247,7 +276,8 @@ def _parse_utc(text: str) -> dt.datetime:
 # --- computing ----------------------------------------------------------------------------
 
 
-def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime, weeks: int) -> dict[str, Any]:
+def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime,
+             within: Duration) -> dict[str, Any]:
     """The report's ``dict`` from the loaded rows (no database from here on)."""
     for case in network.cases:
         network.by_region.setdefault(case.region_id, []).append(case)
@@ -263,7 +293,8 @@ def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime, weeks: i
                if r.id in active and not any(x.role in LEAD_ROLES for x in network.roles.get(r.id, ()))]
     return {
         "generated_at": iso_local(now),
-        "weeks": weeks,
+        "weeks": _weeks(now, horizon),
+        "within": within.text,
         "horizon": iso_local(horizon),
         "totals": {
             "regions": len(network.regions),

@@ -1,28 +1,33 @@
-"""The national report in five shapes: a text table, Markdown, CSV, JSON and an HTML page.
+"""The national report as text: a terminal table, Markdown, CSV, JSON and an HTML page.
 
 Every renderer takes the plain ``dict`` of :func:`onderwijsflow.reporting.national.national_report`
-and returns text; the words people read are Dutch (the RE's working language), the keys and
-column names scripts read are English. The HTML page is self-contained: inline CSS, an inline
-SVG bar chart per workflow, no scripts, no external assets, every value escaped. rich is
-imported only for the table format.
+and returns text in the reader's language (:mod:`onderwijsflow.i18n`); the keys scripts read
+(JSON) stay English. Labels of states, requirements and milestones come from the workflows.
+The HTML page is self-contained: inline CSS, an inline SVG bar chart per workflow, no scripts,
+no external assets, every value escaped. rich is imported only for the table format. CSV and
+the .xlsx workbook, one table per file or sheet, are :mod:`onderwijsflow.reporting.export`.
 """
 
 from __future__ import annotations
 
-import csv
+import datetime as dt
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
-__all__ = ["CSV_COLUMNS", "FORMATS", "render", "rich_renderables"]
+from onderwijsflow import i18n
+from onderwijsflow.i18n import N_, _, ngettext
 
-#: The formats of ``report --format``.
+__all__ = ["FILE_FORMATS", "FORMATS", "render", "rich_renderables"]
+
+#: The formats :func:`render` turns into text (``report --format``).
 FORMATS = ("table", "md", "csv", "json", "html")
 
-#: The columns of the CSV format: one flat table, one `section` per part of the report.
-CSV_COLUMNS = ("section", "workflow", "round", "key", "label", "count", "region", "due", "status")
+#: The formats written to a file only (``report --format xlsx --out FILE``).
+FILE_FORMATS = ("xlsx",)
 
 #: How many region slugs a table shows per blocking requirement before "+N more".
 EXAMPLES = 5
@@ -33,41 +38,52 @@ HEADLINES = 3
 #: How many rows a list shows in the terminal table format.
 TABLE_ROWS = 50
 
-TITLE = "Landelijk beeld onderwijsregio's"
+TITLE = N_("National picture of the onderwijsregio's")
 
 TOTALS = {
-    "regions": "Regio's",
-    "active_regions": "Actieve regio's",
-    "closed_regions": "Afgesloten regio's (alle zaken afgerond)",
-    "cases": "Zaken",
-    "blocked_regions": "Regio's die een eis missen voor een volgende stap",
-    "overdue": "Verlopen mijlpalen",
-    "upcoming": "Mijlpalen in de komende weken",
-    "without_coordinator": "Regio's zonder coördinator",
-    "without_lead": "Regio's zonder programmamanager of projectleider",
-    "missing_values": "Zaken met thema's zonder actie",
-    "overdue_conversations": "Peilgesprekken die niet zijn gehouden",
+    "regions": N_("Regions"),
+    "active_regions": N_("Active regions"),
+    "closed_regions": N_("Closed regions (all cases finished)"),
+    "cases": N_("Cases"),
+    "blocked_regions": N_("Regions lacking a requirement for a next step"),
+    "overdue": N_("Overdue milestones"),
+    "upcoming": N_("Upcoming milestones"),
+    "without_coordinator": N_("Regions without a coordinator"),
+    "without_lead": N_("Regions without a programme manager or project leader"),
+    "missing_values": N_("Cases with themes without an action"),
+    "overdue_conversations": N_("Progress conversations (peilgesprekken) not held"),
 }
+
+#: Section titles, shared by the text formats and the spreadsheet tables.
+BLOCKING_TITLE = N_("Requirements holding back the most regions")
+THEMES_TITLE = N_("Themes without an action")
+CONVERSATIONS_TITLE = TOTALS["overdue_conversations"]
+OVERDUE_TITLE = TOTALS["overdue"]
+NO_COORDINATOR_TITLE = TOTALS["without_coordinator"]
+NO_LEAD_TITLE = TOTALS["without_lead"]
+STATES_TITLE = N_("Regions per state")
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
-    """The report as text in `fmt`.
+    """The report as text in `fmt`, in the current language.
 
     Args:
         report: the result of ``national_report``.
         fmt: one of :data:`FORMATS`.
 
     Returns:
-        The rendered text, ending in a newline.
+        The rendered text, ending in a newline. CSV is every table in turn (see
+        :func:`onderwijsflow.reporting.export.to_csv`), in the current language's dialect.
 
     Raises:
         ValueError: `fmt` is not one of :data:`FORMATS`.
     """
     renderers: dict[str, Callable[[dict[str, Any]], str]] = {
-        "table": _table, "md": markdown, "csv": to_csv, "json": to_json, "html": to_html,
+        "table": _table, "md": markdown, "csv": _csv, "json": to_json, "html": to_html,
     }
     if fmt not in renderers:
-        raise ValueError(f"unknown report format '{fmt}'; use one of {', '.join(FORMATS)}")
+        raise ValueError(_("unknown report format '{format}'; use one of {formats}").format(
+            format=fmt, formats=", ".join(FORMATS)))
     return renderers[fmt](report)
 
 
@@ -75,43 +91,84 @@ def render(report: dict[str, Any], fmt: str) -> str:
 
 
 def workflow_heading(group: dict[str, Any]) -> str:
-    """``Subsidietraject onderwijsregio (subsidie, ronde 2025): 9 regio's``."""
-    where = group["workflow"] + (f", ronde {group['round']}" if group["round"] else "")
-    return f"{group['title']} ({where}): {_regions(group['cases'])}"
+    """``Subsidietraject onderwijsregio (subsidie, round 2025): 9 regions``."""
+    if group["round"]:
+        where = _("{workflow}, round {round}").format(workflow=group["workflow"], round=group["round"])
+    else:
+        where = group["workflow"]
+    return _("{title} ({where}): {regions}").format(title=group["title"], where=where,
+                                                     regions=regions_text(group["cases"]))
 
 
 def blocking_sentence(row: dict[str, Any]) -> str:
-    """``14 regio's missen: De beroepsgroep is volwaardig partner``."""
-    verb = "mist" if row["count"] == 1 else "missen"
-    return f"{_regions(row['count'])} {verb}: {row['label']}"
+    """``14 regions lack: De beroepsgroep is volwaardig partner``."""
+    return ngettext("{n} region lacks: {requirement}", "{n} regions lack: {requirement}",
+                    row["count"]).format(n=row["count"], requirement=row["label"])
+
+
+#: ``P6W``, ``P14D``, ``P3M``, ``P1Y``: a look-ahead in one unit, said in words.
+_ONE_UNIT = re.compile(r"^P(\d+)([YMWD])$")
 
 
 def upcoming_title(report: dict[str, Any]) -> str:
-    """The heading of the upcoming milestones, with the number of weeks."""
-    weeks = report["weeks"]
-    return f"Mijlpalen in de komende {weeks} {'week' if weeks == 1 else 'weken'}"
+    """The heading of the upcoming milestones: how far ahead they are counted.
+
+    ``Milestones in the coming 6 weeks`` (``P6W``, or a report of ``weeks``), ``... 3 months``,
+    ``... 14 days``; a look-ahead of mixed units names its last day.
+    """
+    within = report.get("within")
+    found = _ONE_UNIT.match(within) if isinstance(within, str) else None
+    if found is not None:
+        n, unit = int(found[1]), found[2]
+    elif within is None and isinstance(report.get("weeks"), int):
+        n, unit = report["weeks"], "W"
+    else:
+        day = dt.datetime.fromisoformat(report["horizon"]).date()
+        return _("Milestones due by {day}").format(day=i18n.format_day(day))
+    words = {
+        "W": ngettext("Milestones in the coming {n} week", "Milestones in the coming {n} weeks", n),
+        "D": ngettext("Milestones in the coming {n} day", "Milestones in the coming {n} days", n),
+        "M": ngettext("Milestones in the coming {n} month", "Milestones in the coming {n} months", n),
+        "Y": ngettext("Milestones in the coming {n} year", "Milestones in the coming {n} years", n),
+    }
+    return words[unit].format(n=n)
 
 
 def total_rows(report: dict[str, Any]) -> list[list[Any]]:
-    """(label, number) per total; the upcoming milestones say how many weeks ahead."""
-    labels = {**TOTALS, "upcoming": upcoming_title(report)}
+    """(label, number) per total; the upcoming milestones say how far ahead."""
+    labels = {**{k: _(v) for k, v in TOTALS.items()}, "upcoming": upcoming_title(report)}
     return [[labels[k], v] for k, v in report["totals"].items() if k in labels]
 
 
 def examples(regions: Sequence[str]) -> str:
-    """The first few slugs, and how many more there are."""
+    """The first few regions, and how many more there are."""
     shown = ", ".join(regions[:EXAMPLES])
     rest = len(regions) - EXAMPLES
-    return shown + (f" (+{rest} meer)" if rest > 0 else "")
+    return _("{regions} (+{n} more)").format(regions=shown, n=rest) if rest > 0 else shown
+
+
+#: A moment in a table cell: day-month order in Dutch (as ``cli.output.short_time``).
+_SHORT_MOMENT = {"nl": "dd-MM-y HH:mm", "en": "y-MM-dd HH:mm"}
 
 
 def short_due(iso: str | None) -> str:
-    """``2024-10-15 16:00`` from a local ISO moment."""
-    return iso[:16].replace("T", " ") if iso else ""
+    """``15-10-2024 16:00`` (Dutch) or ``2024-10-15 16:00`` from a local ISO moment."""
+    if not iso:
+        return ""
+    from babel.dates import format_datetime
+
+    local = dt.datetime.fromisoformat(iso).replace(tzinfo=None)  # already Europe/Amsterdam
+    return format_datetime(local, _SHORT_MOMENT[i18n.current()], locale=i18n.locale())
 
 
-def _regions(count: int) -> str:
-    return f"{count} regio" if count == 1 else f"{count} regio's"
+def generated_on(report: dict[str, Any]) -> str:
+    """The moment of the report, as a person reads it (``Monday 25 November 2024, 09:00``)."""
+    return i18n.format_datetime(dt.datetime.fromisoformat(report["generated_at"]))
+
+
+def regions_text(count: int) -> str:
+    """``1 region``, ``5 regions``."""
+    return ngettext("{n} region", "{n} regions", count).format(n=count)
 
 
 def _case(row: dict[str, Any]) -> str:
@@ -120,7 +177,7 @@ def _case(row: dict[str, Any]) -> str:
 
 
 def headlines(report: dict[str, Any]) -> list[str]:
-    """The requirements that hold back most regions, as sentences (``14 regio's missen: ...``)."""
+    """The requirements that hold back most regions, as sentences (``14 regions lack: ...``)."""
     return [blocking_sentence(b) for b in report["blocking"][:HEADLINES]]
 
 
@@ -129,7 +186,8 @@ _Section = tuple[str, list[str], Sequence[str], list[list[Any]]]
 
 def _sections(report: dict[str, Any]) -> list[_Section]:
     """The tabular parts of the report after the charts: (title, sentences, columns, rows)."""
-    deadline_columns = ("Vervalt", "Regio", "Zaak", "Mijlpaal")
+    deadline_columns = (_("Due"), _("Region"), _("Case"), _("Milestone"))
+    region_columns = (_("Region"), _("Name"), _("Coordinator"))
 
     def deadline_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
         return [[short_due(r["due"]), r["name"], _case(r), r["label"]] for r in rows]
@@ -138,31 +196,39 @@ def _sections(report: dict[str, Any]) -> list[_Section]:
         return [[r["region"], r["name"], r["coordinator"] or ""] for r in rows]
 
     return [
-        ("Eisen die de meeste regio's tegenhouden", headlines(report),
-         ("Regio's", "Eis", "Workflow", "Bijvoorbeeld"),
+        (_(BLOCKING_TITLE), headlines(report),
+         (_("Regions"), _("Requirement"), _("Workflow"), _("For example")),
          [[b["count"], b["label"], ", ".join(b["workflows"]),
            examples(b.get("region_names") or b["regions"])]
           for b in report["blocking"]]),
-        ("Thema's zonder actie", [], ("Regio", "Zaak", "Eis", "Ontbreekt"),
+        (_(THEMES_TITLE), [], (_("Region"), _("Case"), _("Requirement"), _("Missing")),
          [[r["name"], _case(r), r["label"], ", ".join(r["missing"])]
           for r in report.get("missing_values", [])]),
-        ("Peilgesprekken die niet zijn gehouden", [], deadline_columns,
+        (_(CONVERSATIONS_TITLE), [], deadline_columns,
          deadline_rows(report.get("overdue_conversations", []))),
-        ("Verlopen mijlpalen", [], deadline_columns, deadline_rows(report["overdue"])),
+        (_(OVERDUE_TITLE), [], deadline_columns, deadline_rows(report["overdue"])),
         (upcoming_title(report), [], deadline_columns, deadline_rows(report["upcoming"])),
-        ("Regio's zonder coördinator", [], ("Regio", "Naam", "Coördinator"),
-         region_rows(report["without_coordinator"])),
-        ("Regio's zonder programmamanager of projectleider", [], ("Regio", "Naam", "Coördinator"),
-         region_rows(report["without_lead"])),
+        (_(NO_COORDINATOR_TITLE), [], region_columns, region_rows(report["without_coordinator"])),
+        (_(NO_LEAD_TITLE), [], region_columns, region_rows(report["without_lead"])),
     ]
 
 
 def _state_rows(group: dict[str, Any]) -> list[list[Any]]:
-    return [[s["label"] + (" (eindstatus)" if s["final"] else ""), s["state"], s["count"]]
+    return [[_("{state} (final state)").format(state=s["label"]) if s["final"] else s["label"],
+             s["state"], s["count"]]
             for s in group["states"]]
 
 
-STATE_COLUMNS = ("Status", "Naam", "Regio's")
+def _state_columns() -> tuple[str, ...]:
+    return (_("State"), _("Code"), _("Regions"))
+
+
+def _numeric(rows: Sequence[Sequence[Any]]) -> set[int]:
+    """The columns whose values are all numbers (shown right-aligned)."""
+    width = max((len(row) for row in rows), default=0)
+    return {i for i in range(width)
+            if all(isinstance(row[i], int | float) and not isinstance(row[i], bool)
+                   for row in rows if i < len(row) and row[i] is not None)}
 
 
 # --- Markdown ----------------------------------------------------------------------------------
@@ -170,23 +236,25 @@ STATE_COLUMNS = ("Status", "Naam", "Regio's")
 
 def markdown(report: dict[str, Any]) -> str:
     """Headings and pipe tables (GitHub-flavoured Markdown)."""
-    lines = [f"# {TITLE}", "", f"Gegenereerd op {short_due(report['generated_at'])}.", "",
-             "## Totalen", ""]
-    lines += _md_table(("", "Aantal"), total_rows(report))
-    lines += ["## Regio's per status", ""]
+    lines = [f"# {_md_text(_(TITLE))}", "",
+             _md_text(_("Generated on {moment}.").format(moment=generated_on(report))), "",
+             f"## {_md_text(_('Totals'))}", ""]
+    lines += _md_table(("", _("Number")), total_rows(report))
+    lines += [f"## {_md_text(_(STATES_TITLE))}", ""]
     for group in report["workflows"]:
         lines += [f"### {_md_text(workflow_heading(group))}", ""]
-        lines += _md_table(STATE_COLUMNS, _state_rows(group))
+        lines += _md_table(_state_columns(), _state_rows(group))
     for title, sentences, columns, rows in _sections(report):
         lines += [f"## {_md_text(title)}", ""]
         lines += [*(f"- {_md_text(s)}" for s in sentences), ""] if sentences else []
-        lines += _md_table(columns, rows) if rows else ["Geen.", ""]
+        lines += _md_table(columns, rows) if rows else [_("None."), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _md_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+def _md_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    numeric = _numeric(rows)
     out = ["| " + " | ".join(_md_cell(c) for c in columns) + " |",
-           "|" + "|".join(" ---: " if c in ("Aantal", "Regio's") else " --- " for c in columns) + "|"]
+           "|" + "|".join(" ---: " if i in numeric else " --- " for i in range(len(columns))) + "|"]
     out += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
     return [*out, ""]
 
@@ -206,50 +274,10 @@ def _md_text(text: str) -> str:
 # --- CSV and JSON ------------------------------------------------------------------------------
 
 
-def to_csv(report: dict[str, Any]) -> str:
-    """One flat table with the columns of :data:`CSV_COLUMNS` (RFC 4180, CRLF line ends)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows(csv_rows(report))
-    return buffer.getvalue()
+def _csv(report: dict[str, Any]) -> str:
+    from onderwijsflow.reporting.export import to_csv
 
-
-def csv_rows(report: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    """The report as flat rows, one `section` at a time.
-
-    Sections: ``total`` (key, label, count), ``state`` (workflow, round, key = state,
-    label, count), ``blocking`` (key = requirement names joined by ``+``, label, count),
-    ``overdue`` / ``upcoming`` (workflow, round, key = milestone, label, region, due,
-    status), ``without_coordinator`` / ``without_lead`` (region, label = region name).
-    """
-    generated = report["generated_at"]
-    labels = {**TOTALS, "upcoming": upcoming_title(report)}
-    yield {"section": "generated_at", "label": "Gegenereerd op", "due": generated}
-    for key, count in report["totals"].items():
-        yield {"section": "total", "key": key, "label": labels.get(key, key), "count": count}
-    for group in report["workflows"]:
-        for s in group["states"]:
-            yield {"section": "state", "workflow": group["workflow"], "round": group["round"] or "",
-                   "key": s["state"], "label": s["label"], "count": s["count"]}
-    for b in report["blocking"]:
-        yield {"section": "blocking", "workflow": "+".join(b["workflows"]),
-               "key": "+".join(b["requirements"]), "label": b["label"], "count": b["count"]}
-    for section in ("overdue", "upcoming"):
-        for r in report[section]:
-            yield {"section": section, "workflow": r["workflow"], "round": r["round"] or "",
-                   "key": r["milestone"], "label": r["label"], "region": r["region"],
-                   "due": r["due"], "status": r["status"]}
-    for section in ("without_coordinator", "without_lead"):
-        for r in report[section]:
-            yield {"section": section, "label": r["name"], "region": r["region"]}
-    for r in report.get("missing_values", []):
-        yield {"section": "missing_values", "workflow": r["workflow"], "round": r["round"] or "",
-               "key": r["requirement"], "label": ", ".join(r["missing"]), "region": r["region"]}
-    for r in report.get("overdue_conversations", []):
-        yield {"section": "overdue_conversations", "workflow": r["workflow"],
-               "round": r["round"] or "", "key": r["milestone"], "label": r["label"],
-               "region": r["region"], "due": r["due"], "status": r["status"]}
+    return to_csv(report)
 
 
 def to_json(report: dict[str, Any]) -> str:
@@ -282,26 +310,28 @@ _CHART_WIDTH, _LABEL_WIDTH, _BAR_WIDTH, _ROW = 900, 380, 440, 26
 
 
 def to_html(report: dict[str, Any]) -> str:
-    """A self-contained HTML page (``lang="nl"``): totals, one bar chart per workflow, tables."""
+    """A self-contained HTML page in the current language (``lang="nl"`` or ``"en"``):
+    totals, one bar chart per workflow, tables."""
+    title = _(TITLE)
     body = [
-        f"<h1>{escape(TITLE)}</h1>",
-        f'<p class="meta">Gegenereerd op {_e(short_due(report["generated_at"]))}</p>',
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="meta">{_e(_("Generated on {moment}.").format(moment=generated_on(report)))}</p>',
         _html_totals(report),
-        "<h2>Regio's per status</h2>",
+        f"<h2>{_e(_(STATES_TITLE))}</h2>",
     ]
     for index, group in enumerate(report["workflows"]):
         body += [f"<h3>{_e(workflow_heading(group))}</h3>", bar_chart(group, f"chart-{index}")]
     if not report["workflows"]:
-        body.append('<p class="none">Nog geen zaken.</p>')
+        body.append(f'<p class="none">{_e(_("No cases yet."))}</p>')
     for title, sentences, columns, rows in _sections(report):
         body.append(f"<h2>{_e(title)}</h2>")
         if sentences:
             body.append('<ul class="lead">' + "".join(f"<li>{_e(s)}</li>" for s in sentences) + "</ul>")
         body.append(_html_table(columns, rows))
     return (
-        '<!DOCTYPE html>\n<html lang="nl">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{i18n.current()}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(TITLE)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         + "\n".join(body) + "\n</body>\n</html>\n"
     )
 
@@ -328,7 +358,7 @@ def bar_chart(group: dict[str, Any], ident: str) -> str:
             f'<text x="{_LABEL_WIDTH - 8}" y="{y + 14}" text-anchor="end">{_e(label)}</text>',
             f'<rect class="bar{final}" x="{_LABEL_WIDTH}" y="{y}" width="{width}" height="18" '
             f'data-state="{_e(state["state"])}" data-count="{state["count"]}">'
-            f'<title>{_e(state["label"])}: {_e(_regions(state["count"]))}</title></rect>',
+            f'<title>{_e(state["label"])}: {_e(regions_text(state["count"]))}</title></rect>',
             f'<text class="count" x="{_LABEL_WIDTH + width + 6}" y="{y + 14}">{state["count"]}</text>',
         ]
     parts.append("</svg>")
@@ -342,7 +372,7 @@ def _html_totals(report: dict[str, Any]) -> str:
 
 def _html_table(columns: Sequence[str], rows: list[list[Any]]) -> str:
     if not rows:
-        return '<p class="none">Geen.</p>'
+        return f'<p class="none">{_e(_("None."))}</p>'
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)
     body = "".join(
         "<tr>" + "".join(_html_cell(v) for v in row) + "</tr>" for row in rows
@@ -376,21 +406,24 @@ def rich_renderables(report: dict[str, Any], *, limit: int | None = TABLE_ROWS) 
 
     def grid(title: str, columns: Sequence[str], rows: list[list[Any]]) -> Any:
         table = Table(title=title, title_justify="left", title_style="bold")
-        for column in columns:
-            table.add_column(column, justify="right" if column in ("Aantal", "Regio's") else "left")
+        numeric = _numeric(rows)
+        for index, column in enumerate(columns):
+            table.add_column(column, justify="right" if index in numeric else "left")
         shown = rows if limit is None else rows[:limit]
         for row in shown:
             table.add_row(*(Text("" if v is None else str(v)) for v in row))
         if len(shown) < len(rows):
             rest = len(rows) - len(shown)
-            table.caption = f"… en nog {rest}; alle rijen met --format csv, md, html of json"
+            table.caption = _("… and {n} more; every row with --format csv, xlsx, md, html or json"
+                              ).format(n=rest)
             table.caption_justify = "left"
-        return table if rows else Text(f"{title}: geen")
+        return table if rows else Text(_("{title}: none").format(title=title))
 
-    out: list[Any] = [Text(f"{TITLE}, gegenereerd op {short_due(report['generated_at'])}", style="bold")]
-    out.append(grid("Totalen", ("", "Aantal"), total_rows(report)))
+    out: list[Any] = [Text(_("{title}, generated on {moment}").format(
+        title=_(TITLE), moment=generated_on(report)), style="bold")]
+    out.append(grid(_("Totals"), ("", _("Number")), total_rows(report)))
     for group in report["workflows"]:
-        out.append(grid(workflow_heading(group), STATE_COLUMNS, _state_rows(group)))
+        out.append(grid(workflow_heading(group), _state_columns(), _state_rows(group)))
     for title, sentences, columns, rows in _sections(report):
         out += [Text(sentence) for sentence in sentences]
         out.append(grid(title, columns, rows))

@@ -1,19 +1,53 @@
-"""Coming and overdue milestones (`deadlines`), read straight from the planned occurrences."""
+"""Coming and overdue milestones (`deadlines`), read straight from the planned occurrences.
+
+Besides the keys of design §4, each row carries what a calendar needs to keep an event right
+when it is exported again (`onderwijsflow.scheduler.ical`):
+
+- `uid`: region slug, workflow, round and milestone (and, for a recurring milestone, the
+  occurrence), never a database id, so the same milestone has the same UID in a copy of the
+  database or after a restore;
+- `sequence` and `last_modified`: derived from the stored occurrences. A milestone whose due
+  moment changes is not updated in place: its row is retired and a new row is planned (a
+  workflow migration that moves it, a case that enters the milestone's state again), so the
+  rows of one milestone are its history. `sequence` counts the changes of the due moment in
+  that history; `last_modified` is the latest planning or closing moment in it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
-from onderwijsflow.clock import iso_local
+from onderwijsflow.clock import iso_local, to_local
+from onderwijsflow.i18n import N_, _
 from onderwijsflow.scheduler.planning import reminder_moments
-from onderwijsflow.store.tables import Milestone, Region
+from onderwijsflow.store.tables import Case, Milestone, Region
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from onderwijsflow.definition.durations import Duration
     from onderwijsflow.service import Onderwijsflow
+
+#: The host part of every event UID: the same in every database, so a copy keeps its UIDs.
+UID_DOMAIN = "onderwijsflow"
+
+#: How a person reads the `status` codes of a deadline (the codes stay in JSON).
+STATUS_LABELS: dict[str, str] = {
+    "upcoming": N_("upcoming"),
+    "overdue": N_("overdue"),
+    "met": N_("met"),
+}
+
+
+def status_label(status: str) -> str:
+    """A deadline's status as a person reads it, in the current language."""
+    text = STATUS_LABELS.get(status)
+    return _(text) if text else status
 
 
 def deadlines(
@@ -23,7 +57,10 @@ def deadlines(
 
     Returns:
         Rows with the keys of design §4 (`region, workflow, milestone, due, status`), plus
-        `label`, `due_utc`, `reminders` (local moments) and `case_id`, soonest first.
+        `label`, `region_name`, `round`, `workflow_title`, `state`, `state_label`, `due_utc`,
+        `all_day` (a due date without a time of day), `reminders` (offsets) and `reminders_at`
+        (the moments the scheduler sends them, UTC), `case_id`, `occurrence`, `recurring`,
+        `uid`, `sequence` and `last_modified` (UTC), soonest first.
     """
     now = app.now()
     with app._read() as session:
@@ -39,27 +76,61 @@ def deadlines(
         if within is not None:
             query = query.where(Milestone.due_at <= within.add_to(now))
         rows = list(session.exec(query))
+        history = _history(session, {ms.case_id for ms, _reg in rows})
         out = []
         for ms, reg in rows:
-            spec = _spec(app, session, ms)
             status = _status(ms, now)
             if status == "met" and within is not None and ms.due_at < now:
                 continue
+            case = session.get(Case, ms.case_id)
+            assert case is not None
+            definition = app.catalog.machine(session, case.workflow, case.workflow_version).definition
+            spec = next((m for m in definition.milestones if m.name == ms.name), None)
+            recurring = spec is not None and spec.every is not None
+            ordinal, sequence, modified = _lineage(history[(ms.case_id, ms.name)], ms, recurring)
+            moments = list(reminder_moments(spec, ms.due_at, app.config.reminder_time)) if spec else []
             out.append({
                 "region": reg.slug,
                 "region_name": reg.name,
                 "workflow": ms.workflow,
+                "workflow_title": definition.title,
+                "round": case.round or None,
+                "state": case.state,
+                "state_label": definition.state_label(case.state),
                 "milestone": ms.name,
                 "label": (spec.label if spec else None) or ms.name,
                 "due": iso_local(ms.due_at),
                 "due_utc": ms.due_at.isoformat(),
+                "all_day": all_day(ms.due_at),
                 "status": status,
                 "case_id": ms.case_id,
                 "occurrence": ms.occurrence,
-                "reminders": [o for o, _ in reminder_moments(spec, ms.due_at, app.config.reminder_time)]
-                if spec else [],
+                "recurring": recurring,
+                "reminders": [offset for offset, _moment in moments],
+                "reminders_at": [moment.isoformat() for _offset, moment in moments],
+                "uid": _uid(reg.slug, ms.workflow, case.round, ms.name, ordinal if recurring else None),
+                "sequence": sequence,
+                "last_modified": modified.isoformat(),
             })
         return out
+
+
+def all_day(due: dt.datetime) -> bool:
+    """Does `due` name a day rather than a moment? A calendar shows such a milestone as an
+    all-day event.
+
+    A date without a time of day is the end of that day (`clock.END_OF_DAY`, 23:59:59 local);
+    a workflow that writes ``time: "23:59"`` means the same (the e-mail reminder says "einde
+    van de dag"), and ``time: "00:00"`` (the day something begins) names that day too.
+    """
+    local = to_local(due)
+    return (local.hour, local.minute) in ((23, 59), (0, 0))
+
+
+def end_of_day(due: dt.datetime) -> bool:
+    """Is `due` the end of its day (23:59 local)?"""
+    local = to_local(due)
+    return (local.hour, local.minute) == (23, 59)
 
 
 def _status(ms: Milestone, now: dt.datetime) -> str:
@@ -68,9 +139,46 @@ def _status(ms: Milestone, now: dt.datetime) -> str:
     return ms.status
 
 
-def _spec(app: Onderwijsflow, session: Any, ms: Milestone) -> Any:
-    from onderwijsflow.store.tables import Case
+def _uid(region: str, workflow: str, round_: str, milestone: str, occurrence: int | None) -> str:
+    """``leiden.subsidie.2025.deadline_aanvraag@onderwijsflow`` (no round: left out; a
+    recurring milestone adds its occurrence, ``....peilgesprek.3@onderwijsflow``)."""
+    parts = [region, workflow, round_, milestone, str(occurrence) if occurrence else ""]
+    return ".".join(p for p in parts if p) + f"@{UID_DOMAIN}"
 
-    case = session.get(Case, ms.case_id)
-    machine = app.catalog.machine(session, case.workflow, case.workflow_version)
-    return next((m for m in machine.definition.milestones if m.name == ms.name), None)
+
+def _history(session: Session, case_ids: set[int]) -> dict[tuple[int, str], list[Milestone]]:
+    """Every stored occurrence (retired ones too) of the milestones of `case_ids`, by case
+    and milestone, in the order they were planned."""
+    found: dict[tuple[int, str], list[Milestone]] = defaultdict(list)
+    if not case_ids:
+        return found
+    for row in session.exec(
+        select(Milestone).where(col(Milestone.case_id).in_(case_ids))
+        .order_by(col(Milestone.case_id), col(Milestone.name), col(Milestone.occurrence))
+    ):
+        found[(row.case_id, row.name)].append(row)
+    return found
+
+
+def _lineage(rows: list[Milestone], ms: Milestone, recurring: bool) -> tuple[int, int, dt.datetime]:
+    """(occurrence, sequence, last modified) of `ms` as a calendar sees it.
+
+    A one-off milestone is one calendar event whatever happened to it: every row of it is a
+    version of that event. A recurring milestone is one event per occurrence; an occurrence
+    is known by the start of its window (`opens_at`), which a move keeps while the row (and
+    its `occurrence` number) is replaced, so it is counted by distinct windows.
+    """
+    def window(row: Milestone) -> dt.datetime:
+        return row.opens_at or row.planned_at
+
+    if recurring:
+        windows = sorted({window(r) for r in rows})
+        ordinal = windows.index(window(ms)) + 1
+        versions = [r for r in rows if window(r) == window(ms) and r.occurrence <= ms.occurrence]
+    else:
+        ordinal = 1
+        versions = [r for r in rows if r.occurrence <= ms.occurrence]
+    sequence = sum(1 for before, after in pairwise(versions)
+                   if after.due_at != before.due_at)
+    modified = max([r.planned_at for r in versions] + [r.closed_at for r in versions if r.closed_at])
+    return ordinal, sequence, modified

@@ -1,7 +1,11 @@
-"""The text of reminders and overdue notices: Dutch, plain, and useful.
+"""The text of reminders and overdue notices: plain, useful, in the reader's language.
 
 A reminder that only repeats a date is easy to ignore; this one also says what the case
 still misses for its next step, from the same requirement evaluation the engine uses.
+The text is written in the current language (`onderwijsflow.i18n.current`: ``--lang``,
+``ONDERWIJSFLOW_LANG`` or the configuration's ``language:``, Dutch by default) when the
+scheduler queues the message; the labels of workflows, states and milestones are shown as
+the workflow files write them.
 """
 
 from __future__ import annotations
@@ -9,17 +13,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from onderwijsflow import i18n
 from onderwijsflow.clock import to_local
 from onderwijsflow.engine.machine import TriggerReadiness
-
-_DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-           "september", "oktober", "november", "december")
+from onderwijsflow.i18n import _, ngettext
 
 
 @dataclass(frozen=True)
 class Notice:
-    """What a message is about, before it is addressed to anyone."""
+    """What a message is about, before it is addressed to anyone.
+
+    `workflow` is the workflow's slug and `workflow_title` its title (the slug when empty);
+    `round` the case's round, if any. `team` and `signature` sign the message (the
+    configuration's ``notify.team`` and ``notify.signature``).
+    """
 
     kind: str  # "reminder" or "overdue"
     region_name: str
@@ -30,15 +37,18 @@ class Notice:
     now: dt.datetime
     state_label: str
     next_steps: tuple[TriggerReadiness, ...] = ()
+    workflow_title: str = ""
+    round: str = ""
+    team: str = ""
+    signature: str | None = None
 
 
-def dutch_moment(moment: dt.datetime) -> str:
-    """``dinsdag 15 oktober 2024, 16:00`` in Europe/Amsterdam."""
+def due_moment(moment: dt.datetime) -> str:
+    """``dinsdag 15 oktober 2024, 16:00`` in Europe/Amsterdam; the end of a day as such."""
     local = to_local(moment)
-    text = f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
     if (local.hour, local.minute) == (23, 59):
-        return f"{text}, einde van de dag"
-    return f"{text}, {local:%H:%M}"
+        return _("{day}, end of the day").format(day=i18n.format_date(local.date()))
+    return i18n.format_datetime(moment)
 
 
 def days_left(due_at: dt.datetime, now: dt.datetime) -> int:
@@ -46,43 +56,78 @@ def days_left(due_at: dt.datetime, now: dt.datetime) -> int:
     return (to_local(due_at).date() - to_local(now).date()).days
 
 
+def when(days: int) -> str:
+    """How long until the due day, in words: "vandaag", "morgen", "over 14 dagen"."""
+    if days == 0:
+        return _("today")
+    if days == 1:
+        return _("tomorrow")
+    from babel.dates import format_timedelta
+
+    # Days, never "in 1 month" for 32 days: the reader counts in days to a deadline.
+    return format_timedelta(dt.timedelta(days=days), granularity="day", threshold=10**9,
+                            add_direction=True, locale=i18n.locale())
+
+
+def workflow_name(notice: Notice) -> str:
+    """The workflow's title, with the round: "Subsidietraject onderwijsregio, ronde 2025"."""
+    title = notice.workflow_title or notice.workflow
+    if not notice.round:
+        return title
+    return _("{workflow}, round {round}").format(workflow=title, round=notice.round)
+
+
 def subject(notice: Notice) -> str:
     """The subject line."""
     if notice.kind == "overdue":
-        return f"Verlopen: {notice.milestone_label} – {notice.region_name}"
-    left = days_left(notice.due_at, notice.now)
-    when = "vandaag" if left == 0 else "morgen" if left == 1 else f"over {left} dagen"
-    return f"Herinnering: {notice.milestone_label} {when} – {notice.region_name}"
+        return _("Overdue: {milestone} – {region}").format(
+            milestone=notice.milestone_label, region=notice.region_name)
+    return _("Reminder: {milestone} {when} – {region}").format(
+        milestone=notice.milestone_label, when=when(days_left(notice.due_at, notice.now)),
+        region=notice.region_name)
 
 
 def body(notice: Notice) -> str:
     """The plain-text body."""
     left = days_left(notice.due_at, notice.now)
+    if notice.kind == "overdue":
+        opening = _("The milestone '{milestone}' of {region} was not met in time.")
+    else:
+        opening = _("The milestone '{milestone}' of {region} is due {when}.")
     lines = [
-        "Beste betrokkene,",
+        _("Dear colleague,"),
         "",
-        f"Onderwijsregio: {notice.region_name} ({notice.region_slug})",
-        f"Traject: {notice.workflow}, huidige status: {notice.state_label}",
-        f"Mijlpaal: {notice.milestone_label}",
-        f"Uiterste moment: {dutch_moment(notice.due_at)}",
+        opening.format(milestone=notice.milestone_label, region=notice.region_name,
+                       when=when(left)),
+        "",
+        _("Region: {region} ({slug})").format(region=notice.region_name, slug=notice.region_slug),
+        _("Workflow: {workflow}").format(workflow=workflow_name(notice)),
+        _("Current state: {state}").format(state=notice.state_label),
+        _("Milestone: {milestone}").format(milestone=notice.milestone_label),
+        _("Due: {moment}").format(moment=due_moment(notice.due_at)),
     ]
     if notice.kind == "overdue":
-        lines.append("Deze termijn is verstreken.")
+        lines.append(_("This deadline has passed."))
     else:
-        lines.append(f"Nog {left} dag{'en' if left != 1 else ''} te gaan.")
-    lines += ["", *_missing(notice.next_steps), "", "Met vriendelijke groet,", "onderwijsflow"]
+        lines.append(ngettext("{n} day to go.", "{n} days to go.", left).format(n=left))
+    lines += ["", *_missing(notice.next_steps), "", _("Kind regards,")]
+    if notice.team:
+        lines.append(notice.team)
+    if notice.signature:
+        lines += notice.signature.splitlines()
+    lines += ["", _("This message was sent automatically by onderwijsflow.")]
     return "\n".join(lines) + "\n"
 
 
 def _missing(steps: tuple[TriggerReadiness, ...]) -> list[str]:
     if not steps:
-        return ["Er is geen volgende stap vanuit deze status."]
+        return [_("There is no next step from this state.")]
     lines = []
     for step in steps:
-        label = step.label
         if step.allowed:
-            lines.append(f"Volgende stap '{label}': alle voorwaarden zijn vervuld.")
+            lines.append(_("Next step '{step}': all requirements are met.").format(step=step.label))
             continue
-        lines.append(f"Volgende stap '{label}': nog niet mogelijk. Wat ontbreekt:")
+        lines.append(_("Next step '{step}': not yet possible. What is missing:")
+                     .format(step=step.label))
         lines += [f"  - {r.label}: {r.detail}" for r in step.unmet]
     return lines

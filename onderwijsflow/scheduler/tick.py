@@ -37,6 +37,7 @@ from onderwijsflow.errors import (
     TemporaryDeliveryError,
     UncertainDeliveryError,
 )
+from onderwijsflow.i18n import _
 from onderwijsflow.scheduler import messages
 from onderwijsflow.scheduler.planning import close, plan
 from onderwijsflow.service.snapshot import for_case, region_context, region_contexts
@@ -260,8 +261,9 @@ class Scheduler:
         assert region is not None
         ctx = for_case(self._context(session, region, self.app.now()), case, machine.definition)
         decision = machine.fire(case.state, spec.on_overdue.trigger, ctx, actor_roles=None)
-        came = "bereikt" if not spec.notify else "verstreken"
-        reason = f"Mijlpaal '{spec.label or spec.name}' {came} ({messages.dutch_moment(ms.due_at)})"
+        reason = (_("Milestone '{milestone}' passed ({moment})") if spec.notify
+                  else _("Milestone '{milestone}' reached ({moment})")).format(
+            milestone=spec.label or spec.name, moment=messages.due_moment(ms.due_at))
         assert case.id is not None and region.id is not None
         self.app._commit_decision(session, region, case.id, case.lock_version, machine, decision,
                                   reason=reason, actor=SCHEDULER_ACTOR,
@@ -269,8 +271,9 @@ class Scheduler:
         self._contexts.pop(region.id, None)  # its cases moved: read it again when needed
         if decision.ok:
             report.transitions.append(f"{region.slug}: {decision.source} -> {decision.dest}")
-            log.info("%s: %s moved %s -> %s (%s)", region.slug, case.workflow, decision.source,
-                     decision.dest, reason)
+            log.info(_("{region}: {workflow} moved {source} -> {dest} ({reason})").format(
+                region=region.slug, workflow=case.workflow, source=decision.source,
+                dest=decision.dest, reason=reason))
 
     # --- writing messages -------------------------------------------------------------
 
@@ -281,13 +284,16 @@ class Scheduler:
         assert region is not None
         ctx = for_case(self._context(session, region, now), case, machine.definition)
         recipients, missing = self._recipients(ctx, region, spec)
+        notify = self.app.config.notify
         notice = messages.Notice(
             kind=kind, region_name=region.name, region_slug=region.slug, workflow=case.workflow,
             milestone_label=spec.label or spec.name, due_at=ms.due_at, now=now,
             state_label=machine.definition.state_label(case.state),
             next_steps=tuple(self._next_steps(machine, case, ctx)),
+            workflow_title=machine.definition.title, round=case.round,
+            team=notify.team, signature=notify.signature,
         )
-        sender = self.app.config.notify.sender
+        sender = notify.sender
         from onderwijsflow.notify.message import make_message_id
 
         # Row ids repeat across databases; a mail server may drop a Message-ID it has seen.
@@ -304,8 +310,22 @@ class Scheduler:
         report.queued += 1
         if missing:
             report.missing += [f"{region.slug}: {m}" for m in missing]
-            log.warning("%s: no e-mail address for %s (%s)", region.slug, ", ".join(missing),
-                        spec.name)
+            log.warning(_("{region}: no e-mail address for {missing} ({milestone})").format(
+                region=region.slug, missing=", ".join(missing), milestone=spec.name))
+
+    def _headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers every message of the scheduler carries besides its own.
+
+        ``Auto-Submitted: auto-generated`` (RFC 3834) tells mail software that nobody typed
+        this message: no out-of-office replies, no automatic forwarding loops; Exchange reads
+        ``X-Auto-Response-Suppress`` instead. Reply-To is the configuration's
+        ``notify.reply_to``, read when the message leaves.
+        """
+        headers = [("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All")]
+        reply_to = self.app.config.notify.reply_to
+        if reply_to:
+            headers.append(("Reply-To", reply_to))
+        return tuple(headers)
 
     @staticmethod
     def _next_steps(machine: WorkflowMachine, case: Case, ctx: Any) -> list[Any]:
@@ -329,7 +349,7 @@ class Scheduler:
                 continue
             holders = [p for p in people if p.role == target]
             if not holders:
-                missing.append(f"{target} (nobody appointed)")
+                missing.append(_("{role} (nobody appointed)").format(role=target))
             for person in holders:
                 if person.email:
                     found.append(person.email)
@@ -359,8 +379,9 @@ class Scheduler:
             result = session.execute(
                 update(Outbox)
                 .where(col(Outbox.status) == "sending", col(Outbox.lease_until) < now)
-                .values(status="unknown", error="the worker stopped while handing this message "
-                        "to the channel; check whether it arrived, then resend or leave it")
+                .values(status="unknown", error=_(
+                    "the worker stopped while handing this message to the channel; check "
+                    "whether it arrived, then resend or leave it"))
             )
             report.unknown += result.rowcount or 0  # type: ignore[attr-defined]
 
@@ -408,13 +429,15 @@ class Scheduler:
             try:
                 message = Message(message_id=row.message_id, sender=row.sender,
                                   recipients=tuple(row.recipients), subject=row.subject,
-                                  body=row.body)
+                                  body=row.body, headers=self._headers())
             except ValueError as err:
-                raise PermanentDeliveryError(f"the message cannot be sent: {err}") from None
+                raise PermanentDeliveryError(
+                    _("the message cannot be sent: {error}").format(error=err)) from None
             if channel is None:
-                raise PermanentDeliveryError(f"channel '{row.channel}' is no longer configured")
+                raise PermanentDeliveryError(
+                    _("channel '{channel}' is no longer configured").format(channel=row.channel))
             if not message.recipients and row.channel != "log":
-                raise PermanentDeliveryError("no recipient has an e-mail address")
+                raise PermanentDeliveryError(_("no recipient has an e-mail address"))
             delivered = channel.deliver(message)
             return {"status": "sent", "refused": dict(delivered.refused)}
         except TemporaryDeliveryError as err:
@@ -445,7 +468,8 @@ class Scheduler:
             else:
                 fresh.status = status
             fresh.error = outcome.get("error") or (
-                f"refused: {outcome['refused']}" if outcome.get("refused") else None)
+                _("refused: {refused}").format(refused=outcome["refused"])
+                if outcome.get("refused") else None)
             fresh.lease_until = None
             if status == "sent":
                 fresh.sent_at = now
@@ -513,10 +537,10 @@ class Scheduler:
         with self.app._write() as session:
             row = session.get(Outbox, outbox_id)
             if row is None:
-                raise NotFound(f"no delivery {outbox_id}")
+                raise NotFound(_("no delivery {id}").format(id=outbox_id))
             if row.status not in ("unknown", "failed"):
-                raise Refused(f"delivery {outbox_id} is {row.status}; only unknown or failed "
-                              "deliveries are resent")
+                raise Refused(_("delivery {id} is {status}; only unknown or failed deliveries "
+                                "are resent").format(id=outbox_id, status=row.status))
             previous = row.status
             row.status, row.next_attempt_at, row.error = "pending", now, None
             session.add(row)

@@ -16,6 +16,8 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
+from onderwijsflow.i18n import _, ngettext
+
 if TYPE_CHECKING:
     from onderwijsflow.scheduler.tick import Scheduler
 
@@ -46,7 +48,8 @@ class Worker:
         self._aps.add_job(self._tick, "interval", seconds=self.interval, id=JOB_ID,
                           next_run_time=dt.datetime.now(dt.UTC))
         self._aps.start()
-        log.info("worker %s started; tick every %s s", self.scheduler.worker, self.interval)
+        log.info(_("worker {worker} started; tick every {seconds} s").format(
+            worker=self.scheduler.worker, seconds=self.interval))
 
     def run_forever(self, *, install_signals: bool = True) -> None:
         """Start and block until SIGTERM/SIGINT (or :meth:`stop`)."""
@@ -65,17 +68,19 @@ class Worker:
         """Stop after the running tick has finished."""
         if self._aps.running:
             self._aps.shutdown(wait=True)
-        log.info("worker %s stopped after %d ticks", self.scheduler.worker, self.ticks)
+        log.info(ngettext("worker {worker} stopped after {n} tick",
+                          "worker {worker} stopped after {n} ticks", self.ticks).format(
+            worker=self.scheduler.worker, n=self.ticks))
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
+        log.info(_("received {signal}, stopping").format(signal=signal.Signals(signum).name))
         self.stop()
 
     def _tick(self) -> None:
         try:
             report = self.scheduler.tick()
         except Exception:  # a failed pass must not kill the worker; the next one retries
-            log.exception("tick failed; retrying at the next interval")
+            log.exception(_("tick failed; retrying at the next interval"))
             return
         self.ticks += 1
         if report.queued or report.sent or report.overdue or report.failed or report.unknown:

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from onderwijsflow.clock import Clock, parse_moment
 from onderwijsflow.config import Config, load_config
 from onderwijsflow.errors import ConfigError, NotFound, Refused, UsageError
+from onderwijsflow.i18n import _
 from onderwijsflow.resources import shipped
 from onderwijsflow.store import audit
 from onderwijsflow.store.db import Database
@@ -80,8 +81,8 @@ class Base:
         if now is not None:
             if not cfg.simulated_clock:
                 raise ConfigError(
-                    "a simulated clock (--now / ONDERWIJSFLOW_NOW) is not allowed; "
-                    "set simulated_clock: true in the configuration"
+                    _("a simulated clock (--now / ONDERWIJSFLOW_NOW) is not allowed; "
+                      "set simulated_clock: true in the configuration")
                 )
             clock = Clock(parse_moment(now, end_of_day=False) if isinstance(now, str) else now)
         return cls(
@@ -159,7 +160,8 @@ class Base:
         region = session.exec(query).first()
         if region is None:
             known = session.exec(select(Region.slug)).all() if len(slug) > 2 else []
-            raise NotFound(f"no region '{slug}'{suggest(slug, known)}")
+            raise NotFound(_("no region '{slug}'{suggestion}").format(
+                slug=slug, suggestion=suggest(slug, known)))
         return region
 
     def _record(
@@ -196,9 +198,11 @@ class Base:
         if roles is None:
             return None
         if self.actor not in self.config.actors:
-            return f"actor '{self.actor}' is not listed in the configuration and may not write"
+            return _("actor '{actor}' is not listed in the configuration and may not write").format(
+                actor=self.actor)
         if not roles & {"coordinator", "admin"}:
-            return f"actor '{self.actor}' has no coordinator or admin role and may not write"
+            return _("actor '{actor}' has no coordinator or admin role and may not write").format(
+                actor=self.actor)
         return None
 
 
@@ -206,7 +210,8 @@ def validate_slug(slug: str) -> str:
     """A region slug: lower-case words joined by hyphens (``zuidoost-brabant``)."""
     if not SLUG.match(slug):
         raise UsageError(
-            f"'{slug}' is not a valid slug: use lower-case letters, digits and hyphens"
+            _("'{slug}' is not a valid slug: use lower-case letters, digits and hyphens").format(
+                slug=slug)
         )
     return slug
 

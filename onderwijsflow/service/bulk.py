@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from onderwijsflow.definition.model import WorkflowDef
 from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import NotFound, Refused
+from onderwijsflow.i18n import _
 from onderwijsflow.service.cases import CaseBatch, CaseOps, _decision_json
 from onderwijsflow.service.decisions import DecisionInput, validate_decision
 from onderwijsflow.service.snapshot import for_case, region_contexts
@@ -53,14 +54,17 @@ class BulkOps(CaseOps):
         """
         machine = self.catalog.current(workflow)
         if trigger not in machine.definition.triggers:
-            raise NotFound(f"workflow '{workflow}' has no trigger '{trigger}'")
+            raise NotFound(_("workflow '{workflow}' has no trigger '{trigger}'").format(
+                workflow=workflow, trigger=trigger))
         if in_state is not None and in_state not in machine.definition.states:
-            raise NotFound(f"workflow '{workflow}' has no state '{in_state}'")
+            raise NotFound(_("workflow '{workflow}' has no state '{state}'").format(
+                workflow=workflow, state=in_state))
         sources = _sources(machine.definition, trigger)
         if in_state is not None and in_state not in sources:
             # Refused up front: a refusal per case would fill the append-only log for nothing.
-            raise Refused(f"'{trigger}' is not possible from state '{in_state}' of {workflow} "
-                          f"(it leaves from {', '.join(sources)}); nothing was written")
+            raise Refused(_("'{trigger}' is not possible from state '{state}' of {workflow} (it "
+                            "leaves from {sources}); nothing was written").format(
+                trigger=trigger, state=in_state, workflow=workflow, sources=", ".join(sources)))
         given = DecisionInput(decided_by, decision_date, decision_ref)
         for transition in machine.definition.transitions:
             if transition.trigger == trigger and (in_state is None or in_state in transition.source):

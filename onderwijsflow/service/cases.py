@@ -8,7 +8,7 @@ nothing is written; on SQLite the write transaction is ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.attributes import set_committed_value
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
+from onderwijsflow.i18n import _, ngettext
 from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import Base
 from onderwijsflow.service.decisions import DecisionInput, DecisionRecord, validate_decision
@@ -54,8 +55,8 @@ class CaseBatch(EventBatch):
             )
             dialect = session.get_bind().dialect
             if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.moves):  # type: ignore[attr-defined]
-                raise Conflict("cases changed while advancing them; nothing of this batch was "
-                               "written, try again")
+                raise Conflict(_("cases changed while advancing them; nothing of this batch was "
+                                 "written, try again"))
             self.moves.clear()
         super().write(session)
 
@@ -84,9 +85,10 @@ class CaseOps(Base):
         if round is not None:
             found = self.config.rounds.get(round)
             if found is None:
-                raise NotFound(f"no round '{round}' in the configuration")
+                raise NotFound(_("no round '{round}' in the configuration").format(round=round))
             if found.workflow != workflow:
-                raise UsageError(f"round '{round}' is for workflow '{found.workflow}', not '{workflow}'")
+                raise UsageError(_("round '{round}' is for workflow '{expected}', not '{workflow}'")
+                                 .format(round=round, expected=found.workflow, workflow=workflow))
             merged.update(found.params)
         merged.update(params or {})
         self._require_writer()
@@ -100,7 +102,6 @@ class CaseOps(Base):
     def _passed_already(self, session: Session, case: Case) -> list[str]:
         """Sentences for the milestones of a just-opened case whose moment has passed
         (a case opened after the application deadline says so at once)."""
-        from onderwijsflow.clock import iso_local
         from onderwijsflow.store.tables import Milestone
 
         definition = self.catalog.current(case.workflow).definition
@@ -108,7 +109,8 @@ class CaseOps(Base):
         late = session.exec(select(Milestone).where(
             Milestone.case_id == case.id, Milestone.status == "pending",
             Milestone.due_at < self.now()).order_by(col(Milestone.due_at)))
-        return [f"{labels.get(m.name, m.name)} ({iso_local(m.due_at)}) has already passed"
+        return [_("{milestone} ({moment}) has already passed").format(
+                    milestone=labels.get(m.name, m.name), moment=_moment(m.due_at))
                 for m in late]
 
     def _open_case(
@@ -122,8 +124,11 @@ class CaseOps(Base):
             )
         ).first()
         if exists:
-            what = f"a {workflow} case" + (f" for round {round_}" if round_ else "")
-            raise Refused(f"region '{region.slug}' already has {what}")
+            if round_:
+                raise Refused(_("region '{slug}' already has a {workflow} case for round {round}")
+                              .format(slug=region.slug, workflow=workflow, round=round_))
+            raise Refused(_("region '{slug}' already has a {workflow} case").format(
+                slug=region.slug, workflow=workflow))
         now = self.now()
         assert region.id is not None
         case = Case(
@@ -169,22 +174,24 @@ class CaseOps(Base):
         if trigger is not None and workflow is None:
             cases = [c for c in cases if trigger in machines[c.id].definition.triggers]
             if not cases:
-                raise NotFound(f"no case of region '{region.slug}' has a trigger '{trigger}'")
+                raise NotFound(_("no case of region '{slug}' has a trigger '{trigger}'")
+                               .format(slug=region.slug, trigger=trigger))
         if not cases:
-            what = " ".join(x for x in (workflow, f"round {round_}" if round_ else None) if x)
-            raise NotFound(f"region '{region.slug}' has no {what or 'open'} case".replace("  ", " "))
+            raise NotFound(_no_case(region.slug, workflow, round_))
         if len(cases) > 1:
             if trigger is not None:
                 possible = [c for c in cases
                             if machines[c.id].definition.transition(c.state, trigger)]
                 if len(possible) == 1:
                     return possible[0], machines[possible[0].id]
-            names = ", ".join(c.workflow + (f" (round {c.round})" if c.round else "") for c in cases)
-            same_workflow = len({c.workflow for c in cases}) == 1
-            raise UsageError(
-                f"region '{region.slug}' has several cases ({names}); name one with "
-                + ("--round" if same_workflow else "--workflow (and --round)")
-            )
+            names = ", ".join(
+                _("{workflow} (round {round})").format(workflow=c.workflow, round=c.round)
+                if c.round else c.workflow for c in cases)
+            if len({c.workflow for c in cases}) == 1:
+                raise UsageError(_("region '{slug}' has several cases ({cases}); name one with "
+                                   "--round").format(slug=region.slug, cases=names))
+            raise UsageError(_("region '{slug}' has several cases ({cases}); name one with "
+                               "--workflow (and --round)").format(slug=region.slug, cases=names))
         return cases[0], machines[cases[0].id]
 
     # --- advancing --------------------------------------------------------------------
@@ -234,8 +241,8 @@ class CaseOps(Base):
         with self._write() as session:
             region = self._region(session, slug, lock=True)
             if region.event_seq != seen[0]:
-                conflict = Conflict(f"region '{slug}' changed while you worked on it; nothing was "
-                                    "written, try again")
+                conflict = Conflict(_("region '{slug}' changed while you worked on it; nothing "
+                                      "was written, try again").format(slug=slug))
                 if decision.ok:
                     raise conflict
                 # A refusal decided on a snapshot the region has since left would be audited
@@ -296,10 +303,11 @@ class CaseOps(Base):
     def _override_problem(self, reason: str | None) -> str | None:
         """Why this actor may not override now (a missing reason is a usage error)."""
         if not reason or not reason.strip():
-            raise UsageError("--override needs a --reason saying why the requirements are passed")
+            raise UsageError(_("--override needs a --reason saying why the requirements are "
+                               "passed"))
         roles = self._roles()
         if roles is not None and "override" not in roles:
-            return f"actor '{self.actor}' has no override role"
+            return _("actor '{actor}' has no override role").format(actor=self.actor)
         return None
 
     def _commit_decision(
@@ -404,7 +412,8 @@ class CaseOps(Base):
 def _path_json(machine: WorkflowMachine, state: str, target: str, ctx: Any) -> list[dict[str, Any]]:
     path = machine.path_to(state, target)
     if path is None:
-        raise Refused(f"state '{target}' cannot be reached from '{state}' in {machine.name}")
+        raise Refused(_("state '{target}' cannot be reached from '{state}' in {workflow}")
+                      .format(target=target, state=state, workflow=machine.name))
     steps = []
     for t in path:
         unmet = [r.as_dict() for r in machine.evaluate(t.requires, ctx) if not r.passed]
@@ -417,8 +426,12 @@ def _refusal_sentence(slug: str, decision: Decision) -> str:
     if decision.code == "unmet":
         n = len(decision.unmet)
         names = ", ".join(r.requirement for r in decision.unmet)
-        return f"{slug}: '{decision.trigger}' refused, {n} requirement(s) unmet: {names}"
-    return f"{slug}: '{decision.trigger}' refused: {decision.refusal}"
+        # Translators: English keeps "requirement(s)" in both forms; Dutch says 1 voorwaarde / 4 voorwaarden.
+        return ngettext("{slug}: '{trigger}' refused, {n} requirement(s) unmet: {names}",
+                        "{slug}: '{trigger}' refused, {n} requirement(s) unmet: {names}", n).format(
+            slug=slug, trigger=decision.trigger, n=n, names=names)
+    return _("{slug}: '{trigger}' refused: {refusal}").format(
+        slug=slug, trigger=decision.trigger, refusal=decision.refusal)
 
 
 def _decision_json(slug: str, decision: Decision, dry_run: bool,
@@ -446,19 +459,42 @@ def _typed_params(definition: WorkflowDef, given: dict[str, Any]) -> dict[str, A
     unknown = set(given) - set(definition.params)
     if unknown:
         name = sorted(unknown)[0]
-        raise UsageError(f"workflow '{definition.workflow}' has no parameter '{name}'")
+        raise UsageError(_("workflow '{workflow}' has no parameter '{name}'").format(
+            workflow=definition.workflow, name=name))
     typed = {}
     for name, spec in definition.params.items():
         raw = given.get(name, spec.default)
         if raw is None:
             if spec.required:
                 raise UsageError(
-                    f"workflow '{definition.workflow}' needs parameter '{name}' "
-                    f"(--param {name}=... or --round)"
+                    _("workflow '{workflow}' needs parameter '{name}' (--param {name}=... or "
+                      "--round)").format(workflow=definition.workflow, name=name)
                 )
             continue
         try:
             typed[name] = dump_value(coerce_value(spec.type, raw))
         except ValueError as err:
-            raise UsageError(f"parameter '{name}': {err}") from None
+            raise UsageError(_("parameter '{name}': {problem}").format(name=name, problem=err)) from None
     return typed
+
+
+def _no_case(slug: str, workflow: str | None, round_: str | None) -> str:
+    """"region 'x' has no open case", naming the workflow and round asked for."""
+    if workflow and round_:
+        text = _("region '{slug}' has no {workflow} round {round} case")
+    elif workflow:
+        text = _("region '{slug}' has no {workflow} case")
+    elif round_:
+        text = _("region '{slug}' has no round {round} case")
+    else:
+        text = _("region '{slug}' has no open case")
+    return text.format(slug=slug, workflow=workflow, round=round_)
+
+
+def _moment(moment: datetime) -> str:
+    """A moment in a sentence: "dinsdag 15 oktober 2024, 16:00" in Dutch; ISO local time in
+    English, as scripts and tests of the English texts have always read it."""
+    from onderwijsflow import i18n
+    from onderwijsflow.clock import iso_local
+
+    return (iso_local(moment) or "") if i18n.current() == "en" else i18n.format_datetime(moment)

@@ -17,6 +17,7 @@ from onderwijsflow.definition.loader import LoadedWorkflow, load_directory, load
 from onderwijsflow.engine.checks import CheckRegistry
 from onderwijsflow.engine.machine import WorkflowMachine
 from onderwijsflow.errors import DefinitionError, NotFound
+from onderwijsflow.i18n import _
 from onderwijsflow.store.tables import WorkflowVersion
 from onderwijsflow.vocabulary import suggest
 
@@ -48,7 +49,8 @@ class Catalog:
         """
         loaded = self.files.get(name)
         if loaded is None:
-            raise NotFound(f"no workflow '{name}'{suggest(name, self.files)}")
+            raise NotFound(_("no workflow '{name}'{suggestion}").format(
+                name=name, suggestion=suggest(name, self.files)))
         return self._build(loaded)
 
     def machine(self, session: Session, name: str, version: int) -> WorkflowMachine:
@@ -64,7 +66,8 @@ class Catalog:
                 )
             ).first()
             if row is None:
-                raise NotFound(f"workflow '{name}' version {version} is not stored")
+                raise NotFound(_("workflow '{name}' version {version} is not stored").format(
+                    name=name, version=version))
             loaded = load_workflow_text(row.text, f"{name} v{version} (stored)", self.registry)
         return self._build(loaded)
 
@@ -105,9 +108,10 @@ class Catalog:
         """Refuse a file whose text differs from the stored text of the same version."""
         if row is not None and row.sha256 != loaded.sha256:
             raise DefinitionError(
-                f"{Path(loaded.source).name}: workflow '{loaded.name}' version {loaded.version} "
-                f"differs from the version {loaded.version} already in use; give the changed "
-                f"file a higher version (version: {loaded.version + 1})"
+                _("{file}: workflow '{name}' version {version} differs from the version {version} "
+                  "already in use; give the changed file a higher version (version: {next})").format(
+                    file=Path(loaded.source).name, name=loaded.name, version=loaded.version,
+                    next=loaded.version + 1)
             )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from onderwijsflow.clock import parse_date, to_local
 from onderwijsflow.definition.model import DATE_RANGE, TransitionDef, WorkflowDef
 from onderwijsflow.errors import UsageError
+from onderwijsflow.i18n import _, format_date, join_and
 from onderwijsflow.vocabulary import suggest
 
 #: The longest reference a decision may carry (a register number, a file name).
@@ -71,8 +72,8 @@ def validate_decision(
     spec = transition.decision
     if spec is None:
         if given.given:
-            raise UsageError(f"'{transition.trigger}' records no decision; leave out --decided-by, "
-                             "--decision-date and --decision-ref")
+            raise UsageError(_("'{trigger}' records no decision; leave out --decided-by, "
+                               "--decision-date and --decision-ref").format(trigger=transition.trigger))
         return None
     bodies = ", ".join(f"{b} ({definition.body_label(b)})" for b in spec.by)
     missing = [opt for opt, value in (("--decided-by", given.by), ("--decision-date", given.date),
@@ -80,24 +81,24 @@ def validate_decision(
     if missing:
         if not required:
             return None
-        raise UsageError(f"'{transition.trigger}' records a decision of {bodies}: give "
-                         f"{_and(missing)}")
+        raise UsageError(_("'{trigger}' records a decision of {bodies}: give {options}").format(
+            trigger=transition.trigger, bodies=bodies, options=join_and(missing)))
     assert given.by is not None and given.date is not None and given.ref is not None
     if given.by not in spec.by:
-        raise UsageError(f"'{given.by}' did not take the decision to {transition.trigger}; it is "
-                         f"taken by {bodies}{suggest(given.by, spec.by)}")
+        raise UsageError(_("'{body}' did not take the decision to {trigger}; it is taken by "
+                           "{bodies}{suggestion}").format(body=given.by, trigger=transition.trigger,
+                                                          bodies=bodies,
+                                                          suggestion=suggest(given.by, spec.by)))
     day = given.date if isinstance(given.date, date) else parse_date(given.date)
     if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
-        raise UsageError(f"decision date {day.isoformat()} lies outside the years 1900-2200")
+        raise UsageError(_("decision date {date} lies outside the years {first}-{last}").format(
+            date=day.isoformat(), first=DATE_RANGE[0].year, last=DATE_RANGE[1].year))
     today = to_local(now).date()
     if day > today:
-        raise UsageError(f"decision date {day.isoformat()} lies in the future (today is "
-                         f"{today.isoformat()})")
+        raise UsageError(_("decision date {date} lies in the future (today is {today})").format(
+            date=day.isoformat(), today=format_date(today)))
     ref = given.ref.strip()
     if not ref or len(ref) > MAX_REF or any(ord(c) < 32 for c in ref):
-        raise UsageError(f"--decision-ref must be one line of at most {MAX_REF} characters")
+        raise UsageError(_("--decision-ref must be one line of at most {n} characters").format(
+            n=MAX_REF))
     return DecisionRecord(given.by, definition.body_label(given.by), day, ref, spec.document)
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

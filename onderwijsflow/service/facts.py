@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from onderwijsflow.definition.model import FactDef, coerce_value, dump_value
 from onderwijsflow.errors import NotFound, UsageError
+from onderwijsflow.i18n import _, join_or
 from onderwijsflow.service.cases import CaseOps
 from onderwijsflow.service.snapshot import load_fact
 from onderwijsflow.store.tables import Case, CaseFact, Fact, Region
@@ -35,7 +36,8 @@ class FactOps(CaseOps):
                 declared.setdefault(key, fact)
                 owners.setdefault(key, []).append(loaded.name)
         if name not in declared:
-            raise NotFound(f"no workflow declares a fact '{name}'{suggest(name, declared)}")
+            raise NotFound(_("no workflow declares a fact '{name}'{suggestion}").format(
+                name=name, suggestion=suggest(name, declared)))
         return declared[name], owners[name]
 
     def set_fact(
@@ -56,11 +58,13 @@ class FactOps(CaseOps):
         try:
             typed = coerce_value(fact_def.type, value)
         except ValueError as err:
-            raise UsageError(f"fact '{name}': {err}") from None
+            raise UsageError(_("fact '{name}': {problem}").format(name=name, problem=err)) from None
         if fact_def.choices and typed not in fact_def.choices:
-            raise UsageError(f"fact '{name}' must be one of {', '.join(fact_def.choices)}")
+            raise UsageError(_("fact '{name}' must be one of {choices}").format(
+                name=name, choices=", ".join(fact_def.choices)))
         if fact_def.scope == "region" and (round is not None):
-            raise UsageError(f"fact '{name}' belongs to the region, not to a round; leave out --round")
+            raise UsageError(_("fact '{name}' belongs to the region, not to a round; leave out "
+                               "--round").format(name=name))
         self._require_writer()
         with self._write() as session:
             region = self._region(session, slug, lock=True)
@@ -101,7 +105,7 @@ class FactOps(CaseOps):
             else:
                 row = session.get(Fact, (region.id, name))
             if row is None or row.value is None:
-                raise NotFound(f"fact '{name}' of {slug} has no value")
+                raise NotFound(_("fact '{name}' of {slug} has no value").format(name=name, slug=slug))
             old = dump_value(coerce_value(row.type, row.value))  # type: ignore[arg-type]  # stored types are ValueType
             session.delete(row)
             self._record(session, region, "fact_unset", case_id=case.id if case else None,
@@ -113,12 +117,13 @@ class FactOps(CaseOps):
     def _fact_case(self, session: Session, region: Region, name: str, owners: list[str],
                    workflow: str | None, round_: str | None) -> Case:
         if workflow is None and len(owners) > 1:
-            raise UsageError(f"fact '{name}' belongs to a case of {' or '.join(owners)}; "
-                             "name one with --workflow")
+            raise UsageError(_("fact '{name}' belongs to a case of {workflows}; name one with "
+                               "--workflow").format(name=name, workflows=join_or(owners)))
         if workflow is not None and workflow not in owners:
-            raise UsageError(f"workflow '{workflow}' declares no fact '{name}' "
-                             f"(declared by {', '.join(owners)})")
-        case, _ = self._case(session, region, workflow or owners[0], round_)
+            raise UsageError(_("workflow '{workflow}' declares no fact '{name}' (declared by "
+                               "{workflows})").format(workflow=workflow, name=name,
+                                                     workflows=", ".join(owners)))
+        case, _machine = self._case(session, region, workflow or owners[0], round_)
         return case
 
     def _set_case_fact(self, session: Session, region: Region, case: Case, name: str,
@@ -140,4 +145,11 @@ class FactOps(CaseOps):
                 "workflow": case.workflow, "round": case.round or None}
 
 
-__all__ = ["FactOps"]
+def describe_change(old: Any, new: Any, type: str | None = None) -> str:
+    """A fact's change in a few words: "29.000 (was: niet gezet)", "niet gezet (was: 1200)"."""
+    from onderwijsflow.i18n import format_value
+
+    return _("{new} (was: {old})").format(new=format_value(new, type), old=format_value(old, type))
+
+
+__all__ = ["FactOps", "describe_change"]

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from onderwijsflow.clock import iso_local
 from onderwijsflow.errors import NotFound, UsageError
+from onderwijsflow.i18n import _
 from onderwijsflow.service.base import Base
 from onderwijsflow.store import audit
 from onderwijsflow.store.tables import Event
@@ -46,7 +47,7 @@ class HistoryOps(Base):
             ``{"region", "events": [...]}`` per design §4, plus ``"state"`` with `as_of`.
         """
         if limit is not None and limit < 1:
-            raise UsageError(f"--limit must be 1 or more, got {limit}")
+            raise UsageError(_("--limit must be 1 or more, got {limit}").format(limit=limit))
         with self._read() as session:
             region = self._region(session, slug)
             query = select(Event).where(col(Event.region_id) == region.id).order_by(col(Event.seq))
@@ -78,7 +79,8 @@ class HistoryOps(Base):
             found = session.exec(select(Event).where(col(Event.region_id) == region.id,
                                                      col(Event.seq) == seq)).first()
         if found is None:
-            raise NotFound(f"{slug} has no event {seq} (it has {region.event_seq})")
+            raise NotFound(_("{slug} has no event {seq} (it has {count})").format(
+                slug=slug, seq=seq, count=region.event_seq))
         return {"region": slug, "event": _event_json(found)}
 
     def verify_audit(self, slug: str | None = None) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def _states(events: list[Event]) -> tuple[dict[str, str], dict[str, int]]:
             if e.kind == "migrated":
                 version = data.get("to_version", version)
             by_case[e.case_id] = (e.workflow or "", key_round, e.to_state, version)
-    keys = [w for w, _, _, _ in by_case.values()]
+    keys = [entry[0] for entry in by_case.values()]
     states, versions = {}, {}
     for workflow, round_, state, version in by_case.values():
         key = f"{workflow}/{round_}" if round_ and keys.count(workflow) > 1 else workflow

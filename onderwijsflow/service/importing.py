@@ -60,6 +60,7 @@ from sqlmodel import Session
 
 from onderwijsflow.definition.model import FactDef, ValueType, WorkflowDef, coerce_value, dump_value
 from onderwijsflow.errors import Conflict, UsageError
+from onderwijsflow.i18n import N_, _, join_or, ngettext
 from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import SLUG
 from onderwijsflow.service.cases import CaseOps, _typed_params
@@ -72,6 +73,8 @@ __all__ = ["COLUMNS", "ImportOps", "PartnerItem", "PersonItem", "Progress", "Reg
 #: The plain columns, in the order the documentation lists them.
 COLUMNS: tuple[str, ...] = ("slug", "name", "provinces", "sectors", "coordinator", "partners", "people")
 REQUIRED: tuple[str, ...] = ("slug", "name")
+#: What a sentence calls the value of a one-line column ("name 'X' contains a line break").
+_WHAT: dict[str, str] = {"slug": N_("slug"), "name": N_("name"), "coordinator": N_("coordinator")}
 FACT_PREFIX = "fact:"
 
 #: Called with (regions done, regions in the file) while the import writes.
@@ -159,8 +162,9 @@ def read_regions_csv(path: str | Path, facts: Mapping[str, FactDef]) -> list[Reg
 
 def _problems_error(problems: list[str]) -> UsageError:
     more = len(problems) - 1
-    tail = f" (and {more} more problem{'s' * (more > 1)}; nothing was imported)" if more else \
-        " (nothing was imported)"
+    tail = ngettext(" (and {n} more problem; nothing was imported)",
+                    " (and {n} more problems; nothing was imported)", more).format(n=more) if more \
+        else _(" (nothing was imported)")
     return UsageError(problems[0] + tail, problems=problems)
 
 
@@ -169,16 +173,17 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise _problems_error([f"{path}: no such file"]) from None
+        raise _problems_error([_("{file}: no such file").format(file=path)]) from None
     except OSError as err:
-        raise _problems_error([f"{path}: cannot read the file ({err.strerror or err})"]) from None
+        raise _problems_error([_("{file}: cannot read the file ({reason})").format(
+            file=path, reason=err.strerror or err)]) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise _problems_error([
-            f"{path.name}:{line}: the file is not UTF-8 text; in Excel save it as "
-            "'CSV UTF-8 (door komma's gescheiden)'"
+            f"{path.name}:{line}: "
+            + _("the file is not UTF-8 text; in Excel save it as 'CSV UTF-8 (door komma's gescheiden)'")
         ]) from None
 
 
@@ -206,14 +211,14 @@ class _Parser:
     def parse(self, text: str) -> list[RegionRow]:
         first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
         if "\t" in first_line and not {",", ";"} & set(first_line):
-            self.problem(1, "the file is separated by tabs; save it from Excel as CSV "
-                            "(comma or semicolon)")
+            self.problem(1, _("the file is separated by tabs; save it from Excel as CSV "
+                              "(comma or semicolon)"))
             return []
         records = self.records(text, _delimiter(first_line))
         header = next(records, None)
         if header is None:
-            self.problem(1, f"the file is empty; the first line must name the columns, "
-                            f"e.g. {','.join(COLUMNS)}")
+            self.problem(1, _("the file is empty; the first line must name the columns, "
+                              "e.g. {columns}").format(columns=",".join(COLUMNS)))
             return []
         columns = self.header(header[1])
         if columns is None:
@@ -232,7 +237,8 @@ class _Parser:
             except StopIteration:
                 return
             except csv.Error as err:
-                self.problem(start, f"the CSV cannot be read here ({err}); check the quotes")
+                self.problem(start, _("the CSV cannot be read here ({reason}); check the quotes")
+                             .format(reason=err))
                 return
             yield start, cells
             start = reader.line_num + 1
@@ -248,8 +254,8 @@ class _Parser:
             reader = _RowReader(self, line, cells, columns, width)
             row = reader.read()
             if row.slug in first_seen:
-                reader.problem(f"region '{row.slug}' appears again (first on line "
-                               f"{first_seen[row.slug]})")
+                reader.problem(_("region '{slug}' appears again (first on line {line})").format(
+                    slug=row.slug, line=first_seen[row.slug]))
             elif row.slug:
                 first_seen[row.slug] = line
             if reader.ok:
@@ -267,13 +273,14 @@ class _Parser:
             if name is None:
                 continue
             if name in columns:
-                self.problem(1, f"column '{name}' appears twice")
+                self.problem(1, _("column '{column}' appears twice").format(column=name))
                 continue
             columns[name] = index
         missing = [name for name in REQUIRED if name not in columns]
         if missing:
-            self.problem(1, f"no column {' or '.join(repr(m) for m in missing)}; the first line must "
-                            f"name the columns, e.g. {','.join(COLUMNS)}")
+            self.problem(1, _("no column {columns}; the first line must name the columns, "
+                              "e.g. {example}").format(columns=join_or([repr(m) for m in missing]),
+                                                       example=",".join(COLUMNS)))
             return None
         return columns
 
@@ -281,22 +288,24 @@ class _Parser:
         text = cell.strip()
         lowered = text.lower()
         if not text:
-            self.problem(1, f"column {index + 1} has no name")
+            self.problem(1, _("column {number} has no name").format(number=index + 1))
             return None
         if lowered.startswith(FACT_PREFIX):
             fact = text[len(FACT_PREFIX):].strip()
             if fact not in self.facts:
-                self.problem(1, f"column '{text}': no workflow declares a fact '{fact}'"
-                                f"{suggest(fact, self.facts)}")
+                self.problem(1, _("column '{column}': no workflow declares a fact '{fact}'{suggestion}")
+                             .format(column=text, fact=fact, suggestion=suggest(fact, self.facts)))
                 return None
             if self.facts[fact].scope == "case":
-                self.problem(1, f"column '{text}': fact '{fact}' belongs to a case (one round), "
-                                "not to a region; set it with fact set --round")
+                self.problem(1, _("column '{column}': fact '{fact}' belongs to a case (one round), "
+                                  "not to a region; set it with fact set --round").format(
+                                      column=text, fact=fact))
                 return None
             return FACT_PREFIX + fact
         if lowered not in COLUMNS:
-            self.problem(1, f"unknown column '{text}'{suggest(lowered, COLUMNS)}; columns are "
-                            f"{', '.join(COLUMNS)} and fact:NAME")
+            self.problem(1, _("unknown column '{column}'{suggestion}; columns are {columns} and "
+                              "fact:NAME").format(column=text, suggestion=suggest(lowered, COLUMNS),
+                                                  columns=", ".join(COLUMNS)))
             return None
         return lowered
 
@@ -326,9 +335,9 @@ class _RowReader:
         """The row as far as it could be read; `ok` says whether all of it was valid."""
         self.check_width()
         row = RegionRow(line=self.line, slug=self.slug(), name=self.text("name", required=True))
-        row.provinces = _unique(self.text_items("provinces", "province"))
+        row.provinces = _unique(self.text_items("provinces", _("province")))
         row.sectors = _unique(self.sectors())
-        row.coordinator = self.email("coordinator", self.text("coordinator")) or None
+        row.coordinator = self.email(_("coordinator"), self.text("coordinator")) or None
         row.partners = self.partners()
         row.people = self.people()
         row.facts = self.fact_values()
@@ -337,8 +346,8 @@ class _RowReader:
     def check_width(self) -> None:
         for index, cell in enumerate(self.cells[self.width:], self.width):
             if cell.strip():
-                self.problem(f"a value in column {index + 1}, beyond the columns the first line "
-                             f"names ('{_short(cell)}')")
+                self.problem(_("a value in column {number}, beyond the columns the first line "
+                               "names ('{value}')").format(number=index + 1, value=_short(cell)))
                 return
 
     # --- single values -----------------------------------------------------------------
@@ -347,27 +356,29 @@ class _RowReader:
         value = self.cell(column)
         if not value:
             if required:
-                self.problem(f"no {column}")
+                self.problem(_("no {column}").format(column=column))
             return ""
-        return value if self.plain(column, value) else ""
+        return value if self.plain(_(_WHAT.get(column, column)), value) else ""
 
     def plain(self, what: str, value: str) -> bool:
-        """True for one line of text without control characters."""
+        """True for one line of text without control characters (`what`: what a person calls
+        the value, translated)."""
         if _CONTROL.search(value):
-            self.problem(f"{what} '{_short(value)}' contains a line break or control character")
+            self.problem(_("{what} '{value}' contains a line break or control character").format(
+                what=what, value=_short(value)))
             return False
         return True
 
     def slug(self) -> str:
         value = self.text("slug", required=True)
         if value and not SLUG.fullmatch(value):
-            self.problem(f"'{value}' is not a valid slug: use lower-case letters, digits and "
-                         "hyphens (e.g. zuidoost-brabant)")
+            self.problem(_("'{value}' is not a valid slug: use lower-case letters, digits and "
+                           "hyphens (e.g. zuidoost-brabant)").format(value=value))
         return value
 
     def email(self, what: str, value: str) -> str:
         if value and not _EMAIL.fullmatch(value):
-            self.problem(f"'{value}' ({what}) is not an e-mail address")
+            self.problem(_("'{value}' ({what}) is not an e-mail address").format(value=value, what=what))
         return value
 
     def member(self, kind: str, word: str, choices: tuple[str, ...]) -> str:
@@ -384,34 +395,35 @@ class _RowReader:
         return [item for item in self.items(column) if self.plain(what, item)]
 
     def sectors(self) -> list[str]:
-        return [self.member("sector", s.upper(), SECTORS) for s in self.text_items("sectors", "sector")]
+        return [self.member("sector", s.upper(), SECTORS) for s in self.text_items("sectors", _("sector"))]
 
     def partners(self) -> list[PartnerItem]:
         found: dict[str, PartnerItem] = {}
-        for item in self.text_items("partners", "partner"):
+        for item in self.text_items("partners", _("partner")):
             parts = [part.strip() for part in item.split(":")]
             if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-                self.problem(f"partner '{item}' must be Naam:kind or Naam:kind:sector")
+                self.problem(_("partner '{item}' must be Naam:kind or Naam:kind:sector").format(item=item))
                 continue
             kind = self.member("partner kind", parts[1].lower(), PARTNER_KINDS)
             sector = self.member("sector", parts[2].upper(), SECTORS) if len(parts) == 3 and parts[2] \
                 else None
             if parts[0] in found:
-                self.problem(f"partner '{parts[0]}' is listed twice")
+                self.problem(_("partner '{name}' is listed twice").format(name=parts[0]))
             found[parts[0]] = PartnerItem(parts[0], kind, sector)
         return list(found.values())
 
     def people(self) -> list[PersonItem]:
         found: dict[tuple[str, str], PersonItem] = {}
-        for item in self.text_items("people", "person"):
+        for item in self.text_items("people", _("person")):
             parts = [part.strip() for part in item.split(":")]
             if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-                self.problem(f"person '{item}' must be role:Naam or role:Naam:e-mail")
+                self.problem(_("person '{item}' must be role:Naam or role:Naam:e-mail").format(item=item))
                 continue
             role = self.member("role", parts[0].lower(), REGION_ROLES)
-            email = self.email(f"e-mail of {parts[1]}", parts[2]) if len(parts) == 3 else ""
+            email = self.email(_("e-mail of {person}").format(person=parts[1]), parts[2]) \
+                if len(parts) == 3 else ""
             if (role, parts[1]) in found:
-                self.problem(f"{parts[1]} is listed twice as {role}")
+                self.problem(_("{person} is listed twice as {role}").format(person=parts[1], role=role))
             found[role, parts[1]] = PersonItem(role, parts[1], email or None)
         return list(found.values())
 
@@ -424,7 +436,7 @@ class _RowReader:
                 continue
             raw = self.cell(column)
             name = column[len(FACT_PREFIX):]
-            if raw and self.plain(f"fact '{name}'", raw):
+            if raw and self.plain(_("fact '{name}'").format(name=name), raw):
                 typed = self.fact(name, self.parser.facts[name], raw)
                 if typed is not None:
                     values[name] = (self.parser.facts[name].type, dump_value(typed))
@@ -434,11 +446,11 @@ class _RowReader:
         try:
             typed = coerce_value(definition.type, raw)
         except ValueError as err:
-            self.problem(f"fact '{name}': {err}")
+            self.problem(_("fact '{name}': {problem}").format(name=name, problem=err))
             return None
         if definition.choices and typed not in definition.choices:
-            self.problem(f"fact '{name}' must be one of {', '.join(definition.choices)}, "
-                         f"not '{_short(raw)}'")
+            self.problem(_("fact '{name}' must be one of {choices}, not '{value}'").format(
+                name=name, choices=", ".join(definition.choices), value=_short(raw)))
             return None
         return typed
 
@@ -725,8 +737,8 @@ class ImportOps(CaseOps):
         except _RolledBack:
             pass
         except SAIntegrityError:
-            raise Conflict("regions in the file were created or changed at the same time by "
-                           "someone else; nothing was imported, try again") from None
+            raise Conflict(_("regions in the file were created or changed at the same time by "
+                             "someone else; nothing was imported, try again")) from None
         return outcome
 
     def _declared_facts(self) -> dict[str, FactDef]:

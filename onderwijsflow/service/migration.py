@@ -24,6 +24,7 @@ from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.engine.machine import RequirementResult, WorkflowMachine
 from onderwijsflow.engine.milestones import add_local, due_moment
 from onderwijsflow.errors import NotFound, Refused, UsageError
+from onderwijsflow.i18n import _, ngettext
 from onderwijsflow.scheduler.planning import close, plan
 from onderwijsflow.service.cases import CaseOps, _typed_params
 from onderwijsflow.service.snapshot import for_case, region_context
@@ -83,8 +84,11 @@ class MigrationOps(CaseOps):
             return result
         if refused:
             reasons = "; ".join(f"{r['region']}: {r['reason']}" for r in refused)
-            raise Refused(f"{len(refused)} case(s) cannot move to {name} version {to_version}, so "
-                          f"none was migrated: {reasons}", result=result)
+            raise Refused(ngettext(
+                "{n} case cannot move to {workflow} version {version}, so none was migrated: {reasons}",
+                "{n} cases cannot move to {workflow} version {version}, so none was migrated: "
+                "{reasons}", len(refused)).format(n=len(refused), workflow=name, version=to_version,
+                                                  reasons=reasons), result=result)
         if moves:
             with self._write() as session:
                 self._apply(session, target, moves)
@@ -99,8 +103,9 @@ class MigrationOps(CaseOps):
         try:
             return self.catalog.machine(session, name, version)
         except NotFound:
-            raise NotFound(f"workflow '{name}' has no version {version} (the file has version "
-                           f"{current.definition.version})") from None
+            raise NotFound(_("workflow '{name}' has no version {version} (the file has version "
+                             "{current})").format(name=name, version=version,
+                                                  current=current.definition.version)) from None
 
     def _plan_all(self, session: Session, target: WorkflowMachine,
                   slug: str | None) -> tuple[list[_Move], list[dict[str, Any]]]:
@@ -130,22 +135,22 @@ class MigrationOps(CaseOps):
         """Where `case` goes in `target` and what changes; UsageError says why it cannot."""
         new = target.definition
         if case.workflow_version > new.version:
-            raise UsageError(f"the case runs on version {case.workflow_version}, newer than "
-                             f"{new.version}")
+            raise UsageError(_("the case runs on version {version}, newer than {target}").format(
+                version=case.workflow_version, target=new.version))
         migration = new.migration_from(case.workflow_version)
         if migration is None:
-            raise UsageError(f"version {new.version} has no migrates_from for version "
-                             f"{case.workflow_version}")
+            raise UsageError(_("version {target} has no migrates_from for version {version}").format(
+                target=new.version, version=case.workflow_version))
         to_state = migration.states.get(case.state, case.state)
         if to_state not in new.states:
-            raise UsageError(f"state '{case.state}' has no counterpart in version {new.version}; "
-                             f"map it under migrates_from")
+            raise UsageError(_("state '{state}' has no counterpart in version {target}; map it under "
+                               "migrates_from").format(state=case.state, target=new.version))
         params = self._migrated_params(case, new)
         assert region.id is not None
         if region.id not in contexts:
             contexts[region.id] = region_context(session, region, self.now())
         ctx = contexts[region.id]
-        before, _ = _next_steps(old, case.state, for_case(ctx, case, old.definition))
+        before = _next_steps(old, case.state, for_case(ctx, case, old.definition))[0]
         moved_case = Case(**{**case.model_dump(), "state": to_state, "params": params})
         after, required = _next_steps(target, to_state, for_case(ctx, moved_case, new))
         move = _Move(case, region, to_state, params, dict(migration.states), {})
@@ -156,7 +161,7 @@ class MigrationOps(CaseOps):
             "to_state": to_state, "to_state_label": new.state_label(to_state),
             "newly_unmet": [r.as_dict() for name, r in after.items() if name not in before],
             "newly_met": [{**r.as_dict(), "passed": True,
-                           "detail": "met now" if name in required else "no longer required"}
+                           "detail": _("met now") if name in required else _("no longer required")}
                           for name, r in before.items() if name not in after],
             "milestones": {
                 "added": [{"milestone": n, "due": iso_local(d)} for n, d in move.added],
@@ -177,8 +182,8 @@ class MigrationOps(CaseOps):
         try:
             return _typed_params(new, given)
         except UsageError as err:
-            raise UsageError(f"the case's parameters do not fit version {new.version}: "
-                             f"{err.message}") from None
+            raise UsageError(_("the case's parameters do not fit version {version}: {problem}").format(
+                version=new.version, problem=err.message)) from None
 
     def _plan_milestones(self, session: Session, move: _Move, moved_case: Case,
                          target: WorkflowMachine) -> None:

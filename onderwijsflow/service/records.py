@@ -18,6 +18,7 @@ from onderwijsflow.clock import iso_local, to_local
 from onderwijsflow.definition.model import RecordDef, WorkflowDef
 from onderwijsflow.definition.records import validate_record
 from onderwijsflow.errors import NotFound, UsageError
+from onderwijsflow.i18n import _, join_and
 from onderwijsflow.scheduler.planning import in_window, meet
 from onderwijsflow.service.cases import CaseOps
 from onderwijsflow.service.snapshot import region_cases
@@ -70,7 +71,7 @@ class RecordOps(CaseOps):
             try:
                 values = validate_record(kind, spec, fields, partners)
             except ValueError as err:
-                raise UsageError(f"{kind}: {err}") from None
+                raise UsageError(_("{kind}: {problem}").format(kind=kind, problem=err)) from None
             now = self.now()
             met = self._meet(session, region, case, kind, values, now)
             round_ = case.round or None if case else None
@@ -104,16 +105,18 @@ class RecordOps(CaseOps):
         kinds = self.record_kinds()
         owners = kinds.get(kind)
         if not owners:
-            raise NotFound(f"no workflow declares a record kind '{kind}'{suggest(kind, kinds)}")
+            raise NotFound(_("no workflow declares a record kind '{kind}'{suggestion}").format(
+                kind=kind, suggestion=suggest(kind, kinds)))
         if workflow is not None:
             if workflow not in owners:
                 self.catalog.current(workflow)  # an unknown workflow is NotFound
-                raise UsageError(f"workflow '{workflow}' declares no record kind '{kind}' "
-                                 f"(declared by {', '.join(owners)})")
+                raise UsageError(_("workflow '{workflow}' declares no record kind '{kind}' "
+                                   "(declared by {workflows})").format(
+                    workflow=workflow, kind=kind, workflows=", ".join(owners)))
             return workflow
         if len(owners) > 1:
-            raise UsageError(f"record kind '{kind}' is declared by {' and '.join(owners)}; "
-                             "name one with --workflow")
+            raise UsageError(_("record kind '{kind}' is declared by {workflows}; name one with "
+                               "--workflow").format(kind=kind, workflows=join_and(owners)))
         return owners[0]
 
     def _record_target(self, session: Session, region: Region, kind: str, owner: str,
@@ -122,13 +125,15 @@ class RecordOps(CaseOps):
         spec = self.catalog.current(owner).definition.records[kind]
         if spec.scope == "region":
             if round_ is not None:
-                raise UsageError(f"a {kind} belongs to the region, not to a round; leave out --round")
+                raise UsageError(_("a {kind} belongs to the region, not to a round; leave out "
+                                   "--round").format(kind=kind))
             return None, spec
         case, machine = self._case(session, region, owner, round_)
         own = machine.definition.records.get(kind)
         if own is None:
-            raise UsageError(f"the {owner} case of {region.slug} runs on version "
-                             f"{case.workflow_version}, which has no record kind '{kind}'")
+            raise UsageError(_("the {workflow} case of {slug} runs on version {version}, which "
+                               "has no record kind '{kind}'").format(
+                workflow=owner, slug=region.slug, version=case.workflow_version, kind=kind))
         return case, own
 
     def _meet(self, session: Session, region: Region, case: Case | None, kind: str,

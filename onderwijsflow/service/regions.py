@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlmodel import Session, col, select
 
 from onderwijsflow.clock import iso_local
-from onderwijsflow.definition.model import coerce_value, dump_value
+from onderwijsflow.definition.model import FactDef, WorkflowDef, coerce_value, dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
+from onderwijsflow.i18n import _
 from onderwijsflow.service.base import validate_slug
 from onderwijsflow.service.cases import CaseOps
 from onderwijsflow.service.snapshot import load_fact, region_cases
@@ -25,6 +26,7 @@ from onderwijsflow.vocabulary import (
     REGION_ROLES,
     SECTORS,
     require_member,
+    role_label,
 )
 
 
@@ -57,7 +59,7 @@ class RegionOps(CaseOps):
         self._require_writer()
         with self._write() as session:
             if session.exec(select(Region.id).where(Region.slug == slug)).first():
-                raise Refused(f"region '{slug}' already exists")
+                raise Refused(_("region '{slug}' already exists").format(slug=slug))
             region = Region(
                 slug=slug,
                 name=name,
@@ -67,7 +69,8 @@ class RegionOps(CaseOps):
                 created_at=self.now(),
             )
             session.add(region)
-            self._flush(session, f"region '{slug}' was created at the same time by someone else")
+            self._flush(session, _("region '{slug}' was created at the same time by someone else")
+                        .format(slug=slug))
             self._record(
                 session,
                 region,
@@ -152,10 +155,11 @@ class RegionOps(CaseOps):
             region = self._region(session, slug, lock=True)
             assert region.id is not None
             if self._partner(session, region, name):
-                raise Refused(f"'{name}' is already a partner of {slug}")
+                raise Refused(_("'{name}' is already a partner of {slug}").format(name=name, slug=slug))
             session.add(Partner(region_id=region.id, name=name, kind=kind, sector=sector,
                                 added_at=self.now()))
-            self._flush(session, f"partner '{name}' was added at the same time by someone else")
+            self._flush(session, _("partner '{name}' was added at the same time by someone else")
+                        .format(name=name))
             self._record(session, region, "partner_added",
                          data={"new": {"name": name, "kind": kind, "sector": sector}})
 
@@ -166,7 +170,7 @@ class RegionOps(CaseOps):
             region = self._region(session, slug, lock=True)
             partner = self._partner(session, region, name)
             if partner is None:
-                raise NotFound(f"'{name}' is not a partner of {slug}")
+                raise NotFound(_("'{name}' is not a partner of {slug}").format(name=name, slug=slug))
             old = {"name": partner.name, "kind": partner.kind, "sector": partner.sector}
             session.delete(partner)
             self._record(session, region, "partner_removed", data={"old": old})
@@ -184,10 +188,12 @@ class RegionOps(CaseOps):
             region = self._region(session, slug, lock=True)
             assert region.id is not None
             if self._assignment(session, region, role, person):
-                raise Refused(f"{person} is already {role} of {slug}")
+                raise Refused(_("{person} is already {role} of {slug}").format(
+                    person=person, role=role_label(role), slug=slug))
             session.add(RoleAssignment(region_id=region.id, role=role, person=person,
                                        email=email, assigned_at=self.now()))
-            self._flush(session, f"{person} was made {role} at the same time by someone else")
+            self._flush(session, _("{person} was made {role} at the same time by someone else")
+                        .format(person=person, role=role_label(role)))
             self._record(session, region, "role_assigned",
                          data={"new": {"role": role, "person": person, "email": email}})
 
@@ -198,7 +204,8 @@ class RegionOps(CaseOps):
             region = self._region(session, slug, lock=True)
             found = self._assignment(session, region, role, person)
             if found is None:
-                raise NotFound(f"{person} is not {role} of {slug}")
+                raise NotFound(_("{person} is not {role} of {slug}").format(
+                    person=person, role=role_label(role), slug=slug))
             old = {"role": role, "person": person, "email": found.email}
             session.delete(found)
             self._record(session, region, "role_unassigned", data={"old": old})
@@ -268,7 +275,7 @@ class RegionOps(CaseOps):
             region = self._region(session, slug, lock=True)
             found = session.get(Document, document_id)
             if found is None or found.region_id != region.id:
-                raise NotFound(f"{slug} has no document {document_id}")
+                raise NotFound(_("{slug} has no document {id}").format(slug=slug, id=document_id))
             old = _document_json(found)
             session.delete(found)
             self._record(session, region, "document_removed", data={"old": old})
@@ -289,12 +296,42 @@ class RegionOps(CaseOps):
                          data={"new": {"kind": kind, "title": title, "ref": ref,
                                        "date": on.isoformat() if on else None}})
 
+    # --- labels: how a person reads states and facts ---------------------------------------
+
+    def workflow_definition(self, workflow: str, version: int | None = None) -> WorkflowDef | None:
+        """The definition of `workflow` (at `version`, when given and stored), for its labels;
+        the version on disk when that version is unknown, None when the workflow is."""
+        loaded = self.catalog.files.get(workflow)
+        if loaded is not None and (version is None or loaded.version == version):
+            return loaded.definition
+        if version is not None:
+            try:
+                with self._read() as session:
+                    return self.catalog.machine(session, workflow, version).definition
+            except NotFound:
+                pass
+        return loaded.definition if loaded is not None else None
+
+    def state_label(self, workflow: str, state: str, version: int | None = None) -> str:
+        """The label of `state` in `workflow` ("Aanvraag ingediend"), or the state's name."""
+        definition = self.workflow_definition(workflow, version)
+        return definition.state_label(state) if definition is not None else state
+
+    def declared_facts(self) -> dict[str, FactDef]:
+        """Every fact the workflows on disk declare, by name (the first declaration wins)."""
+        declared: dict[str, FactDef] = {}
+        for loaded in self.catalog.files.values():
+            for name, fact in loaded.definition.facts.items():
+                declared.setdefault(name, fact)
+        return declared
+
     @staticmethod
     def _flush(session: Session, conflict: str) -> None:
         try:
             session.flush()
         except SAIntegrityError:
-            raise Conflict(f"{conflict}; nothing was written, try again") from None
+            raise Conflict(_("{conflict}; nothing was written, try again").format(conflict=conflict)) \
+                from None
 
 
 def _case_facts(session: Session, cases: list[Case]) -> dict[int | None, dict[str, Any]]:

@@ -25,6 +25,7 @@ from sqlmodel import Session, col
 
 from onderwijsflow.clock import wall_clock
 from onderwijsflow.errors import NotFound
+from onderwijsflow.i18n import _, ngettext
 from onderwijsflow.store.tables import Event, Region
 
 __all__ = [
@@ -306,7 +307,8 @@ class BrokenEvent(NamedTuple):
     @property
     def sentence(self) -> str:
         """E.g. "event 7 of zuidoost-brabant: its hash does not match its content (...)"."""
-        return f"event {self.seq} of {self.region}: {self.reason}"
+        return _("event {seq} of {region}: {reason}").format(
+            seq=self.seq, region=self.region, reason=self.reason)
 
 
 @dataclass
@@ -387,7 +389,7 @@ def _load_heads(session: Session, region_slug: str | None) -> dict[int, _Head]:
         query = query.where(col(Region.slug) == region_slug)
     heads = {row.id: _Head(row.slug, row.event_seq, row.event_hash) for row in session.execute(query)}
     if region_slug is not None and not heads:
-        raise NotFound(f"no region '{region_slug}'")
+        raise NotFound(_("no region '{slug}'").format(slug=region_slug))
     return heads
 
 
@@ -410,14 +412,14 @@ def _check_event(head: _Head, row: Mapping[str, Any]) -> BrokenEvent | None:
     expected = head.seen + 1
     head.seen = seq
     if seq != expected:
-        return BrokenEvent(head.slug, seq, f"sequence gap: event {expected} missing")
+        return BrokenEvent(head.slug, seq, _("sequence gap: event {seq} missing").format(seq=expected))
     if row["prev_hash"] != head.last_hash:
         if seq == 1:
-            return BrokenEvent(head.slug, seq, "prev_hash is not empty for the first event")
-        return BrokenEvent(head.slug, seq, f"prev_hash does not match event {seq - 1}")
+            return BrokenEvent(head.slug, seq, _("prev_hash is not empty for the first event"))
+        return BrokenEvent(head.slug, seq, _("prev_hash does not match event {seq}").format(seq=seq - 1))
     if event_hash(row["prev_hash"], row) != row["hash"]:
         return BrokenEvent(
-            head.slug, seq, "its hash does not match its content (altered after it was written)"
+            head.slug, seq, _("its hash does not match its content (altered after it was written)")
         )
     head.last_hash = row["hash"]
     return None
@@ -429,8 +431,11 @@ def _check_head(head: _Head) -> BrokenEvent | None:
         return BrokenEvent(
             head.slug,
             max(head.event_seq, head.seen),
-            f"region head says {head.event_seq} events, {head.seen} found",
+            ngettext("region head says {expected} event, {found} found",
+                     "region head says {expected} events, {found} found", head.event_seq).format(
+                expected=head.event_seq, found=head.seen),
         )
     if head.event_hash != head.last_hash:
-        return BrokenEvent(head.slug, head.seen, f"region head hash does not match event {head.seen}")
+        return BrokenEvent(head.slug, head.seen,
+                           _("region head hash does not match event {seq}").format(seq=head.seen))
     return None

@@ -25,6 +25,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col
 
 from onderwijsflow.errors import Conflict, DatabaseError
+from onderwijsflow.i18n import _
 
 __all__ = ["Database", "compare_and_set_case"]
 
@@ -109,11 +110,12 @@ class Database:
                         yield session
                 except OperationalError as exc:
                     if getattr(exc.orig, "sqlstate", None) in _ROLLED_BACK_FOR_CONCURRENCY:
-                        raise Conflict(
+                        raise Conflict(_(
                             "another change to the same data was written at the same moment; "
                             "nothing was written, try again"
-                        ) from exc
-                    raise DatabaseError(f"the database at {self.display_url} failed: {_reason(exc)}") from exc
+                        )) from exc
+                    raise DatabaseError(_("the database at {url} failed: {reason}").format(
+                        url=self.display_url, reason=_reason(exc))) from exc
         finally:
             connection.close()
 
@@ -127,8 +129,9 @@ class Database:
         try:
             return engine.connect()
         except DBAPIError as exc:
-            verb = "open" if self.is_sqlite else "reach"
-            raise DatabaseError(f"cannot {verb} the database at {self.display_url}: {_reason(exc)}") from exc
+            message = (_("cannot open the database at {url}: {reason}") if self.is_sqlite
+                       else _("cannot reach the database at {url}: {reason}"))
+            raise DatabaseError(message.format(url=self.display_url, reason=_reason(exc))) from exc
 
     def dispose(self) -> None:
         """Close every pooled connection; the object can still be used afterwards."""
@@ -163,7 +166,7 @@ def compare_and_set_case(session: Session, case_id: int, expected_lock_version: 
     # An UPDATE gives a CursorResult (it has `rowcount`); sqlmodel types execute() as Result.
     result = cast("CursorResult[Any]", session.execute(statement))
     if result.rowcount != 1:
-        raise Conflict("the case changed while you worked on it; nothing was written, try again")
+        raise Conflict(_("the case changed while you worked on it; nothing was written, try again"))
     loaded = session.identity_map.get(identity_key(Case, case_id))
     if loaded is not None:
         for name, value in {**values, "lock_version": expected_lock_version + 1}.items():
@@ -179,15 +182,17 @@ def _normalize(text: str) -> URL:
         url = make_url(text)
     except ArgumentError:
         raise DatabaseError(
-            f"'{text}' is not a database URL; use sqlite:///FILE or postgresql://USER@HOST/DB"
+            _("'{url}' is not a database URL; use sqlite:///FILE or postgresql://USER@HOST/DB")
+            .format(url=text)
         ) from None
-    backend, _, driver = url.drivername.partition("+")
+    backend, _sep, driver = url.drivername.partition("+")
     if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
         return url.set(drivername="postgresql+psycopg")
     if backend == "sqlite" and driver in ("", "pysqlite"):
         return url
     raise DatabaseError(
-        f"the database URL {_display(url)} is not supported; use sqlite:///FILE or postgresql://USER@HOST/DB"
+        _("the database URL {url} is not supported; use sqlite:///FILE or postgresql://USER@HOST/DB")
+        .format(url=_display(url))
     )
 
 
@@ -210,7 +215,8 @@ def _check_sqlite_directory(url: URL) -> None:
     directory = Path(database).expanduser().absolute().parent
     if not directory.is_dir():
         raise DatabaseError(
-            f"cannot open the database at {_display(url)}: the directory {directory} does not exist"
+            _("cannot open the database at {url}: the directory {directory} does not exist")
+            .format(url=_display(url), directory=directory)
         )
 
 

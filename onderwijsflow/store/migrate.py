@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from onderwijsflow.errors import DatabaseError
+from onderwijsflow.i18n import _
 from onderwijsflow.store.db import Database
 from onderwijsflow.store.migrations import HEAD, REVISIONS
 
@@ -86,12 +87,13 @@ def ensure_current(db: Database) -> None:
         return
     if revision is None:
         raise DatabaseError(
-            f"the database at {db.display_url} has no onderwijsflow schema yet; run 'onderwijsflow init'"
+            _("the database at {url} has no onderwijsflow schema yet; run 'onderwijsflow init'")
+            .format(url=db.display_url)
         )
     if revision in REVISIONS:
         raise DatabaseError(
-            f"the database schema (rev {revision}) is older than this version of onderwijsflow "
-            f"(rev {HEAD}); run 'onderwijsflow init' to upgrade"
+            _("the database schema (rev {revision}) is older than this version of onderwijsflow "
+              "(rev {head}); run 'onderwijsflow init' to upgrade").format(revision=revision, head=HEAD)
         )
     raise DatabaseError(_newer_message(revision))
 
@@ -118,11 +120,11 @@ def _revision(connection: Connection) -> str | None:
 
 def _newer_message(revision: str) -> str:
     if revision.isdigit() and int(revision) > int(HEAD):
-        return (
-            f"the database schema (rev {revision}) is newer than this version of onderwijsflow "
-            f"(rev {HEAD}); upgrade onderwijsflow"
-        )
-    return (
-        f"the database schema has revision {revision!r}, which no version of onderwijsflow "
+        return _(
+            "the database schema (rev {revision}) is newer than this version of onderwijsflow "
+            "(rev {head}); upgrade onderwijsflow"
+        ).format(revision=revision, head=HEAD)
+    return _(
+        "the database schema has revision {revision}, which no version of onderwijsflow "
         "made; is this an onderwijsflow database?"
-    )
+    ).format(revision=repr(revision))
