@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from onderwijsflow.i18n import N_, _
+from onderwijsflow.i18n import N_, _, label_for
 
 SECTORS: tuple[str, ...] = ("PO", "VO", "SO", "VSO", "MBO", "HO")
 
@@ -125,22 +125,17 @@ KIND_WORDS: tuple[str, ...] = (
 def partner_label(kind: str, count: int = 1) -> str:
     """A partner kind as a person says it, in the current language; plural for a `count`
     other than 1 ("2 school boards")."""
-    return _label(PARTNER_LABELS if count == 1 else PARTNER_PLURALS, kind)
+    return label_for(PARTNER_LABELS if count == 1 else PARTNER_PLURALS, kind)
 
 
 def role_label(role: str) -> str:
     """A role as a person says it, in the current language."""
-    return _label(ROLE_LABELS, role)
+    return label_for(ROLE_LABELS, role)
 
 
 def document_label(kind: str) -> str:
     """A document kind as the subject of a sentence, in the current language."""
-    return _label(DOCUMENT_LABELS, kind)
-
-
-def _label(labels: dict[str, str], key: str) -> str:
-    text = labels.get(key)
-    return _(text) if text else key.replace("_", " ")
+    return label_for(DOCUMENT_LABELS, kind)
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

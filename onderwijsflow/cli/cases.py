@@ -248,8 +248,7 @@ EVENT_KINDS: dict[str, str] = {
 
 def kind_word(kind: str) -> str:
     """An event kind as a person reads it (an unknown kind: its code with spaces)."""
-    word = EVENT_KINDS.get(kind)
-    return _(word) if word else kind.replace("_", " ")
+    return i18n.label_for(EVENT_KINDS, kind)
 
 
 def _details(event: dict[str, Any], labels: _Labels) -> str:

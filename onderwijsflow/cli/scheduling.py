@@ -8,7 +8,7 @@ import click
 
 from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.output import emit_json, esc, json_option, say, table
-from onderwijsflow.i18n import N_, _, ngettext
+from onderwijsflow.i18n import N_, _, label_for, ngettext
 
 if TYPE_CHECKING:  # the scheduler is imported when a command runs, not for --help
     from onderwijsflow.scheduler.tick import Scheduler
@@ -27,8 +27,7 @@ DELIVERY_LABELS: dict[str, str] = {
 
 def delivery_label(status: str) -> str:
     """A delivery's status as a person reads it."""
-    text = DELIVERY_LABELS.get(status)
-    return _(text) if text else status
+    return label_for(DELIVERY_LABELS, status)
 
 
 @click.group()

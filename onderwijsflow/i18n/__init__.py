@@ -200,6 +200,13 @@ def format_value(value: Any, type: str | None = None, *, sentence: bool = False)
     return str(value)
 
 
+def label_for(labels: dict[str, str], code: str) -> str:
+    """The translated label of `code` from a table of ``N_``-marked labels; a code the table
+    does not know reads as itself, underscores as spaces."""
+    text = labels.get(code)
+    return gettext(text) if text else code.replace("_", " ")
+
+
 def join_or(items: list[str]) -> str:
     """"a, b or c" / "a, b of c"."""
     return _join(items, _("or"))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import col, select
 
 from onderwijsflow.clock import iso_local, to_local
-from onderwijsflow.i18n import N_, _
+from onderwijsflow.i18n import N_, label_for
 from onderwijsflow.scheduler.planning import reminder_moments
 from onderwijsflow.store.tables import Case, Milestone, Region
 
@@ -46,8 +46,7 @@ STATUS_LABELS: dict[str, str] = {
 
 def status_label(status: str) -> str:
     """A deadline's status as a person reads it, in the current language."""
-    text = STATUS_LABELS.get(status)
-    return _(text) if text else status
+    return label_for(STATUS_LABELS, status)
 
 
 def deadlines(
