@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from onderwijsflow.errors import UsageError
 from onderwijsflow.i18n import _
+from onderwijsflow.validation import check_date, show
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
 END_OF_DAY = time(23, 59, 59)
@@ -61,20 +62,22 @@ def parse_moment(text: str, *, end_of_day: bool = True) -> datetime:
         end_of_day: a bare date means 23:59:59 local (True) or 00:00 local (False).
 
     Raises:
-        UsageError: when `text` is neither a date nor a date-time.
+        UsageError: when `text` is neither a date nor a date-time, or lies outside the years
+            1900-2200.
     """
     given = text.strip()
     text = normalize_date_text(given)
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
+            day = _in_range(date.fromisoformat(text))
             return local_moment(day, END_OF_DAY if end_of_day else time(0, 0))
         moment = datetime.fromisoformat(text.replace(" ", "T", 1))
     except ValueError:
         raise UsageError(
-            _("'{text}' is not a date (YYYY-MM-DD or DD-MM-YYYY) or date-time "
-              "(YYYY-MM-DDTHH:MM)").format(text=given)
+            _("{text} is not a date (YYYY-MM-DD or DD-MM-YYYY) or date-time "
+              "(YYYY-MM-DDTHH:MM)").format(text=show(given))
         ) from None
+    _in_range(moment.date())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL)
     return moment.astimezone(UTC)
@@ -84,14 +87,27 @@ def parse_date(text: str) -> date:
     """Parse ``YYYY-MM-DD`` (or the Dutch ``DD-MM-YYYY``).
 
     Raises:
-        UsageError: when `text` is not such a date.
+        UsageError: when `text` is not such a date, or lies outside the years 1900-2200.
     """
     try:
-        return date.fromisoformat(normalize_date_text(text.strip()))
+        day = date.fromisoformat(normalize_date_text(text.strip()))
     except ValueError:
         raise UsageError(
-            _("'{text}' is not a date in the form YYYY-MM-DD or DD-MM-YYYY").format(text=text)
+            _("{text} is not a date in the form YYYY-MM-DD or DD-MM-YYYY").format(text=show(text))
         ) from None
+    return _in_range(day)
+
+
+def _in_range(day: date) -> date:
+    """`day`, when it lies within the years 1900-2200.
+
+    Raises:
+        UsageError: it does not.
+    """
+    try:
+        return check_date(day)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 _DUTCH_DATE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})(?=$|[ T])")

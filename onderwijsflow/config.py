@@ -28,6 +28,13 @@ class ActorConfig(_Strict):
     roles: tuple[str, ...] = ()
     email: str | None = None
 
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        from onderwijsflow.validation import check_mailbox
+
+        return check_mailbox(value) if value is not None else None
+
     @field_validator("roles")
     @classmethod
     def _known(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
@@ -77,14 +84,12 @@ class NotifyConfig(_Strict):
             raise ValueError(_("must be one line"))
         return value.strip() if value is not None else None
 
-    @field_validator("reply_to")
+    @field_validator("sender", "reply_to")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        from email.utils import parseaddr
+        from onderwijsflow.validation import check_mailbox
 
-        if value is not None and "@" not in parseaddr(value)[1]:
-            raise ValueError(_("{value!r} is not an e-mail address").format(value=value))
-        return value
+        return check_mailbox(value) if value is not None else None
 
     @field_validator("signature")
     @classmethod
@@ -100,8 +105,13 @@ class Config(_Strict):
     language: Literal["nl", "en"] = "nl"
     timezone: Literal["Europe/Amsterdam"] = "Europe/Amsterdam"
     reminder_time: dt.time = dt.time(9, 0)
+    #: Allows --now only together with a practice database (``init --practice``, issue 9): the
+    #: database's policy decides, so a file cannot switch a simulated clock on in production.
     simulated_clock: bool = False
     start_with_region: tuple[str, ...] = ("regiovorming",)
+    #: Roles by actor, read only while the database stores no users (``user add``) and never on
+    #: PostgreSQL for a login that is not the owner; it cannot allow --actor (a practice
+    #: database does) nor give more than an empty list, which is single-user mode.
     actors: dict[str, ActorConfig] = Field(default_factory=dict)
     rounds: dict[str, RoundConfig] = Field(default_factory=dict)
     notify: NotifyConfig = NotifyConfig()
@@ -141,20 +151,30 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    import yaml
+    """One configuration file, read as safely as a workflow (:mod:`onderwijsflow.yamlsafe`:
+    size, nesting and alias limits, dates within 1900-2200, duplicate keys refused).
+
+    Raises:
+        ConfigError: one sentence naming the file and, where there is one, the line.
+    """
+    from onderwijsflow.yamlsafe import YamlProblem, parse, read_limited
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        parsed = parse(read_limited(path).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(_("configuration file {file} does not exist").format(file=path)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(_("cannot read configuration file {file}: {error}").format(
             file=path, error=err)) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(_("configuration file {file} is not valid YAML").format(
-            file=f"{path}{line}")) from None
+    except YamlProblem as err:
+        raise ConfigError(_("configuration file {file} is not valid: {problem}").format(
+            file=f"{path}:{err.line}", problem=err)) from None
+    duplicates = [found for found_in in parsed.duplicates.values() for found in found_in]
+    if duplicates:
+        key, line, first = min(duplicates, key=lambda found: found[1])
+        raise ConfigError(_("configuration file {file}: duplicate key '{key}' (first at line "
+                            "{first})").format(file=f"{path}:{line}", key=key, first=first))
+    data = parsed.data if parsed.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(_("configuration file {file} must be a mapping of keys to values")
                           .format(file=path))

@@ -145,7 +145,8 @@ def _fresh_app(path: Path) -> Onderwijsflow:
     url = f"sqlite:///{path.resolve()}"
     config = load_config().model_copy(update={"simulated_clock": True, "database": url})
     clock = Clock(fixed=parse_moment("2023-03-15T09:00"))
-    return Onderwijsflow(config, db_url=url, actor=COORDINATORS[0], clock=clock)
+    # A practice database (issue 9): the demo moves a simulated clock and acts as several people.
+    return Onderwijsflow(config, db_url=url, actor=COORDINATORS[0], clock=clock, practice=True)
 
 
 # --- small helpers -------------------------------------------------------------------------

@@ -34,6 +34,8 @@ LEGACY_CONFIG = Path(__file__).resolve().parent / "data" / "config-2024"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "shipped_workflows: the test reads the shipped workflows/, not the frozen set")
+    config.addinivalue_line(
+        "markers", "production: the databases the test creates are production databases")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -55,6 +57,32 @@ def frozen_workflows(request: pytest.FixtureRequest) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(base, "shipped", frozen)
         patch.setattr(config, "shipped", frozen)
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def practice_databases() -> Iterator[None]:
+    """The databases the tests create are practice databases (issue 9), as ``init --practice``
+    makes them: the tests move a simulated clock and act as anne, joost and piet. Session-wide,
+    so that module-scoped fixtures' databases are practice ones too. A test of production
+    databases says ``init(practice=False)`` or is marked ``production`` (see below)."""
+    from onderwijsflow.service.base import Base
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Base, "default_practice", True)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def production_databases(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test marked ``production`` creates production databases, as plain ``init`` does."""
+    if request.node.get_closest_marker("production") is None:
+        yield
+        return
+    from onderwijsflow.service.base import Base
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Base, "default_practice", False)
         yield
 
 
@@ -99,6 +127,14 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+def _make_practice(database) -> None:  # type: ignore[no-untyped-def]
+    """Turn a just-migrated database into a practice database (what ``init --practice`` does)."""
+    from sqlalchemy import text
+
+    with database.connect() as connection, connection.begin():
+        connection.execute(text("UPDATE policy SET practice = :yes WHERE id = 1"), {"yes": True})
+
+
 def _migrated(url: str) -> Iterator:
     from onderwijsflow.store.db import Database
     from onderwijsflow.store.migrate import upgrade
@@ -106,6 +142,7 @@ def _migrated(url: str) -> Iterator:
     database = Database(url)
     try:
         upgrade(database)
+        _make_practice(database)
         yield database
     finally:
         database.dispose()

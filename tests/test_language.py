@@ -143,6 +143,8 @@ def scenario(flow: Flow, slug: str, tmp: Path) -> list[tuple[str, Run]]:
     do("history", slug, "--event", "1")
     do("audit verify", slug)
     do("audit verify")
+    do("audit anchor", "--out", str(tmp / f"anker-{slug}.json"))
+    do("audit verify", "--anchor", str(tmp / f"anker-{slug}.json"))
     do("deadlines", "--within", "P2Y")
     do("deadlines", "--region", slug, "--ics", str(tmp / f"{slug}.ics"))
     do("scheduler tick")
@@ -150,6 +152,13 @@ def scenario(flow: Flow, slug: str, tmp: Path) -> list[tuple[str, Run]]:
     do("scheduler resend", "999999")  # not found
     do("report")
     do("report", "--format", "md")
+    do("policy show")
+    do("user add", "anne", "--role", "coordinator")  # refused: the first user is an admin
+    do("user add", "anne", "--role", "admin", "--email", "anne@example.org")
+    do("user list")
+    do("policy write-scope", "all")
+    do("policy events")
+    do("user remove", "baas")  # not found
     for command in sorted(HELP_ONLY):
         do(command, "--help")
     for command in sorted(set(leaf_commands())):

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.shipped_workflows  # the README shows the shipped workflows
+# The README shows the shipped workflows, and a reader follows it on a fresh database: plain
+# `init` makes a production one, as for them.
+pytestmark = [pytest.mark.shipped_workflows, pytest.mark.production]
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)

@@ -34,7 +34,7 @@ HOSTILE = {
     "som": "@SUM(1+1)*cmd|' /C calc'!A0",
     "streep": "-foo",
 }
-HOSTILE_COORDINATOR = "+31 6 12345678"
+HOSTILE_COORDINATOR = "+31612345678@example.org"  # a valid address that a spreadsheet would add up
 
 FILES = ["overzicht-samenvatting.csv", "overzicht-statussen.csv", "overzicht-voorwaarden.csv",
          "overzicht-themas.csv", "overzicht-peilgesprekken.csv", "overzicht-verlopen.csv",

@@ -160,7 +160,9 @@ class World:
 
     def config_file(self, extra: str = "") -> Path:
         path = self.tmp / f"config-{len(self.apps)}.yaml"
-        path.write_text(CONFIG + extra, encoding="utf-8")
+        # A configuration names each key once: an `extra` with its own notify: replaces ours.
+        base = CONFIG.split("notify:")[0] if "notify:" in extra else CONFIG
+        path.write_text(base + extra, encoding="utf-8")
         return path
 
     def app(self, *, clock: Clock | None = None, extra_config: str = "",

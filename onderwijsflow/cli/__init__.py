@@ -53,9 +53,13 @@ pass_settings = click.make_pass_decorator(Settings)
 @click.option("--workflows", envvar="ONDERWIJSFLOW_WORKFLOWS", metavar="DIR",
               help="Workflow directory [default: the shipped workflows; env ONDERWIJSFLOW_WORKFLOWS].")
 @click.option("--actor", envvar="ONDERWIJSFLOW_ACTOR", metavar="NAME",
-              help="Who is acting [default: the operating-system user; env ONDERWIJSFLOW_ACTOR].")
+              help="Who is acting, in a practice database [default: the login; env ONDERWIJSFLOW_ACTOR].")
 @click.option("--now", envvar="ONDERWIJSFLOW_NOW", metavar="ISO-DATETIME",
-              help="Simulated current time, if the configuration allows it [env ONDERWIJSFLOW_NOW].")
+              help="Simulated current time, in a practice database whose configuration allows it "
+                   "[env ONDERWIJSFLOW_NOW].")
+@click.option("--backdate", metavar="REASON",
+              help="Allow effective times before a region's last event, for this reason "
+                   "(practice databases only; the events record it).")
 @click.option("--lang", envvar=i18n.ENV, type=click.Choice(i18n.LANGUAGES, case_sensitive=False),
               help=N_("Language of every text a person reads [default: nl; env ONDERWIJSFLOW_LANG]."))
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -74,9 +78,9 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 
 def _register() -> None:
-    from onderwijsflow.cli import audit, cases, importing, regions, report, scheduling, workflows
+    from onderwijsflow.cli import audit, cases, importing, regions, report, scheduling, users, workflows
 
-    for module in (workflows, regions, cases, audit, scheduling, report, importing):
+    for module in (workflows, regions, cases, audit, scheduling, report, importing, users):
         for command in module.COMMANDS:
             cli.add_command(command)
 

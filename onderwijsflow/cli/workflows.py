@@ -14,11 +14,16 @@ from onderwijsflow.i18n import N_, _, ngettext, pgettext
 
 
 @click.command()
+@click.option("--practice", is_flag=True,
+              help="Create a practice database: a simulated clock (--now) and --actor are allowed.")
 @json_option
 @pass_settings
-def init(settings: Settings, as_json: bool) -> None:
+def init(settings: Settings, practice: bool, as_json: bool) -> None:
     """Create or upgrade the database schema and store the workflows in use."""
-    result = settings.app.init()
+    app = settings.app
+    if practice:
+        app.practice = True
+    result = app.init()
     if as_json:
         emit_json(result)
         return
@@ -29,6 +34,8 @@ def init(settings: Settings, as_json: bool) -> None:
             revision=result["revision"], previous=result["from_revision"]))
     for name in result["workflows_stored"]:
         say(_("stored workflow {name}").format(name=name))
+    if result.get("practice"):
+        say(_("this is a practice database: --now and --actor are allowed"))
 
 
 @click.group()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from onderwijsflow.i18n import _
+from onderwijsflow.validation import check_duration, show
 
 _PATTERN = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -32,13 +33,15 @@ class Duration:
         """Parse an ISO 8601 duration such as ``P14D`` or ``P1Y6M``.
 
         Raises:
-            ValueError: when `text` is not an ISO 8601 duration.
+            ValueError: when `text` is not an ISO 8601 duration, or is longer than a century.
         """
         match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
         if not match:
-            raise ValueError(_("'{text}' is not an ISO 8601 duration such as P14D, P6W or P6M")
-                             .format(text=text))
-        parts = {k: int(v) for k, v in match.groupdict().items() if v}
+            raise ValueError(_("{text} is not an ISO 8601 duration such as P14D, P6W or P6M")
+                             .format(text=show(text)))
+        # A number of more than 12 digits is far beyond a century (and slow to read).
+        parts = {k: int(v) if len(v) <= 12 else 10**12 for k, v in match.groupdict().items() if v}
+        check_duration(parts, text.strip())
         months = parts.get("years", 0) * 12 + parts.get("months", 0)
         delta = timedelta(
             weeks=parts.get("weeks", 0),

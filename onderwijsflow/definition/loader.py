@@ -10,17 +10,13 @@ raised as one :class:`~onderwijsflow.errors.DefinitionError`. A workflow that lo
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import re
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
-from yaml.constructor import ConstructorError
 
 from onderwijsflow.definition.model import (
     BodyDef,
@@ -51,221 +47,16 @@ from onderwijsflow.vocabulary import (
     require_member,
     suggest,
 )
+from onderwijsflow.yamlsafe import Parsed as _Parsed
+from onderwijsflow.yamlsafe import YamlProblem as _YamlProblem
+from onderwijsflow.yamlsafe import parse as _parse
+from onderwijsflow.yamlsafe import read_limited
 
 __all__ = ["LoadedWorkflow", "load_directory", "load_workflow_file", "load_workflow_text"]
 
 Path_ = tuple[Any, ...]
 
-# --- YAML with line numbers ----------------------------------------------------------------
-
-
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """A SafeLoader (libyaml's parser where present) that records the line of every key and
-    item and refuses duplicate keys.
-
-    It also reads YAML 1.2 style: only true/false are booleans (a state named `no` stays
-    text) and ``16:00`` is text, not the sexagesimal number 960.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.lines: dict[int, tuple[int, dict[Any, int]]] = {}
-        self.duplicates: dict[int, list[tuple[Any, int, int]]] = {}
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, KeyError, TypeError, OverflowError) as err:
-            problem = (_("invalid date {value} ({reason})")
-                       if node.tag == "tag:yaml.org,2002:timestamp"
-                       else _("invalid value {value} ({reason})"))
-            problem = problem.format(value=_show(node.value), reason=_python_reason(err))
-            raise ConstructorError(None, None, problem, node.start_mark) from None
-
-    def construct_lined_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
-        data: dict[Any, Any] = {}
-        yield data
-        self._note_duplicates(node, data)
-        self.flatten_mapping(node)
-        keys: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node)
-            if not isinstance(key, Hashable):
-                raise ConstructorError(None, None, _("a key must be text"), key_node.start_mark)
-            data[key] = self.construct_object(value_node)
-            keys[key] = key_node.start_mark.line + 1
-        self.lines[id(data)] = (node.start_mark.line + 1, keys)
-
-    def construct_lined_seq(self, node: yaml.SequenceNode) -> Iterator[list[Any]]:
-        data: list[Any] = []
-        yield data
-        data.extend(self.construct_object(child) for child in node.value)
-        lines = {i: child.start_mark.line + 1 for i, child in enumerate(node.value)}
-        self.lines[id(data)] = (node.start_mark.line + 1, lines)
-
-    def _note_duplicates(self, node: yaml.MappingNode, data: dict[Any, Any]) -> None:
-        first: dict[Any, int] = {}
-        for key_node, _value in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node)
-            line = key_node.start_mark.line + 1
-            if isinstance(key, Hashable) and key in first:
-                self.duplicates.setdefault(id(data), []).append((key, line, first[key]))
-            elif isinstance(key, Hashable):
-                first[key] = line
-
-
-_RETYPED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"}
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_lined_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_lined_seq)
-_LineLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in _RETYPED]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-
-
-#: Python's reasons for refusing a date or time in YAML, translated where a person reads them.
-_PYTHON_REASONS = frozenset((
-    N_("month must be in 1..12"),
-    N_("day is out of range for month"),
-    N_("hour must be in 0..23"),
-    N_("minute must be in 0..59"),
-    N_("second must be in 0..59"),
-))
-
-
-def _python_reason(err: Exception) -> str:
-    """`err`'s text, in the reader's language when it is one of :data:`_PYTHON_REASONS`."""
-    text = str(err)
-    return _(text) if text in _PYTHON_REASONS else text
-
-
-class _YamlProblem(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-@dataclass
-class _Parsed:
-    """A YAML document with the line of every key and item, and its duplicate keys."""
-
-    data: Any
-    lines: dict[int, tuple[int, dict[Any, int]]] = field(default_factory=dict)
-    duplicates: dict[int, list[tuple[Any, int, int]]] = field(default_factory=dict)
-
-    def line_of(self, path: Path_) -> int:
-        """The line of the deepest part of `path` present in the document (1-based)."""
-        node = self.data
-        line = self.lines[id(node)][0] if id(node) in self.lines else 1
-        for step in path:
-            entry = self.lines.get(id(node)) if isinstance(node, dict | list) else None
-            if entry is None or step not in entry[1]:
-                break
-            line, node = entry[1][step], node[step]
-        return line
-
-    def containers(self) -> Iterator[tuple[Path_, Any]]:
-        """Every mapping and sequence with its path, each once (aliases may share them)."""
-        seen: set[int] = set()
-        todo: list[tuple[Path_, Any]] = [((), self.data)]
-        while todo:
-            path, node = todo.pop()
-            if not isinstance(node, dict | list) or id(node) in seen:
-                continue
-            seen.add(id(node))
-            yield path, node
-            items = node.items() if isinstance(node, dict) else enumerate(node)
-            todo.extend(((*path, key), value) for key, value in items)
-
-
-@functools.lru_cache(maxsize=64)
-def _parse(text: str) -> _Parsed:
-    """Read YAML text, keeping lines (cached: the cross-file checks read each file again).
-
-    Raises:
-        _YamlProblem: the YAML is malformed, with the line where it went wrong.
-    """
-    try:
-        loader = _LineLoader(text)
-    except yaml.YAMLError as err:
-        raise _yaml_problem(err, text) from None
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as err:
-        raise _yaml_problem(err, text) from None
-    except RecursionError:
-        raise _YamlProblem(1, _("the YAML is nested too deeply")) from None
-    finally:
-        loader.dispose()
-    return _Parsed(data, loader.lines, loader.duplicates)
-
-
-#: The YAML parser's (libyaml's or PyYAML's) commonest problems and contexts, so that they can
-#: be translated; each msgid is the parser's own English text.
-_YAML_TEXTS = frozenset((
-    N_("could not find expected ':'"),
-    N_("did not find expected key"),
-    N_("did not find expected node content"),
-    N_("did not find expected ',' or '}'"),
-    N_("did not find expected ',' or ']'"),
-    N_("did not find expected '-' indicator"),
-    N_("did not find expected <document start>"),
-    N_("did not find expected comment or line break"),
-    N_("mapping values are not allowed in this context"),
-    N_("mapping values are not allowed here"),
-    N_("found character that cannot start any token"),
-    N_("found unexpected end of stream"),
-    N_("found undefined alias"),
-    N_("found unknown escape character"),
-    N_("found duplicate %YAML directive"),
-    N_("while scanning a simple key"),
-    N_("while parsing a block mapping"),
-    N_("while parsing a flow mapping"),
-    N_("while parsing a flow sequence"),
-    N_("while parsing a block collection"),
-    N_("while parsing a flow node"),
-    N_("while parsing a block node"),
-    N_("while scanning a block scalar"),
-    N_("while scanning a quoted scalar"),
-    N_("while parsing a quoted scalar"),
-    N_("while scanning for the next token"),
-))
-_UNKNOWN_TAG = re.compile(r"^could not determine a constructor for the tag ('.*')$")
-
-
-def _yaml_text(text: str) -> str:
-    """A problem or context of the YAML parser, in the reader's language where it is known."""
-    if text in _YAML_TEXTS:
-        return _(text)
-    unknown = _UNKNOWN_TAG.match(text)
-    if unknown:
-        return _("could not determine a constructor for the tag {tag}").format(tag=unknown[1])
-    return text
-
-
-def _yaml_problem(err: yaml.YAMLError, text: str) -> _YamlProblem:
-    if isinstance(err, yaml.reader.ReaderError):
-        return _YamlProblem(text[: err.position].count("\n") + 1,
-                            _("invalid YAML: {problem}").format(problem=err.reason))
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    problem = _yaml_text(getattr(err, "problem", None) or str(err))
-    context = getattr(err, "context", None)
-    if isinstance(err, ConstructorError) and context is None:
-        message = problem  # one of ours (a bad date or value), or a tag YAML cannot read
-    else:
-        message = _("invalid YAML: {problem}").format(
-            problem=f"{problem} ({_yaml_text(context)})" if context else problem)
-    return _YamlProblem(mark.line + 1 if mark else 1, message)
+# --- YAML: read by onderwijsflow.yamlsafe (limits, lines, duplicate keys) ------------------
 
 
 # --- reporting -----------------------------------------------------------------------------
@@ -494,6 +285,7 @@ def _check_rules(defn: WorkflowDef, report: _Report) -> WorkflowDef:
     _check_transitions(defn, report)
     _check_milestones(defn, report)
     _check_params(defn, report)
+    _check_facts(defn, report)
     _check_records(defn, report)
     _check_decisions(defn, report)
     _check_migrations(defn, report)
@@ -756,6 +548,34 @@ def _check_params(defn: WorkflowDef, report: _Report) -> None:
                          _("param '{name}' default: {problem}").format(name=name, problem=err))
 
 
+def _check_facts(defn: WorkflowDef, report: _Report) -> None:
+    """`min`, `max` and `decimals` fit the fact's type, and `min` is not above `max`."""
+    for name, fact in defn.facts.items():
+        at = ("facts", name)
+        if fact.decimals is not None and fact.type != "decimal":
+            report.error((*at, "decimals"), _(
+                "fact '{name}' declares decimals but has type: {type}; decimals are for type: "
+                "decimal").format(name=name, type=fact.type))
+        bounds = {}
+        for key in ("min", "max"):
+            raw = getattr(fact, key)
+            if raw is None:
+                continue
+            if fact.type not in ("int", "decimal", "date"):
+                report.error((*at, key), _(
+                    "fact '{name}' declares {key} but has type: {type}; {key} is for a number "
+                    "or a date").format(name=name, key=key, type=fact.type))
+                continue
+            try:
+                bounds[key] = coerce_value(fact.type, raw, places=fact.decimals)
+            except ValueError as err:
+                report.error((*at, key), _("fact '{name}' {key}: {problem}").format(
+                    name=name, key=key, problem=err))
+        if len(bounds) == 2 and bounds["min"] > bounds["max"]:
+            report.error((*at, "min"), _("fact '{name}': min {low} is above max {high}").format(
+                name=name, low=fact.min, high=fact.max))
+
+
 def _warn_unreachable(defn: WorkflowDef, report: _Report) -> None:
     if defn.initial not in defn.states:
         return
@@ -918,10 +738,12 @@ def load_workflow_file(path: str | Path, registry: CheckRegistry | None = None) 
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_limited(path)
     except OSError as err:
         raise _error([_("{file}: cannot read the file ({reason})").format(
             file=path.name, reason=err.strerror or err)]) from None
+    except _YamlProblem as err:
+        raise _error([f"{path.name}:{err.line}: {err}"]) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:

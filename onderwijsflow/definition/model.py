@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from onderwijsflow import validation
 from onderwijsflow.definition.durations import Duration
 from onderwijsflow.i18n import N_, _, join_or, ngettext
 
@@ -25,10 +26,10 @@ FieldType = Literal["string", "text", "int", "decimal", "bool", "date", "list", 
 #: Other names for types, accepted wherever a type is named (facts, params, record fields).
 TYPE_ALIASES = {"integer": "int", "number": "decimal", "boolean": "bool"}
 
-#: Integers are stored as 64-bit values on both databases; a larger one could not be read back.
-INT_RANGE = (-(2**63), 2**63 - 1)
-#: Dates a person can mean in this domain; anything else is a typo (2204 for 2024).
-DATE_RANGE = (date(1900, 1, 1), date(2200, 12, 31))
+#: The ranges every value keeps to (see :mod:`onderwijsflow.validation`), here for the
+#: modules that have always imported them from the workflow language.
+INT_RANGE = validation.INT_RANGE
+DATE_RANGE = validation.DATE_RANGE
 
 
 def _alias_type(value: Any) -> Any:
@@ -66,15 +67,32 @@ class FactDef(_Strict):
     """A typed attribute a workflow reads or writes: of the region, or of one case (a round).
 
     A ``scope: case`` fact (the amount granted in one round) belongs to one case, so a later
-    round does not see an earlier round's value.
+    round does not see an earlier round's value. A number or date may declare the lowest
+    (`min`) and highest (`max`) value it takes; a decimal how many `decimals` it has at most
+    (an amount of money: ``decimals: 2``). The loader checks that these fit the type.
     """
 
     type: ValueType = "string"
     label: str | None = None
     choices: tuple[str, ...] | None = None
     scope: Literal["region", "case"] = "region"
+    min: Any = None
+    max: Any = None
+    decimals: int | None = Field(default=None, ge=0, le=validation.DECIMAL_PLACES)
 
     _type = field_validator("type", mode="before")(lambda v: _alias_type(v))
+
+    def value(self, raw: Any) -> Any:
+        """`raw` (command-line or CSV text) as a value of this fact: of its type, within its
+        `min` and `max`, with at most its `decimals` (choices are the caller's to check).
+
+        Raises:
+            ValueError: one sentence naming the value and what was expected.
+        """
+        typed = coerce_value(self.type, raw, places=self.decimals)
+        low = None if self.min is None else coerce_value(self.type, self.min)
+        high = None if self.max is None else coerce_value(self.type, self.max)
+        return validation.check_bounds(typed, low, high)
 
 
 class FieldDef(_Strict):
@@ -306,16 +324,17 @@ class WorkflowDef(_Strict):
         return {t.trigger for t in self.transitions}
 
 
-def coerce_value(kind: ValueType, raw: Any) -> Any:
-    """Turn `raw` (YAML or command-line text) into a value of `kind`.
+def coerce_value(kind: ValueType, raw: Any, *, places: int | None = None) -> Any:
+    """Turn `raw` (YAML or command-line text) into a value of `kind`, within the bounds of
+    :mod:`onderwijsflow.validation` (a decimal with at most `places` decimals, when given).
 
     Raises:
         ValueError: with a sentence saying what was expected.
     """
     if kind == "string":
         if isinstance(raw, str | int | Decimal) and not isinstance(raw, bool):
-            return str(raw)
-        raise ValueError(_("expected text, got {value}").format(value=repr(raw)))
+            return validation.check_text(str(raw), N_("text"))
+        raise ValueError(_("expected text, got {value}").format(value=validation.show(raw)))
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -327,27 +346,30 @@ def coerce_value(kind: ValueType, raw: Any) -> Any:
         raise ValueError(_("expected true or false (ja/nee), got {value}").format(value=repr(raw)))
     if kind == "int":
         whole = _("expected a whole number, got {value}")
-        if isinstance(raw, bool):
-            raise ValueError(whole.format(value=repr(raw)))
-        try:
-            number = int(str(raw).strip().replace("_", ""))
-        except ValueError:
-            raise ValueError(whole.format(value=repr(raw))) from None
-        if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError(whole.format(value=validation.show(raw)))
+        text = str(int(raw)) if isinstance(raw, float) else str(raw).strip().replace("_", "")
+        if len(text) > 25:  # far beyond 64 bits; and int() of thousands of digits is slow
             raise ValueError(_("{value} is too large; a whole number lies between {low} and {high}")
-                             .format(value=repr(raw), low=INT_RANGE[0], high=INT_RANGE[1]))
-        return number
+                             .format(value=validation.show(raw), low=INT_RANGE[0], high=INT_RANGE[1]))
+        try:
+            number = int(text)
+        except ValueError:
+            raise ValueError(whole.format(value=validation.show(raw))) from None
+        return validation.check_int(number)
     if kind == "decimal":
         if isinstance(raw, bool):
-            raise ValueError(_("expected a number, got {value}").format(value=repr(raw)))
+            raise ValueError(_("expected a number, got {value}").format(value=validation.show(raw)))
+        text = str(raw).strip().replace(",", ".")
         try:
-            value = Decimal(str(raw).strip().replace(",", "."))
+            value = Decimal(text) if len(text) <= 60 else Decimal("NaN")
         except ArithmeticError:
             raise ValueError(_("expected a number such as 100000.00, got {value}")
-                             .format(value=repr(raw))) from None
+                             .format(value=validation.show(raw))) from None
         if not value.is_finite():
-            raise ValueError(_("expected a finite number, got {value}").format(value=repr(raw)))
-        return value
+            raise ValueError(_("expected a finite number, got {value}").format(
+                value=validation.show(raw)))
+        return validation.check_decimal(value, places)
     if kind == "date":
         if isinstance(raw, date):
             day = raw
@@ -358,12 +380,24 @@ def coerce_value(kind: ValueType, raw: Any) -> Any:
                 day = date.fromisoformat(normalize_date_text(str(raw).strip()))
             except ValueError:
                 raise ValueError(_("expected a date YYYY-MM-DD or DD-MM-YYYY, got {value}")
-                                 .format(value=repr(raw))) from None
-        if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
-            raise ValueError(_("{day} lies outside the years {first}-{last}").format(
-                day=day.isoformat(), first=DATE_RANGE[0].year, last=DATE_RANGE[1].year))
-        return day
+                                 .format(value=validation.show(raw))) from None
+        return validation.check_date(day)
     raise ValueError(_("unknown value type {kind}").format(kind=repr(kind)))
+
+
+def stored_value(kind: str, raw: Any) -> Any:
+    """A value as the store holds it, typed where it can be, else as it is: never raises.
+
+    A store may hold what today's rules refuse (an integer beyond 64 bits that SQLite kept as
+    a float, written before the rule or behind the tool's back); it must still be shown,
+    reported and repaired (``fact set``, ``fact unset``), so reading never refuses it.
+    """
+    if raw is None:
+        return None
+    try:
+        return coerce_value(kind, raw)  # type: ignore[arg-type]  # an unknown kind: as it is
+    except (ValueError, ArithmeticError, TypeError):
+        return raw
 
 
 #: pydantic's messages a workflow author (or a check's parameters) meets, by error type, so

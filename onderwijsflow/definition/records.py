@@ -34,9 +34,8 @@ def read_fields_file(path: str) -> dict[str, Any]:
     Raises:
         UsageError: the file is unreadable, too large, not YAML or not a mapping of names.
     """
-    import yaml
-
     from onderwijsflow.errors import UsageError
+    from onderwijsflow.yamlsafe import YamlProblem, parse
 
     try:
         with open(path, "rb") as handle:
@@ -44,14 +43,13 @@ def read_fields_file(path: str) -> dict[str, Any]:
         if len(raw) > MAX_FILE:
             raise UsageError(_("{path}: a fields file is at most {size} bytes")
                              .format(path=path, size=MAX_FILE))
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = parse(raw.decode("utf-8")).data  # alias expansion and nesting bounded
     except (OSError, UnicodeDecodeError) as err:
         raise UsageError(_("{path}: cannot read the file ({reason})").format(path=path, reason=err)
                          ) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise UsageError(_("{path}:{line}: not valid YAML").format(
-            path=path, line=mark.line + 1 if mark else 1)) from None
+    except YamlProblem as err:
+        raise UsageError(_("{path}:{line}: not valid YAML").format(path=path, line=err.line)
+                         ) from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):

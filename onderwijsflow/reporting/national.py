@@ -33,7 +33,7 @@ from sqlalchemy import String, cast, select, type_coerce
 
 from onderwijsflow.clock import iso_local
 from onderwijsflow.definition.durations import Duration
-from onderwijsflow.definition.model import DueDef, coerce_value
+from onderwijsflow.definition.model import DueDef, stored_value
 from onderwijsflow.engine.context import (
     DocumentInfo,
     PartnerInfo,
@@ -251,7 +251,7 @@ def _facts(rows: _Rows) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = defaultdict(dict)
     for region_id, name, kind, value in rows:
         raw = _json(value)
-        out[region_id][name] = None if raw is None else coerce_value(kind, raw)
+        out[region_id][name] = stored_value(kind, raw)
     return out
 
 

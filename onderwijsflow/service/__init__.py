@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from onderwijsflow.service.auditing import AuditOps
 from onderwijsflow.service.bulk import BulkOps
 from onderwijsflow.service.facts import FactOps
 from onderwijsflow.service.history import HistoryOps
@@ -21,9 +22,11 @@ from onderwijsflow.service.importing import ImportOps
 from onderwijsflow.service.migration import MigrationOps
 from onderwijsflow.service.records import RecordOps
 from onderwijsflow.service.regions import RegionOps
+from onderwijsflow.service.users import UserOps
 
 
-class Onderwijsflow(RegionOps, FactOps, RecordOps, MigrationOps, BulkOps, ImportOps, HistoryOps):
+class Onderwijsflow(AuditOps, RegionOps, FactOps, RecordOps, MigrationOps, BulkOps, ImportOps, HistoryOps,
+                    UserOps):
     """The application: every use case a coordinator has, usable from Python."""
 
     def init(self) -> dict[str, Any]:
@@ -32,11 +35,16 @@ class Onderwijsflow(RegionOps, FactOps, RecordOps, MigrationOps, BulkOps, Import
 
         before, after = upgrade(self.db)
         self._checked_schema = True
+        self._init_policy(before)
+        self._enforce_policy()
+        if before is not None and self._effective().users:
+            self._require_admin()
         with self.db.session() as session:
             added = self.catalog.sync(session, self.now())
         self._synced = True
         return {"database": self.db.display_url,
-                "from_revision": before, "revision": after, "workflows_stored": added}
+                "from_revision": before, "revision": after, "workflows_stored": added,
+                "practice": self._effective().practice}
 
 
 __all__ = ["Onderwijsflow"]

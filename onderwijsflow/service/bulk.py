@@ -19,7 +19,7 @@ from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import NotFound, Refused
 from onderwijsflow.i18n import _
 from onderwijsflow.service.cases import CaseBatch, CaseOps, _decision_json
-from onderwijsflow.service.decisions import DecisionInput, validate_decision
+from onderwijsflow.service.decisions import DecisionInput, check_reason, validate_decision
 from onderwijsflow.service.snapshot import for_case, region_contexts
 from onderwijsflow.store.tables import Case, Region
 
@@ -52,6 +52,7 @@ class BulkOps(CaseOps):
             ``{"moved": [...], "refused": [{"region", "unmet", ...}], "dry_run"}``; moved
             entries are the advance JSON of each case.
         """
+        check_reason(reason)
         machine = self.catalog.current(workflow)
         if trigger not in machine.definition.triggers:
             raise NotFound(_("workflow '{workflow}' has no trigger '{trigger}'").format(

@@ -19,7 +19,7 @@ from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
 from onderwijsflow.i18n import _, ngettext
 from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import Base
-from onderwijsflow.service.decisions import DecisionInput, DecisionRecord, validate_decision
+from onderwijsflow.service.decisions import DecisionInput, DecisionRecord, check_reason, validate_decision
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
 from onderwijsflow.store.audit import EventBatch
 from onderwijsflow.store.db import compare_and_set_case
@@ -225,6 +225,7 @@ class CaseOps(Base):
             Refused: after auditing the attempt (unless a dry run).
             Conflict: the region changed between reading and writing; nothing was written.
         """
+        check_reason(reason)
         given = DecisionInput(decided_by, decision_date, decision_ref)
         denied = None if dry_run else self._writer_problem()
         if override:

@@ -14,7 +14,7 @@ from typing import Any
 from onderwijsflow.clock import parse_date, to_local
 from onderwijsflow.definition.model import DATE_RANGE, TransitionDef, WorkflowDef
 from onderwijsflow.errors import UsageError
-from onderwijsflow.i18n import _, format_date, join_and
+from onderwijsflow.i18n import N_, _, format_date, join_and
 from onderwijsflow.vocabulary import suggest
 
 #: The longest reference a decision may carry (a register number, a file name).
@@ -102,3 +102,20 @@ def validate_decision(
         raise UsageError(_("--decision-ref must be one line of at most {n} characters").format(
             n=MAX_REF))
     return DecisionRecord(given.by, definition.body_label(given.by), day, ref, spec.document)
+
+
+def check_reason(reason: str | None) -> None:
+    """A ``--reason`` goes into the append-only log for good: at most a page of text, no
+    control characters besides line breaks and tabs.
+
+    Raises:
+        UsageError: naming what is wrong (nothing is written).
+    """
+    if reason is None:
+        return
+    from onderwijsflow.validation import check_text
+
+    try:
+        check_text(reason, N_("the reason"))
+    except ValueError as err:
+        raise UsageError(str(err)) from None

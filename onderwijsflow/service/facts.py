@@ -11,11 +11,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from onderwijsflow.definition.model import FactDef, coerce_value, dump_value
+from onderwijsflow.definition.model import FactDef, dump_value, stored_value
 from onderwijsflow.errors import NotFound, UsageError
 from onderwijsflow.i18n import _, join_or
 from onderwijsflow.service.cases import CaseOps
-from onderwijsflow.service.snapshot import load_fact
 from onderwijsflow.store.tables import Case, CaseFact, Fact, Region
 from onderwijsflow.vocabulary import suggest
 
@@ -51,12 +50,12 @@ class FactOps(CaseOps):
                 when the region has several cases it could belong to).
 
         Raises:
-            UsageError: the value is not of the declared type or not one of its choices, or
-                the case is ambiguous.
+            UsageError: the value is not of the declared type, outside its `min`/`max`, has
+                more than its `decimals`, is not one of its choices, or the case is ambiguous.
         """
         fact_def, owners = self.fact_definition(name)
         try:
-            typed = coerce_value(fact_def.type, value)
+            typed = fact_def.value(value)
         except ValueError as err:
             raise UsageError(_("fact '{name}': {problem}").format(name=name, problem=err)) from None
         if fact_def.choices and typed not in fact_def.choices:
@@ -72,7 +71,7 @@ class FactOps(CaseOps):
                 case = self._fact_case(session, region, name, owners, workflow, round)
                 return self._set_case_fact(session, region, case, name, fact_def, typed)
             row = session.get(Fact, (region.id, name))
-            old = dump_value(load_fact(row)) if row else None
+            old = dump_value(stored_value(row.type, row.value)) if row else None
             new = dump_value(typed)
             if row is None:
                 assert region.id is not None
@@ -106,7 +105,7 @@ class FactOps(CaseOps):
                 row = session.get(Fact, (region.id, name))
             if row is None or row.value is None:
                 raise NotFound(_("fact '{name}' of {slug} has no value").format(name=name, slug=slug))
-            old = dump_value(coerce_value(row.type, row.value))  # type: ignore[arg-type]  # stored types are ValueType
+            old = dump_value(stored_value(row.type, row.value))
             session.delete(row)
             self._record(session, region, "fact_unset", case_id=case.id if case else None,
                          workflow=case.workflow if case else None,
@@ -129,7 +128,7 @@ class FactOps(CaseOps):
     def _set_case_fact(self, session: Session, region: Region, case: Case, name: str,
                        fact_def: FactDef, typed: Any) -> dict[str, Any]:
         row = session.get(CaseFact, (case.id, name))
-        old = dump_value(coerce_value(row.type, row.value)) if row and row.value is not None else None  # type: ignore[arg-type]
+        old = dump_value(stored_value(row.type, row.value)) if row else None
         new = dump_value(typed)
         if row is None:
             assert case.id is not None

@@ -11,7 +11,6 @@ from onderwijsflow.clock import iso_local
 from onderwijsflow.errors import NotFound, UsageError
 from onderwijsflow.i18n import _
 from onderwijsflow.service.base import Base
-from onderwijsflow.store import audit
 from onderwijsflow.store.tables import Event
 
 #: Event kinds that change a case's state (`case_opened` puts it in its initial state, a
@@ -82,21 +81,6 @@ class HistoryOps(Base):
             raise NotFound(_("{slug} has no event {seq} (it has {count})").format(
                 slug=slug, seq=seq, count=region.event_seq))
         return {"region": slug, "event": _event_json(found)}
-
-    def verify_audit(self, slug: str | None = None) -> dict[str, Any]:
-        """Check every hash chain (or one region's); the report names the first broken event."""
-        with self._read() as session:
-            report = audit.verify(session, slug)
-        return {
-            "ok": report.ok,
-            "regions": report.regions,
-            "events": report.events,
-            "broken": [
-                {"region": region, "seq": seq, "reason": reason}
-                for region, seq, reason in report.broken
-            ],
-        }
-
 
 def _states(events: list[Event]) -> tuple[dict[str, str], dict[str, int]]:
     """The state and workflow version of each case after `events` (keyed by workflow,

@@ -52,13 +52,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlmodel import Session
 
-from onderwijsflow.definition.model import FactDef, ValueType, WorkflowDef, coerce_value, dump_value
+from onderwijsflow.definition.model import FactDef, WorkflowDef, dump_value, stored_value
 from onderwijsflow.errors import Conflict, UsageError
 from onderwijsflow.i18n import N_, _, join_or, ngettext
 from onderwijsflow.scheduler.planning import on_enter
@@ -66,6 +66,7 @@ from onderwijsflow.service.base import SLUG
 from onderwijsflow.service.cases import CaseOps, _typed_params
 from onderwijsflow.store.audit import event_fields
 from onderwijsflow.store.tables import Case, Event, Fact, Partner, Region, RoleAssignment
+from onderwijsflow.validation import MAX_NAME, MAX_SLUG, MAX_TEXT, check_mailbox
 from onderwijsflow.vocabulary import PARTNER_KINDS, REGION_ROLES, SECTORS, require_member, suggest
 
 __all__ = ["COLUMNS", "ImportOps", "PartnerItem", "PersonItem", "Progress", "RegionRow", "read_regions_csv"]
@@ -80,7 +81,6 @@ FACT_PREFIX = "fact:"
 #: Called with (regions done, regions in the file) while the import writes.
 Progress = Callable[[int, int], None]
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 #: Unicode category Cc: line breaks, tabs, NUL (which PostgreSQL refuses in text) and the like.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ITEMS = re.compile(r"\||\r\n|\r|\n")
@@ -360,26 +360,39 @@ class _RowReader:
             return ""
         return value if self.plain(_(_WHAT.get(column, column)), value) else ""
 
-    def plain(self, what: str, value: str) -> bool:
-        """True for one line of text without control characters (`what`: what a person calls
-        the value, translated)."""
+    def plain(self, what: str, value: str, most: int = MAX_NAME) -> bool:
+        """True for one line of text without control characters, at most `most` characters
+        long (`what`: what a person calls the value, translated)."""
         if _CONTROL.search(value):
             self.problem(_("{what} '{value}' contains a line break or control character").format(
                 what=what, value=_short(value)))
+            return False
+        if len(value) > most:
+            self.problem(_("{what} '{value}' is longer than {most} characters").format(
+                what=what, value=_short(value), most=most))
             return False
         return True
 
     def slug(self) -> str:
         value = self.text("slug", required=True)
-        if value and not SLUG.fullmatch(value):
+        if len(value) > MAX_SLUG:
+            self.problem(_("slug '{value}' is longer than {most} characters").format(
+                value=_short(value), most=MAX_SLUG))
+        elif value and not SLUG.fullmatch(value):
             self.problem(_("'{value}' is not a valid slug: use lower-case letters, digits and "
                            "hyphens (e.g. zuidoost-brabant)").format(value=value))
         return value
 
     def email(self, what: str, value: str) -> str:
-        if value and not _EMAIL.fullmatch(value):
-            self.problem(_("'{value}' ({what}) is not an e-mail address").format(value=value, what=what))
-        return value
+        """One e-mail address (:func:`~onderwijsflow.validation.check_mailbox`)."""
+        if not value:
+            return value
+        try:
+            return check_mailbox(value)
+        except ValueError:
+            self.problem(_("'{value}' ({what}) is not an e-mail address").format(
+                value=_short(value), what=what))
+            return value
 
     def member(self, kind: str, word: str, choices: tuple[str, ...]) -> str:
         if problem := require_member(kind, word, choices):
@@ -436,7 +449,7 @@ class _RowReader:
                 continue
             raw = self.cell(column)
             name = column[len(FACT_PREFIX):]
-            if raw and self.plain(_("fact '{name}'").format(name=name), raw):
+            if raw and self.plain(_("fact '{name}'").format(name=name), raw, MAX_TEXT):
                 typed = self.fact(name, self.parser.facts[name], raw)
                 if typed is not None:
                     values[name] = (self.parser.facts[name].type, dump_value(typed))
@@ -444,7 +457,7 @@ class _RowReader:
 
     def fact(self, name: str, definition: FactDef, raw: str) -> Any:
         try:
-            typed = coerce_value(definition.type, raw)
+            typed = definition.value(raw)
         except ValueError as err:
             self.problem(_("fact '{name}': {problem}").format(name=name, problem=err))
             return None
@@ -661,7 +674,7 @@ class _Batch:
             self.fact_updates.append({"b_region": head.id, "b_name": name, "type": kind, "value": new,
                                       "updated_at": self.at})
         # What `fact set` records as old: the stored value read back as its type.
-        old = dump_value(coerce_value(cast(ValueType, found[0]), found[1])) \
+        old = dump_value(stored_value(found[0], found[1])) \
             if found and found[1] is not None else None
         known.facts[name] = value
         self.event(head, "fact_set", {"name": name, "old": old, "new": new})

@@ -18,11 +18,12 @@ from onderwijsflow.clock import iso_local, to_local
 from onderwijsflow.definition.model import RecordDef, WorkflowDef
 from onderwijsflow.definition.records import validate_record
 from onderwijsflow.errors import NotFound, UsageError
-from onderwijsflow.i18n import _, join_and
+from onderwijsflow.i18n import N_, _, join_and
 from onderwijsflow.scheduler.planning import in_window, meet
 from onderwijsflow.service.cases import CaseOps
 from onderwijsflow.service.snapshot import region_cases
 from onderwijsflow.store.tables import Case, Milestone, Partner, Record, Region
+from onderwijsflow.validation import check_text
 from onderwijsflow.vocabulary import suggest
 
 
@@ -70,6 +71,7 @@ class RecordOps(CaseOps):
             partners = set(session.exec(select(Partner.name).where(Partner.region_id == region.id)))
             try:
                 values = validate_record(kind, spec, fields, partners)
+                _check_texts(values)
             except ValueError as err:
                 raise UsageError(_("{kind}: {problem}").format(kind=kind, problem=err)) from None
             now = self.now()
@@ -158,6 +160,19 @@ class RecordOps(CaseOps):
                                     "milestone": spec.name, "occurrence": row.occurrence,
                                     "due": iso_local(row.due_at)})
         return met
+
+
+def _check_texts(values: Mapping[str, Any]) -> None:
+    """Every text of a record (and every item of a list field) within the bounds of
+    :func:`onderwijsflow.validation.check_text`."""
+    for name, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    check_text(item, N_("text"))
+                except ValueError as err:
+                    raise ValueError(_("field '{name}': {problem}").format(
+                        name=name, problem=err)) from None
 
 
 def _record_day(definition: WorkflowDef, kind: str, date_field: str | None,

@@ -6,6 +6,7 @@ with the old and new value, so the history can be shown and checked later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -13,13 +14,14 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlmodel import Session, col, select
 
 from onderwijsflow.clock import iso_local
-from onderwijsflow.definition.model import FactDef, WorkflowDef, coerce_value, dump_value
+from onderwijsflow.definition.model import FactDef, WorkflowDef, dump_value, stored_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
-from onderwijsflow.i18n import _
+from onderwijsflow.i18n import N_, _
 from onderwijsflow.service.base import validate_slug
 from onderwijsflow.service.cases import CaseOps
-from onderwijsflow.service.snapshot import load_fact, region_cases
+from onderwijsflow.service.snapshot import region_cases
 from onderwijsflow.store.tables import Case, CaseFact, Document, Fact, Partner, Region, RoleAssignment
+from onderwijsflow.validation import check_date, check_mailbox, check_name, check_slug
 from onderwijsflow.vocabulary import (
     DOCUMENT_KINDS,
     PARTNER_KINDS,
@@ -28,6 +30,32 @@ from onderwijsflow.vocabulary import (
     require_member,
     role_label,
 )
+
+
+def _valid(check: Callable[..., str], value: str, *what: str) -> str:
+    """`value` through one of :mod:`onderwijsflow.validation`'s checks (`what`: its msgid).
+
+    Raises:
+        UsageError: the check's sentence, naming the value.
+    """
+    try:
+        return check(value, *what)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def _email(value: str | None, what: str) -> str | None:
+    """One e-mail address, perhaps with a name (`what`: the option or field, translated).
+
+    Raises:
+        UsageError: not exactly one address; the sentence names the value and `what`.
+    """
+    if value is None:
+        return None
+    try:
+        return check_mailbox(value)
+    except ValueError as err:
+        raise UsageError(_("{what}: {problem}").format(what=what, problem=err)) from None
 
 
 def _member(kind: str, word: str, choices: tuple[str, ...]) -> str:
@@ -54,8 +82,13 @@ class RegionOps(CaseOps):
             Refused: the slug is taken.
         """
         validate_slug(slug)
+        _valid(check_slug, slug)
+        _valid(check_name, name, N_("name"))
+        for province in provinces:
+            _valid(check_name, province, N_("province"))
         for sector in sectors:
             _member("sector", sector, SECTORS)
+        coordinator = _email(coordinator, _("coordinator"))
         self._require_writer()
         with self._write() as session:
             if session.exec(select(Region.id).where(Region.slug == slug)).first():
@@ -138,7 +171,7 @@ class RegionOps(CaseOps):
                                       .order_by(col(Document.id)))
             ],
             "facts": {
-                f.name: dump_value(load_fact(f))
+                f.name: dump_value(stored_value(f.type, f.value))
                 for f in session.exec(select(Fact).where(Fact.region_id == rid).order_by(Fact.name))
             },
         }
@@ -147,6 +180,7 @@ class RegionOps(CaseOps):
 
     def add_partner(self, slug: str, name: str, *, kind: str, sector: str | None = None) -> None:
         """Record an organisation as partner of the region."""
+        _valid(check_name, name, N_("partner name"))
         _member("partner kind", kind, PARTNER_KINDS)
         if sector is not None:
             _member("sector", sector, SECTORS)
@@ -183,6 +217,8 @@ class RegionOps(CaseOps):
     def assign_role(self, slug: str, role: str, person: str, *, email: str | None = None) -> None:
         """Put a person in a named role for the region."""
         _member("role", role, REGION_ROLES)
+        _valid(check_name, person, N_("person"))
+        email = _email(email, _("e-mail"))
         self._require_writer()
         with self._write() as session:
             region = self._region(session, slug, lock=True)
@@ -235,8 +271,13 @@ class RegionOps(CaseOps):
         Returns:
             ``{"region", "old": {...}, "new": {...}}`` with the fields that changed.
         """
+        if name is not None:
+            _valid(check_name, name, N_("name"))
+        for province in provinces or ():
+            _valid(check_name, province, N_("province"))
         for sector in sectors or ():
             _member("sector", sector, SECTORS)
+        coordinator = _email(coordinator, _("coordinator"))
         self._require_writer()
         given = {"name": name, "provinces": None if provinces is None else list(provinces),
                  "sectors": None if sectors is None else list(sectors), "coordinator": coordinator}
@@ -286,6 +327,14 @@ class RegionOps(CaseOps):
     ) -> None:
         """Record a piece of evidence (a plan, an analysis, a decision)."""
         _member("document kind", kind, DOCUMENT_KINDS)
+        _valid(check_name, title, N_("title"))
+        if ref is not None:
+            _valid(check_name, ref, N_("reference"))
+        try:
+            if on is not None:
+                check_date(on)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
         self._require_writer()
         with self._write() as session:
             region = self._region(session, slug, lock=True)
@@ -341,7 +390,7 @@ def _case_facts(session: Session, cases: list[Case]) -> dict[int | None, dict[st
     if ids:
         for row in session.exec(select(CaseFact).where(col(CaseFact.case_id).in_(ids))
                                 .order_by(col(CaseFact.name))):
-            value = None if row.value is None else dump_value(coerce_value(row.type, row.value))  # type: ignore[arg-type]
+            value = dump_value(stored_value(row.type, row.value))
             out.setdefault(row.case_id, {})[row.name] = value
     return out
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select as sa_select  # sqlmodel's select() is typed for up to four columns
 from sqlmodel import Session, col, select
 
-from onderwijsflow.definition.model import WorkflowDef, coerce_value
+from onderwijsflow.definition.model import WorkflowDef, stored_value
 from onderwijsflow.engine.context import (
     DocumentInfo,
     PartnerInfo,
@@ -79,7 +79,7 @@ def _case_facts(session: Session, case_ids: list[int]) -> dict[int, dict[str, An
         select(CaseFact.case_id, CaseFact.name, CaseFact.type, CaseFact.value)
         .where(col(CaseFact.case_id).in_(case_ids))
     ):
-        out.setdefault(cid, {})[name] = None if value is None else coerce_value(kind, value)
+        out.setdefault(cid, {})[name] = stored_value(kind, value)
     return out
 
 
@@ -114,7 +114,7 @@ def region_contexts(
     for rid, name, kind, value in session.execute(
         select(Fact.region_id, Fact.name, Fact.type, Fact.value).where(col(Fact.region_id).in_(ids))
     ):
-        out[rid].facts[name] = None if value is None else coerce_value(kind, value)
+        out[rid].facts[name] = stored_value(kind, value)
     case_ids: list[int] = []
     for rid, cid, workflow, state, round_ in session.execute(
         sa_select(col(Case.region_id), col(Case.id), col(Case.workflow), col(Case.state), col(Case.round))
@@ -158,4 +158,4 @@ def load_fact(fact: Fact) -> Any:
     """The typed value of a stored fact (decimals and dates are stored as text)."""
     if fact.value is None:
         return None
-    return coerce_value(fact.type, fact.value)  # type: ignore[arg-type]
+    return stored_value(fact.type, fact.value)

@@ -8,6 +8,12 @@ first broken event of each region. The region row holds the head of its chain
 
 The database itself refuses UPDATE and DELETE on the events table (see the migrations);
 the chain is what proves that nobody got around that.
+
+Whoever owns the database can still cut a chain short and move the head back with it, or
+drop a region whole: what is left is a consistent, shorter log. An `Anchor`, the heads of
+every chain written down elsewhere (``audit anchor``), catches that: a later `verify` against
+it names each region whose chain no longer extends its anchored head. `verify` also replays
+every case's state changes and names each case whose stored state its history contradicts.
 """
 
 from __future__ import annotations
@@ -26,13 +32,19 @@ from sqlmodel import Session, col
 from onderwijsflow.clock import wall_clock
 from onderwijsflow.errors import NotFound
 from onderwijsflow.i18n import _, ngettext
-from onderwijsflow.store.tables import Event, Region
+from onderwijsflow.store.tables import Case, Event, Region
 
 __all__ = [
+    "ANCHOR_FORMAT",
     "HASHED_FIELDS",
+    "Anchor",
+    "AnchorHead",
+    "AnchorProblem",
     "BrokenEvent",
+    "CaseMismatch",
     "EventBatch",
     "VerifyReport",
+    "anchor_root",
     "append_event",
     "canonical_json",
     "event_fields",
@@ -60,6 +72,13 @@ HASHED_FIELDS: tuple[str, ...] = (
 
 #: How many events `verify` fetches per round trip.
 _BATCH = 1000
+
+#: The version of the anchor document (``audit anchor``); `Anchor.from_dict` refuses others.
+ANCHOR_FORMAT = 1
+
+#: Event kinds that set a case's state: its opening, a transition, a migration to a new
+#: workflow version (a refused attempt names a destination it did not reach).
+STATE_KINDS = ("case_opened", "transition", "migrated")
 
 
 # --- hashing -----------------------------------------------------------------------------
@@ -311,21 +330,185 @@ class BrokenEvent(NamedTuple):
             seq=self.seq, region=self.region, reason=self.reason)
 
 
+class CaseMismatch(NamedTuple):
+    """A case whose stored state is not the state its events lead to."""
+
+    region: str
+    workflow: str
+    round: str
+    case_id: int
+    stored: str
+    history: str | None
+
+    @property
+    def sentence(self) -> str:
+        """E.g. "case 3 (regiovorming) of twente: the cases table says ..., its history says ..."."""
+        workflow = f"{self.workflow}/{self.round}" if self.round else self.workflow
+        if self.history is None:
+            return _("case {case} ({workflow}) of region '{region}' is in state '{stored}', but its "
+                     "history has no event that opened it").format(
+                case=self.case_id, workflow=workflow, region=self.region, stored=self.stored)
+        return _("case {case} ({workflow}) of region '{region}' is stored in state '{stored}', but "
+                 "its history leads to '{history}'").format(
+            case=self.case_id, workflow=workflow, region=self.region, stored=self.stored,
+            history=self.history)
+
+
+class AnchorProblem(NamedTuple):
+    """A region whose chain no longer extends the head an anchor recorded for it.
+
+    `problem` is ``deleted`` (the region is gone), ``truncated`` (fewer events than the anchor
+    saw: the tail was removed) or ``rewritten`` (the anchored event is not the one there now).
+    """
+
+    region: str
+    problem: str
+    anchored_seq: int
+    found_seq: int | None
+
+    @property
+    def sentence(self) -> str:
+        """One sentence saying which region and what happened to it."""
+        if self.problem == "deleted":
+            return _("region '{region}' is in the anchor with {events}, but it no longer exists "
+                     "in the database").format(
+                region=self.region,
+                events=ngettext("{n} event", "{n} events", self.anchored_seq).format(
+                    n=self.anchored_seq))
+        if self.problem == "truncated":
+            return _("region '{region}' has {found} where the anchor saw {events}: events were "
+                     "deleted from the end of its log").format(
+                region=self.region,
+                found=ngettext("{n} event", "{n} events", self.found_seq or 0).format(
+                    n=self.found_seq or 0),
+                events=ngettext("{n} event", "{n} events", self.anchored_seq).format(
+                    n=self.anchored_seq))
+        return _("event {seq} of region '{region}' is not the event the anchor recorded: its "
+                 "log was rolled back and written again").format(
+            seq=self.anchored_seq, region=self.region)
+
+
+class AnchorHead(NamedTuple):
+    """A region's chain head as an anchor records it."""
+
+    region: str
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The heads of every region's chain at one moment, kept outside the database.
+
+    `root` is the SHA-256 of the canonical JSON of the format and the heads (sorted by
+    region), one value to compare with what was mailed or committed elsewhere; `regions`
+    and `events` are the counts, `taken_at` the wall-clock time (ISO 8601).
+    """
+
+    heads: tuple[AnchorHead, ...]
+    taken_at: str
+    database: str | None = None
+
+    @property
+    def root(self) -> str:
+        """The root hash over every head."""
+        return anchor_root(self.heads)
+
+    @property
+    def regions(self) -> int:
+        """How many regions the anchor covers."""
+        return len(self.heads)
+
+    @property
+    def events(self) -> int:
+        """How many events the anchored chains hold together."""
+        return sum(head.seq for head in self.heads)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The anchor document (``audit anchor --json`` and ``--out``)."""
+        return {
+            "format": ANCHOR_FORMAT,
+            "root": self.root,
+            "taken_at": self.taken_at,
+            "database": self.database,
+            "regions": self.regions,
+            "events": self.events,
+            "heads": [{"region": h.region, "seq": h.seq, "hash": h.hash} for h in self.heads],
+        }
+
+    @classmethod
+    def from_dict(cls, document: Any) -> Anchor:
+        """Read an anchor document back, checking that it is whole.
+
+        Raises:
+            ValueError: not an anchor of this format, or its root or counts do not match its
+                heads (the file was damaged or edited); the message says which.
+        """
+        if not isinstance(document, dict) or "heads" not in document or "root" not in document:
+            raise ValueError(_("it is not an onderwijsflow anchor (no root and heads)"))
+        if document.get("format") != ANCHOR_FORMAT:
+            raise ValueError(_("its format {found} is not {expected}").format(
+                found=document.get("format"), expected=ANCHOR_FORMAT))
+        heads: list[AnchorHead] = []
+        for item in document["heads"] if isinstance(document["heads"], list) else [None]:
+            if (not isinstance(item, dict) or not isinstance(item.get("region"), str)
+                    or type(item.get("seq")) is not int or item["seq"] < 0
+                    or not isinstance(item.get("hash"), str)):
+                raise ValueError(_("a head is not a region, a seq and a hash: {item}").format(
+                    item=json.dumps(item, ensure_ascii=False)[:200]))
+            heads.append(AnchorHead(item["region"], item["seq"], item["hash"]))
+        if len({head.region for head in heads}) != len(heads):
+            raise ValueError(_("it names a region twice"))
+        anchor = cls(tuple(sorted(heads)), str(document.get("taken_at") or ""),
+                     document.get("database"))
+        if document["root"] != anchor.root:
+            raise ValueError(_("its root hash does not match its heads (the file was altered)"))
+        if document.get("regions", anchor.regions) != anchor.regions or document.get(
+                "events", anchor.events) != anchor.events:
+            raise ValueError(_("its counts do not match its heads (the file was altered)"))
+        return anchor
+
+
+def anchor_root(heads: Iterable[AnchorHead]) -> str:
+    """The root hash of an anchor: SHA-256 over the canonical JSON of format and sorted heads."""
+    content = canonical_json({"format": ANCHOR_FORMAT,
+                              "heads": [[h.region, h.seq, h.hash] for h in sorted(heads)]})
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
 @dataclass
 class VerifyReport:
-    """The outcome of `verify`: what was checked and the first break of each region."""
+    """The outcome of `verify`: what was checked and every problem found.
+
+    `broken` holds the first break of each region's chain, `mismatches` each case whose
+    stored state its history contradicts, `anchor_problems` each region that no longer
+    extends its anchored head (empty without an anchor). `heads` are the verified heads of
+    the intact chains, what `Anchor` records.
+    """
 
     regions: int = 0
     events: int = 0
     broken: list[BrokenEvent] = field(default_factory=list)
+    cases: int = 0
+    mismatches: list[CaseMismatch] = field(default_factory=list)
+    anchor: Anchor | None = None
+    anchor_problems: list[AnchorProblem] = field(default_factory=list)
+    heads: list[AnchorHead] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every checked chain is intact."""
-        return not self.broken
+        """True when every checked chain is intact, every case matches its history and every
+        anchored head is still there."""
+        return not (self.broken or self.mismatches or self.anchor_problems)
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem as one sentence: chains, then anchor, then cases."""
+        return ([b.sentence for b in self.broken] + [p.sentence for p in self.anchor_problems]
+                + [m.sentence for m in self.mismatches])
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form, for ``audit verify --json``."""
+        """A JSON-ready form of the chains (`extra_dict` has the cases and the anchor)."""
         return {
             "ok": self.ok,
             "regions": self.regions,
@@ -334,6 +517,30 @@ class VerifyReport:
                 {"region": b.region, "seq": b.seq, "reason": b.reason, "message": b.sentence}
                 for b in self.broken
             ],
+        }
+
+    def extra_dict(self) -> dict[str, Any]:
+        """The keys beyond the chains: the cases replayed and the anchor compared."""
+        return {
+            "cases": self.cases,
+            "case_mismatches": [
+                {"region": m.region, "workflow": m.workflow, "round": m.round or None,
+                 "case_id": m.case_id, "stored": m.stored, "history": m.history,
+                 "message": m.sentence}
+                for m in self.mismatches
+            ],
+            "anchor": None if self.anchor is None else {
+                "root": self.anchor.root,
+                "taken_at": self.anchor.taken_at,
+                "regions": self.anchor.regions,
+                "events": self.anchor.events,
+                "problems": [
+                    {"region": p.region, "problem": p.problem, "anchored_seq": p.anchored_seq,
+                     "found_seq": p.found_seq, "message": p.sentence}
+                    for p in self.anchor_problems
+                ],
+            },
+            "problems": self.problems,
         }
 
 
@@ -347,48 +554,117 @@ class _Head:
     seen: int = 0
     last_hash: str = ""
     broken: BrokenEvent | None = None
+    anchored: AnchorHead | None = None
+    hash_at_anchor: str | None = None
+    top: int = 0
 
 
-def verify(session: Session, region_slug: str | None = None) -> VerifyReport:
-    """Recompute the hash chain of one region, or of every region.
+def verify(session: Session, region_slug: str | None = None, *,
+           anchor: Anchor | None = None) -> VerifyReport:
+    """Recompute the hash chain of one region, or of every region, and replay its cases.
 
     Events are streamed in (region, seq) order in batches, so memory stays flat however
-    long the log is. Checking a region stops at its first broken event: everything after
-    it is suspect anyway.
+    long the log is (apart from one state per case). Checking a region stops at its first
+    broken event: everything after it is suspect anyway.
 
     Args:
         session: any session (a read-only one is enough).
         region_slug: the region to check; None checks all.
+        anchor: heads recorded earlier (``audit anchor``): each anchored region (the one
+            region, with `region_slug`) must still exist and its chain extend its head.
 
     Returns:
-        The report; ``report.ok`` is False when any chain is broken.
+        The report; ``report.ok`` is False when any chain is broken, any case's state
+        differs from its history, or any anchored head is gone.
 
     Raises:
         NotFound: no region has slug `region_slug`.
     """
-    heads = _load_heads(session, region_slug)
-    report = VerifyReport(regions=len(heads))
+    anchored_slugs = {head.region for head in anchor.heads} if anchor is not None else set()
+    heads = _load_heads(session, region_slug, missing_ok=region_slug in anchored_slugs)
+    report = VerifyReport(regions=len(heads), anchor=anchor)
+    by_slug = {head.slug: head for head in heads.values()}
+    missing: list[AnchorHead] = []
+    for anchored in anchor.heads if anchor is not None else ():
+        if region_slug is not None and anchored.region != region_slug:
+            continue
+        if anchored.region in by_slug:
+            by_slug[anchored.region].anchored = anchored
+        else:
+            missing.append(anchored)
+    history: dict[int, str] = {}
     for row in _stream_events(session, region_ids=heads.keys() if region_slug else None):
         report.events += 1
-        head = heads[row["region_id"]]
+        head = heads.get(row["region_id"])
+        if head is None:
+            # Events whose region row is gone: the region was deleted around its log.
+            head = heads[row["region_id"]] = _Head(f"#{row['region_id']}", 0, "")
+            head.broken = BrokenEvent(head.slug, row["seq"],
+                                      _("the event belongs to a region that no longer exists"))
         if head.broken is None:
             head.broken = _check_event(head, row)
+        head.top = max(head.top, row["seq"])
+        if head.anchored is not None and row["seq"] == head.anchored.seq:
+            head.hash_at_anchor = row["hash"]
+        if row["kind"] in STATE_KINDS and row["case_id"] is not None and row["to_state"]:
+            history[row["case_id"]] = row["to_state"]
     for head in heads.values():
         if head.broken is None:
             head.broken = _check_head(head)
         if head.broken is not None:
             report.broken.append(head.broken)
+        elif not head.slug.startswith("#"):
+            report.heads.append(AnchorHead(head.slug, head.seen, head.last_hash))
+        if head.anchored is not None:
+            problem = _check_anchored(head, head.anchored)
+            if problem is not None:
+                report.anchor_problems.append(problem)
+    report.anchor_problems.extend(
+        AnchorProblem(anchored.region, "deleted", anchored.seq, None) for anchored in missing)
+    report.anchor_problems.sort(key=lambda problem: problem.region)
+    report.heads.sort()
+    _replay_cases(session, heads, history, report, whole=region_slug is None)
     return report
 
 
-def _load_heads(session: Session, region_slug: str | None) -> dict[int, _Head]:
+def _check_anchored(head: _Head, anchored: AnchorHead) -> AnchorProblem | None:
+    """Whether `head`'s chain (as far as it was followed) still extends the anchored head."""
+    if anchored.seq == 0:
+        return None
+    if head.hash_at_anchor is None:
+        return AnchorProblem(head.slug, "truncated", anchored.seq, head.top)
+    if head.hash_at_anchor != anchored.hash:
+        return AnchorProblem(head.slug, "rewritten", anchored.seq, head.top)
+    return None
+
+
+def _replay_cases(session: Session, heads: Mapping[int, _Head], history: Mapping[int, str],
+                  report: VerifyReport, *, whole: bool) -> None:
+    """Compare each case's stored state with the state its events lead to."""
+    columns = Case.__table__.c  # type: ignore[attr-defined]
+    query = select(columns.id, columns.region_id, columns.workflow, columns.round,
+                   columns.state).order_by(columns.region_id, columns.id)
+    if not whole:
+        query = query.where(columns.region_id.in_(list(heads)))
+    for row in session.execute(query):
+        report.cases += 1
+        replayed = history.get(row.id)
+        if replayed != row.state:
+            head = heads.get(row.region_id)
+            report.mismatches.append(CaseMismatch(
+                head.slug if head is not None else f"#{row.region_id}", row.workflow,
+                row.round or "", row.id, row.state, replayed))
+
+
+def _load_heads(session: Session, region_slug: str | None, *,
+                missing_ok: bool = False) -> dict[int, _Head]:
     query = select(
         col(Region.id), col(Region.slug), col(Region.event_seq), col(Region.event_hash)
     ).order_by(col(Region.id))
     if region_slug is not None:
         query = query.where(col(Region.slug) == region_slug)
     heads = {row.id: _Head(row.slug, row.event_seq, row.event_hash) for row in session.execute(query)}
-    if region_slug is not None and not heads:
+    if region_slug is not None and not heads and not missing_ok:
         raise NotFound(_("no region '{slug}'").format(slug=region_slug))
     return heads
 

@@ -7,15 +7,26 @@ deferred transaction that reads and then writes fails at once with "database is 
 instead of waiting (see the engineering notes). Read-only sessions use a plain deferred
 ``BEGIN`` so that long reads (reports, ``audit verify``) do not block writers.
 
+A SQLite file that cannot be written (a copy an auditor received on a read-only medium, a
+file or directory without write permission) is opened read-only, as is one whose URL says so
+(``sqlite:///file:PATH?mode=ro&uri=true`` or ``sqlite:///PATH?mode=ro``): nothing is written
+on open (no WAL switch, no ``synchronous``), the connection is ``query_only``, and a file
+that cannot be written and shows no sign of a writer is opened ``immutable`` (on a read-only
+medium not even the ``-shm`` file could be created). Reading commands work; a writing one
+fails with one sentence before it touches the file.
+
 Importing this module does not import the table classes or alembic.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote, unquote
 
 from sqlalchemy import create_engine, event, update
 from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
@@ -44,13 +55,22 @@ _SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
 )
 
+#: On a read-only database: nothing that writes the file (journal_mode and synchronous do),
+#: and a guard that refuses any write statement that gets through.
+_SQLITE_READ_ONLY_PRAGMAS = (
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA query_only=ON",
+)
+
 
 class Database:
     """An engine for one database URL, handing out transactional sessions.
 
     Args:
         url: ``sqlite:///path/to/file.db`` or ``postgresql://user@host/db``
-            (``postgresql://`` and ``postgres://`` are served by psycopg 3).
+            (``postgresql://`` and ``postgres://`` are served by psycopg 3). A SQLite URL
+            with ``mode=ro`` (``sqlite:///file:PATH?mode=ro&uri=true``) opens the file
+            read-only; so does a file that cannot be written.
 
     Raises:
         DatabaseError: the URL is malformed, names an unsupported database, or a SQLite
@@ -58,8 +78,18 @@ class Database:
     """
 
     def __init__(self, url: str) -> None:
-        self.url = _normalize(url)
-        self.engine: Engine = _create_engine(self.url)
+        given = _normalize(url)
+        self._display_url = _display(given)
+        self._sqlite_path: Path | None = None
+        #: True when nothing may be written: the URL says so, or the file cannot be written.
+        self.read_only = False
+        self._read_only_asked = False
+        if given.get_backend_name() == "sqlite":
+            self._sqlite_path = _sqlite_file(given)
+            self._read_only_asked = _asks_read_only(given)
+            given, self.read_only = _sqlite_open_url(given, self._sqlite_path, self._display_url)
+        self.url = given
+        self.engine: Engine = _create_engine(self.url, self._sqlite_path, self.read_only)
         # Shares the engine's pool and event hooks; only marks its connections read-only.
         self._read_engine = self.engine.execution_options(**{_READ_ONLY: True})
 
@@ -74,15 +104,12 @@ class Database:
     @property
     def sqlite_path(self) -> Path | None:
         """The SQLite file, or None for PostgreSQL and in-memory SQLite."""
-        database = self.url.database or ""
-        if not self.is_sqlite or database in ("", ":memory:") or database.startswith("file:"):
-            return None
-        return Path(database).expanduser()
+        return self._sqlite_path
 
     @property
     def display_url(self) -> str:
-        """The URL without its password, fit for messages and logs."""
-        return _display(self.url)
+        """The URL as given, without its password, fit for messages and logs."""
+        return self._display_url
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -98,7 +125,8 @@ class Database:
 
         Raises:
             DatabaseError: the database cannot be reached, or fails operationally
-                (e.g. it stayed locked longer than the busy timeout).
+                (e.g. it stayed locked longer than the busy timeout), or `write` on a
+                read-only database.
             Conflict: PostgreSQL chose this transaction as the victim of a deadlock (or a
                 serialization failure) with a concurrent one; it was rolled back whole.
         """
@@ -123,9 +151,17 @@ class Database:
         """A raw connection (not yet in a transaction), for migrations and bulk work.
 
         Raises:
-            DatabaseError: the database cannot be reached or opened.
+            DatabaseError: the database cannot be reached or opened, or `write` on a
+                read-only database (nothing was written).
         """
-        engine = self.engine if write else self._read_engine
+        if write and self.read_only:
+            message = (_("the database at {url} is read-only; its URL opens it with mode=ro, "
+                         "so it can be read but nothing was written") if self._read_only_asked
+                       else _("the database at {url} is read-only; the file, its directory or "
+                              "the medium cannot be written, so it can be read but nothing was "
+                              "written"))
+            raise DatabaseError(message.format(url=self.display_url))
+        engine = self.engine if write and not self.read_only else self._read_engine
         try:
             return engine.connect()
         except DBAPIError as exc:
@@ -196,11 +232,11 @@ def _normalize(text: str) -> URL:
     )
 
 
-def _create_engine(url: URL) -> Engine:
+def _create_engine(url: URL, path: Path | None = None, read_only: bool = False) -> Engine:
     if url.get_backend_name() == "sqlite":
-        _check_sqlite_directory(url)
+        _check_sqlite_directory(url, path)
         engine = create_engine(url)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "connect", partial(_sqlite_on_connect, read_only=read_only))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     # A black-holed host must not hang a command forever (unless the URL says otherwise).
@@ -208,11 +244,10 @@ def _create_engine(url: URL) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _check_sqlite_directory(url: URL) -> None:
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
+def _check_sqlite_directory(url: URL, path: Path | None) -> None:
+    if path is None:
         return
-    directory = Path(database).expanduser().absolute().parent
+    directory = path.absolute().parent
     if not directory.is_dir():
         raise DatabaseError(
             _("cannot open the database at {url}: the directory {directory} does not exist")
@@ -220,13 +255,96 @@ def _check_sqlite_directory(url: URL) -> None:
         )
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names (plain path or ``file:`` URI), None for in-memory."""
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        return None
+    if not database.startswith("file:"):
+        return Path(database).expanduser()
+    if url.query.get("mode") == "memory":
+        return None
+    rest = database.removeprefix("file:")
+    if rest.startswith("//"):  # file://[localhost]/path
+        authority, _slash, tail = rest[2:].partition("/")
+        if authority not in ("", "localhost"):
+            return None
+        rest = "/" + tail
+    rest = unquote(rest.partition("?")[0].partition("#")[0])
+    if rest in ("", ":memory:"):
+        return None
+    return Path(rest).expanduser()
+
+
+def _sqlite_open_url(url: URL, path: Path | None, shown: str) -> tuple[URL, bool]:
+    """The URL to connect with, and whether the database is read-only.
+
+    Read-only when the URL says ``mode=ro`` (or ``immutable=1``) or the file exists and
+    cannot be written. Such a URL is turned into a SQLite URI (``uri=true``, without which
+    the driver ignores ``mode``). A file that cannot be written and shows no sign of a writer
+    (no ``-shm``, no unread ``-wal``) is opened ``immutable=1``: on a read-only medium SQLite
+    could not open the WAL database otherwise, and elsewhere it would leave ``-wal`` and
+    ``-shm`` files behind next to the copy.
+
+    Raises:
+        DatabaseError: the file's write-ahead log holds changes SQLite cannot read here.
+    """
+    query = dict(url.query)
+    explicit = _asks_read_only(url)
+    unwritable = path is not None and path.exists() and not _can_write(path)
+    if not (explicit or unwritable):
+        return url, False
+    if path is None:  # in-memory: nothing on disk to protect, but keep the promise
+        return url.difference_update_query(["mode", "immutable"]), True
+    query["mode"] = "ro"
+    query["uri"] = "true"
+    if unwritable and not _true(query.get("immutable")) and not _side(path, "-shm").exists():
+        wal = _side(path, "-wal")
+        if not wal.exists() or wal.stat().st_size == 0:
+            query["immutable"] = "1"
+        elif not os.access(path.absolute().parent, os.W_OK):
+            raise DatabaseError(_(
+                "cannot open the database at {url} read-only: its write-ahead log {wal} holds "
+                "changes that SQLite cannot read where it cannot create {shm}; copy the "
+                "database with both files to a writable place"
+            ).format(url=shown, wal=wal, shm=_side(path, "-shm")))
+    database = url.database or ""
+    if not database.startswith("file:"):
+        database = "file:" + quote(str(path.absolute()), safe="/")
+    return url.set(database=database, query=query), True
+
+
+def _asks_read_only(url: URL) -> bool:
+    """The URL says ``mode=ro`` or ``immutable=1``."""
+    return url.query.get("mode") == "ro" or _true(url.query.get("immutable"))
+
+
+def _side(path: Path, suffix: str) -> Path:
+    """The ``-wal`` or ``-shm`` file next to the database."""
+    return path.with_name(path.name + suffix)
+
+
+def _can_write(path: Path) -> bool:
+    """Whether SQLite could write `path` in WAL mode: the file, and its ``-wal`` and
+    ``-shm`` files (created in the directory, or already there and writable)."""
+    if not os.access(path, os.W_OK):
+        return False
+    if os.access(path.absolute().parent, os.W_OK):
+        return True
+    return all(os.access(_side(path, suffix), os.W_OK) for suffix in ("-wal", "-shm"))
+
+
+def _true(value: object) -> bool:
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any, *, read_only: bool = False) -> None:
     # isolation_level=None stops the sqlite3 module from issuing its own deferred BEGIN,
     # so that _sqlite_on_begin decides how each transaction starts.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in _SQLITE_READ_ONLY_PRAGMAS if read_only else _SQLITE_PRAGMAS:
             cursor.execute(pragma)
     finally:
         cursor.close()
@@ -241,6 +359,11 @@ def _sqlite_on_begin(connection: Connection) -> None:
 
 
 def _display(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":  # no password; the path as typed, not %-escaped
+        query = "&".join(f"{key}={value}" for key, values in url.query.items()
+                         for value in ((values,) if isinstance(values, str) else values))
+        where = f"/{url.database}" if url.database else ""
+        return f"{url.drivername}://{where}" + (f"?{query}" if query else "")
     # URL.set(password=None) keeps the password, so rebuild the URL without it.
     bare = URL.create(
         url.drivername,
