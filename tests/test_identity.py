@@ -200,6 +200,15 @@ def test_write_scope_own_keeps_a_coordinator_to_their_regions(make: Callable[...
     cli.ok("--actor", "lan", "partner", "add", "twente", "Gemeente Enschede", "--kind", "gemeente")
     assert "administrator" in cli.refused("--actor", "lan", "policy", "write-scope", "all")
     assert cli.ok("policy", "show", "--json").json()["write_scope"] == "own"
+    # A new region is the creator's own, or landelijk's to hand out.
+    sentence = cli.refused("--actor", "anne", "region", "create", "delft", "--name", "Delft",
+                           "--coordinator", "bob@example.org")
+    assert "anne@example.org" in sentence and "own" in sentence
+    assert "nobody" not in sentence and cli("region", "show", "delft").code == 4
+    cli.ok("--actor", "anne", "region", "create", "delft", "--name", "Delft",
+           "--coordinator", "anne@example.org")
+    cli.ok("--actor", "lan", "region", "create", "gouda", "--name", "Gouda",
+           "--coordinator", "bob@example.org")
 
 
 def test_policy_events_are_append_only_and_chained(make: Callable[..., Cli]) -> None:

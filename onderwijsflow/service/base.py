@@ -339,17 +339,10 @@ class Base:
         Raises:
             Refused: the region is another coordinator's.
         """
-        if not self._db_ready():
-            return
-        effective = self._effective()
-        if effective.write_scope != "own":
-            return
-        roles = self._roles()
-        if roles is None or roles & {"landelijk", "admin", "scheduler"}:
+        mine = self._own_scope()
+        if mine is None:
             return
         coordinator = session.exec(select(Region.coordinator).where(Region.slug == slug)).first()
-        user = effective.users.get(self.actor)
-        mine = {self.actor, *([user.email] if user is not None and user.email else [])}
         if coordinator is not None and coordinator not in mine:
             raise Refused(_("region '{slug}' is coordinated by '{coordinator}'; with write scope "
                             "'own' you may write only your own regions").format(
@@ -357,6 +350,32 @@ class Base:
         if coordinator is None and session.exec(select(Region.id).where(Region.slug == slug)).first():
             raise Refused(_("region '{slug}' has no coordinator; with write scope 'own' only "
                             "landelijk may write it").format(slug=slug))
+
+    def _own_scope(self) -> set[str] | None:
+        """Under write scope `own`, the names a region's coordinator must have for this actor
+        to write it (the login and the user's e-mail address); None when the actor may write
+        every region (scope `all`, or the landelijk, admin or scheduler role)."""
+        if not self._db_ready():
+            return None
+        effective = self._effective()
+        if effective.write_scope != "own":
+            return None
+        roles = self._roles()
+        if roles is None or roles & {"landelijk", "admin", "scheduler"}:
+            return None
+        user = effective.users.get(self.actor)
+        return {self.actor, *([user.email] if user is not None and user.email else [])}
+
+    def _require_own_new_region(self, coordinator: str | None) -> None:
+        """With write scope `own`, a coordinator creates only regions they coordinate.
+
+        Raises:
+            Refused: the new region would be someone else's (or nobody's).
+        """
+        mine = self._own_scope()
+        if mine is not None and coordinator not in mine:
+            raise Refused(_("with write scope 'own' you may create only regions you coordinate "
+                            "yourself (--coordinator {mine})").format(mine=" or ".join(sorted(mine))))
 
     def _require_writer(self) -> None:
         """Once actors are listed, only a coordinator or admin may change things."""

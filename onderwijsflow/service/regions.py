@@ -90,6 +90,7 @@ class RegionOps(CaseOps):
             _member("sector", sector, SECTORS)
         coordinator = _email(coordinator, _("coordinator"))
         self._require_writer()
+        self._require_own_new_region(coordinator)
         with self._write() as session:
             if session.exec(select(Region.id).where(Region.slug == slug)).first():
                 raise Refused(_("region '{slug}' already exists").format(slug=slug))
