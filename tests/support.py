@@ -90,6 +90,22 @@ class Run:
                 f"--- stdout\n{self.out}--- stderr\n{self.err}")
 
 
+def invoke(args: Sequence[str], env: dict[str, str | None]) -> Run:
+    """``onderwijsflow ARGS`` in process with `env` (None removes a variable); its result."""
+    from click.testing import CliRunner
+
+    from onderwijsflow.cli import main
+
+    with CliRunner().isolation(env=env) as (out, err, _):
+        try:
+            main(list(args))
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+        else:  # pragma: no cover - main always exits
+            code = 0
+    return Run(args, code, out.getvalue().decode(), err.getvalue().decode())
+
+
 class Flow:
     """``onderwijsflow ...`` in process against one database, as actor anne.
 
@@ -106,10 +122,6 @@ class Flow:
         self.lang = lang
 
     def __call__(self, *args: str) -> Run:
-        from click.testing import CliRunner
-
-        from onderwijsflow.cli import main
-
         env: dict[str, str | None] = {f"ONDERWIJSFLOW_{name}": None for name in ENV_VARS}
         env.update({"ONDERWIJSFLOW_DB": self.url, "ONDERWIJSFLOW_CONFIG": str(self.config),
                     "ONDERWIJSFLOW_WORKFLOWS": str(self.workflows), "ONDERWIJSFLOW_ACTOR": "anne",
@@ -117,14 +129,7 @@ class Flow:
                     "COLUMNS": "200"})
         if args[:1] == ("init",):  # the tests' databases are practice databases (issue 9)
             args = ("init", "--practice", *args[1:])
-        with CliRunner().isolation(env=env) as (out, err, _):
-            try:
-                main(list(args))
-            except SystemExit as done:
-                code = done.code if isinstance(done.code, int) else 1
-            else:  # pragma: no cover - main always exits
-                code = 0
-        return Run(args, code, out.getvalue().decode(), err.getvalue().decode())
+        return invoke(args, env)
 
     def ok(self, *args: str) -> Run:
         """Run a command that must succeed."""

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from support import ENV_VARS, Run
+from support import ENV_VARS, Run, invoke
 
 pytestmark = pytest.mark.production
 
@@ -29,19 +28,10 @@ class Cli:
         self.config = config
 
     def __call__(self, *args: str, config: Path | None = None) -> Run:
-        from onderwijsflow.cli import main
-
         env: dict[str, str | None] = {f"ONDERWIJSFLOW_{name}": None for name in ENV_VARS}
         env.update({"ONDERWIJSFLOW_DB": f"sqlite:///{self.db}", "ONDERWIJSFLOW_LANG": "en",
                     "ONDERWIJSFLOW_CONFIG": str(config or self.config), "COLUMNS": "200"})
-        with CliRunner().isolation(env=env) as (out, err, _):
-            try:
-                main(list(args))
-            except SystemExit as done:
-                code = done.code if isinstance(done.code, int) else 1
-            else:  # pragma: no cover - main always exits
-                code = 0
-        return Run(args, code, out.getvalue().decode(), err.getvalue().decode())
+        return invoke(args, env)
 
     def ok(self, *args: str, config: Path | None = None) -> Run:
         run = self(*args, config=config)

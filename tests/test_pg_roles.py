@@ -16,8 +16,7 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from click.testing import CliRunner
-from support import ENV_VARS, Run
+from support import ENV_VARS, Run, invoke
 
 pytestmark = pytest.mark.production
 
@@ -50,19 +49,10 @@ class World:
                 f"user={login} options=-csearch_path={self.schema}")
 
     def cli(self, login: str, *args: str, config: Path | None = None) -> Run:
-        from onderwijsflow.cli import main
-
         env: dict[str, str | None] = {f"ONDERWIJSFLOW_{name}": None for name in ENV_VARS}
         env.update({"ONDERWIJSFLOW_DB": self.url(login), "ONDERWIJSFLOW_LANG": "en",
                     "ONDERWIJSFLOW_CONFIG": str(config or self.config), "COLUMNS": "200"})
-        with CliRunner().isolation(env=env) as (out, err, _):
-            try:
-                main(list(args))
-            except SystemExit as done:
-                code = done.code if isinstance(done.code, int) else 1
-            else:  # pragma: no cover - main always exits
-                code = 0
-        return Run(args, code, out.getvalue().decode(), err.getvalue().decode())
+        return invoke(args, env)
 
     def ok(self, login: str, *args: str) -> Run:
         run = self.cli(login, *args)
