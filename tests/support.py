@@ -78,12 +78,18 @@ class Run:
         except json.JSONDecodeError:
             pytest.fail(f"stdout is not one JSON document:\n{self}")
 
-    def sentence(self) -> str:
-        """The error: one line on stderr, ``error: ...``, and no traceback."""
+    def line(self) -> str:
+        """The one line on stderr (in any language), and no traceback."""
         assert "Traceback" not in self.err, str(self)
         lines = self.err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), str(self)
+        assert len(lines) == 1, str(self)
         return lines[0]
+
+    def sentence(self) -> str:
+        """The error: one line on stderr, ``error: ...``, and no traceback."""
+        line = self.line()
+        assert line.startswith("error: "), str(self)
+        return line
 
     def __str__(self) -> str:
         return (f"onderwijsflow {' '.join(self.args)} -> exit {self.code}\n"

@@ -17,14 +17,14 @@ import sqlite3
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from support import ENV_VARS, Run, invoke
 
 from onderwijsflow.demo import REGIONS
 
@@ -203,42 +203,11 @@ def test_a_reason_the_story_records_is_in_its_language(played: dict[str, Played]
 # --- demo --db, the global --db, --db-file ---------------------------------------------------------
 
 
-@dataclass
-class Run:
-    """One command run in process through :func:`onderwijsflow.cli.main`."""
-
-    args: Sequence[str]
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:
-        return (f"onderwijsflow {' '.join(self.args)} -> exit {self.code}\n"
-                f"--- stdout\n{self.out}--- stderr\n{self.err}")
-
-    def error(self) -> str:
-        """The one line on stderr."""
-        assert "Traceback" not in self.err, str(self)
-        lines = self.err.strip().splitlines()
-        assert len(lines) == 1, str(self)
-        return lines[0]
-
-
 def run(*args: str, **env: str) -> Run:
     """``onderwijsflow ARGS`` in process, with no ONDERWIJSFLOW_* but `env`."""
-    from onderwijsflow.cli import main
-
-    names = ("DB", "CONFIG", "WORKFLOWS", "ACTOR", "NOW", "LANG")
-    isolated: dict[str, str | None] = {f"ONDERWIJSFLOW_{n}": None for n in names}
+    isolated: dict[str, str | None] = {f"ONDERWIJSFLOW_{n}": None for n in ENV_VARS}
     isolated.update({"COLUMNS": "400", **env})
-    with CliRunner().isolation(env=isolated) as (out, err, _):
-        try:
-            main(list(args))
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else 1
-        else:  # pragma: no cover - main always exits
-            code = 0
-    return Run(args, code, out.getvalue().decode(), err.getvalue().decode())
+    return invoke(args, isolated)
 
 
 @pytest.fixture
@@ -274,7 +243,7 @@ def test_onderwijsflow_db_from_the_environment_is_left_alone(here: Path) -> None
     ("nl", "fout: twee databases voor de demo"), ("en", "error: two databases for the demo")])
 def test_two_different_databases_are_a_usage_error(here: Path, lang: str, expected: str) -> None:
     done = run("--lang", lang, "--db", "sqlite:///a.db", "demo", "--db", "b.db")
-    assert done.code == 2 and done.error().startswith(expected), str(done)
+    assert done.code == 2 and done.line().startswith(expected), str(done)
     assert not (here / "a.db").exists() and not (here / "b.db").exists()
     same = run("--lang", lang, "--db", "sqlite:///a.db", "demo", "--db", "a.db", "--db-file", "c.db")
     assert same.code == 2, str(same)
@@ -286,7 +255,7 @@ def test_two_different_databases_are_a_usage_error(here: Path, lang: str, expect
 def test_the_demo_plays_on_sqlite_only(here: Path, lang: str, expected: str) -> None:
     for args in (("demo", "--db", "postgresql://x/y"), ("--db", "postgresql://x/y", "demo")):
         done = run("--lang", lang, *args)
-        assert done.code == 2 and done.error().startswith(expected), str(done)
+        assert done.code == 2 and done.line().startswith(expected), str(done)
 
 
 # --- workflow and audit commands in both languages ---------------------------------------------------
@@ -345,9 +314,9 @@ def test_workflow_and_audit_commands_speak_the_language(demo_db: str, lang: str)
     assert ok("audit", "verify").strip() == texts["intact"].format(events=count)
     assert ok("workflow", "migrate", "subsidie", "--to", "2", "--dry-run").startswith(texts["migrate"])
     missing = run("--lang", lang, "--db", demo_db, "workflow", "migrate", "subsidie", "--to", "9")
-    assert missing.code == 4 and missing.error() == texts["no version"], str(missing)
+    assert missing.code == 4 and missing.line() == texts["no version"], str(missing)
     unknown = run("--lang", lang, "--db", demo_db, "workflow", "show", "zwemles")
-    assert unknown.code == 4 and unknown.error().startswith(texts["unknown"]), str(unknown)
+    assert unknown.code == 4 and unknown.line().startswith(texts["unknown"]), str(unknown)
     helps = "".join(run("--lang", lang, *command, "--help").out
                     for command in (("workflow",), ("audit", "verify"), ("demo",)))
     assert all(text in " ".join(helps.split()) for text in texts["help"]), helps
@@ -376,4 +345,4 @@ def test_a_broken_chain_is_named_in_the_language(played: dict[str, Played], tmp_
         raw.execute("UPDATE events SET actor = 'mallory' WHERE seq = 2 AND region_id = "
                     "(SELECT id FROM regions WHERE slug = 'beekdal')")
     broken = run("--lang", lang, "--db", f"sqlite:///{copy}", "audit", "verify")
-    assert broken.code == 1 and broken.error() == expected, str(broken)
+    assert broken.code == 1 and broken.line() == expected, str(broken)
