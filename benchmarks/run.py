@@ -935,9 +935,9 @@ def bench_scheduler(args: argparse.Namespace, work: Path) -> list[Figure]:
     # A fresh application, as a worker process has; a long-running worker has paid its
     # one-time costs (schema check, workflow files, catalog sync) before its ticks.
     app = Onderwijsflow.open(db=db_url, actor="bench")
-    app._ready()
+    app.ensure_ready()
     app.catalog.current("subsidie")
-    with app._write():
+    with app.writing():
         pass
     channel = _QuietLogChannel()
     scheduler = Scheduler(app, channels=[channel])
@@ -1067,9 +1067,9 @@ def profile_scheduler_phase1(path: Path, due: int) -> None:
     from onderwijsflow.service import Onderwijsflow
 
     app = Onderwijsflow.open(db=f"sqlite:///{path}", actor="bench")
-    app._ready()
+    app.ensure_ready()
     app.catalog.current("subsidie")
-    with app._write():
+    with app.writing():
         pass
     scheduler = Scheduler(app, channels=[_QuietLogChannel()])
     report = TickReport()
@@ -1307,7 +1307,7 @@ try:
         print(json.dumps({"error": "cannot import national_report: %s: %s" % (type(err).__name__, err)}))
         sys.exit(0)
     app = Onderwijsflow.open(db=sys.argv[1], actor="bench")
-    with app._read():
+    with app.reading():
         pass
     app.catalog.names
     out["setup_ms"] = (time.perf_counter() - start) * 1000
@@ -1436,7 +1436,7 @@ def national_run(label: str, url: str, csv_path: Path, count: int, args: argpars
         from onderwijsflow.reporting.national import national_report
 
         app = Onderwijsflow.open(db=url, actor="bench")
-        with app._read():
+        with app.reading():
             pass
         profile(f"national_report over {count:,} regions (in this process, {label})",
                 lambda: national_report(app))

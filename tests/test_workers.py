@@ -64,7 +64,7 @@ from onderwijsflow.service import Onderwijsflow
 url, config, now, name = sys.argv[1:]
 app = Onderwijsflow.open(db=url, config=config, now=now, actor="scheduler")
 scheduler = Scheduler(app, worker=name, batch=4)
-app._ready()
+app.ensure_ready()
 scheduler.channels  # build the SMTP channel before the start line
 print("ready", flush=True)
 sys.stdin.readline()

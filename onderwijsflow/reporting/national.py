@@ -148,7 +148,7 @@ def national_report(
     moment = now or app.now()
     horizon = _as_moment(within.add_to(moment))
     with _collector_paused():
-        with app._read() as session:
+        with app.reading() as session:
             network = _load(session, horizon)
             for key in {(c.workflow, c.workflow_version) for c in network.cases}:
                 network.machines[key] = app.catalog.machine(session, *key)

@@ -62,7 +62,7 @@ def deadlines(
         `uid`, `sequence` and `last_modified` (UTC), soonest first.
     """
     now = app.now()
-    with app._read() as session:
+    with app.reading() as session:
         query = (
             select(Milestone, Region)
             .join(Region, col(Region.id) == Milestone.region_id)
@@ -70,7 +70,7 @@ def deadlines(
             .order_by(col(Milestone.due_at), col(Region.slug))
         )
         if region is not None:
-            found = app._region(session, region)
+            found = app.region_in(session, region)
             query = query.where(Milestone.region_id == found.id)
         if within is not None:
             query = query.where(Milestone.due_at <= within.add_to(now))

@@ -114,7 +114,7 @@ class Scheduler:
     def tick(self) -> TickReport:
         """One pass: act on everything due now, then deliver what is waiting."""
         report = TickReport()
-        self.app._ready()
+        self.app.ensure_ready()
         if not self._anything_to_do():
             return report
         while self._act(report):
@@ -158,7 +158,7 @@ class Scheduler:
 
     def _act(self, report: TickReport) -> bool:
         now = self.app.now()
-        with self.app._write() as session:
+        with self.app.writing() as session:
             due = (
                 select(Reminder.milestone_id)
                 .where(Reminder.status == "pending", Reminder.due_at <= now)
@@ -265,7 +265,7 @@ class Scheduler:
                   else _("Milestone '{milestone}' reached ({moment})")).format(
             milestone=spec.label or spec.name, moment=messages.due_moment(ms.due_at))
         assert case.id is not None and region.id is not None
-        self.app._commit_decision(session, region, case.id, case.lock_version, machine, decision,
+        self.app.commit_decision(session, region, case.id, case.lock_version, machine, decision,
                                   reason=reason, actor=SCHEDULER_ACTOR,
                                   closing="overdue" if spec.notify else "met")
         self._contexts.pop(region.id, None)  # its cases moved: read it again when needed
@@ -455,7 +455,7 @@ class Scheduler:
             The index in `batch` of the row now ``sending``, or None when none is left.
         """
         now = self.app.now()
-        with self.app._write() as session:
+        with self.app.writing() as session:
             fresh = session.get(Outbox, row.id, populate_existing=True)
             assert fresh is not None
             status = outcome["status"]
@@ -492,7 +492,7 @@ class Scheduler:
         assert region is not None
         reminder = session.get(Reminder, row.reminder_id) if row.reminder_id else None
         milestone = session.get(Milestone, reminder.milestone_id) if reminder else None
-        self.app._record(
+        self.app.record_event(
             session, region, f"reminder_{status}",
             actor=SCHEDULER_ACTOR,
             case_id=milestone.case_id if milestone else None,
@@ -508,7 +508,7 @@ class Scheduler:
 
     def status(self) -> dict[str, Any]:
         """Pending reminders and every delivery that needs attention."""
-        self.app._ready()
+        self.app.ensure_ready()
         with self.app.db.session(write=False) as session:
             pending = session.exec(
                 select(Reminder.id).where(Reminder.status == "pending")
@@ -532,9 +532,9 @@ class Scheduler:
 
     def resend(self, outbox_id: int) -> dict[str, Any]:
         """Deliberately queue a delivery again (an `unknown` or `failed` one); audited."""
-        self.app._require_writer()
+        self.app.require_writer()
         now = self.app.now()
-        with self.app._write() as session:
+        with self.app.writing() as session:
             row = session.get(Outbox, outbox_id)
             if row is None:
                 raise NotFound(_("no delivery {id}").format(id=outbox_id))
@@ -546,7 +546,7 @@ class Scheduler:
             session.add(row)
             region = session.get(Region, row.region_id)
             assert region is not None
-            self.app._record(session, region, "reminder_resend",
+            self.app.record_event(session, region, "reminder_resend",
                              data={"outbox": row.id, "previous": previous,
                                    "message_id": row.message_id})
         return {"id": outbox_id, "status": "pending", "previous": previous}

@@ -107,7 +107,7 @@ class AuditOps(Base):
         verification reads agree even while coordinators write; a SQLite read transaction
         already is one snapshot.
         """
-        with self._read() as session:
+        with self.reading() as session:
             if not self.db.is_sqlite:
                 session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
             yield session

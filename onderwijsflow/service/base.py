@@ -149,13 +149,13 @@ class Base:
         return self.clock.now()
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
+    def writing(self) -> Iterator[Session]:
         """One write transaction on a current schema, with the workflow files checked.
 
         Whoever the database knows (stored users, PostgreSQL groups) writes only with a
         writing role: the scheduler's tick needs its role like every other write.
         """
-        self._ready()
+        self.ensure_ready()
         if self._roles_from_database():
             problem = self._writer_problem()
             if problem:
@@ -167,13 +167,13 @@ class Base:
         self._synced = True
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def reading(self) -> Iterator[Session]:
         """One read-only transaction on a current schema."""
-        self._ready()
+        self.ensure_ready()
         with self.db.session(write=False) as session:
             yield session
 
-    def _ready(self) -> None:
+    def ensure_ready(self) -> None:
         if not getattr(self, "_checked_schema", False):
             from onderwijsflow.store.migrate import ensure_current
 
@@ -244,7 +244,7 @@ class Base:
 
     # --- helpers for use cases ---------------------------------------------------------
 
-    def _region(self, session: Session, slug: str, *, lock: bool = False) -> Region:
+    def region_in(self, session: Session, slug: str, *, lock: bool = False) -> Region:
         """The region `slug`; with `lock`, its row is locked until the transaction ends.
 
         A write use case locks first and reads afterwards, so that on PostgreSQL (READ
@@ -266,7 +266,7 @@ class Base:
                 slug=slug, suggestion=suggest(slug, known)))
         return region
 
-    def _record(
+    def record_event(
         self,
         session: Session,
         region: Region,
@@ -292,7 +292,7 @@ class Base:
 
     def _roles(self) -> frozenset[str] | None:
         """The actor's roles under the database's policy (None: every role)."""
-        self._ready()
+        self.ensure_ready()
         return self._policy_roles()
 
     def _roles_from_database(self) -> bool:
@@ -377,7 +377,7 @@ class Base:
             raise Refused(_("with write scope 'own' you may create only regions you coordinate "
                             "yourself (--coordinator {mine})").format(mine=" or ".join(sorted(mine))))
 
-    def _require_writer(self) -> None:
+    def require_writer(self) -> None:
         """Once actors are listed, only a coordinator or admin may change things."""
         problem = self._writer_problem()
         if problem:

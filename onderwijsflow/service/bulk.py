@@ -72,18 +72,18 @@ class BulkOps(CaseOps):
                 validate_decision(machine.definition, transition, given, self.now(),
                                   required=not dry_run)
         if not dry_run:
-            self._require_writer()
+            self.require_writer()
         ids = self._matching_cases(workflow, (in_state,) if in_state else sources)
         moved: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
         for start in range(0, len(ids), batch):
             chunk = ids[start:start + batch]
             if dry_run:
-                with self._read() as session:
+                with self.reading() as session:
                     self._decide_batch(session, chunk, trigger, reason, given, moved, refused,
                                        write=False)
             else:
-                with self._write() as session:
+                with self.writing() as session:
                     self._decide_batch(session, chunk, trigger, reason, given, moved, refused,
                                        write=True)
             if progress is not None:
@@ -99,7 +99,7 @@ class BulkOps(CaseOps):
 
     def _matching_cases(self, workflow: str, states: tuple[str, ...]) -> list[int]:
         """The cases of `workflow` in one of `states` (those the trigger leaves from)."""
-        with self._read() as session:
+        with self.reading() as session:
             query = select(col(Case.id)).where(col(Case.workflow) == workflow,
                                                col(Case.state).in_(states))
             ids = list(session.exec(query.order_by(col(Case.region_id), col(Case.id))))
@@ -133,7 +133,7 @@ class BulkOps(CaseOps):
         ruling = self._ruling(machine, decision, given, required=batch is not None, bulk=True)
         if batch is not None:
             assert case.id is not None
-            self._commit_decision(session, region, case.id, case.lock_version, machine,
+            self.commit_decision(session, region, case.id, case.lock_version, machine,
                                   decision, reason=reason, batch=batch, ruling=ruling)
             if decision.ok:
                 assert decision.dest is not None  # a move always has its destination

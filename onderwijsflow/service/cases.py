@@ -91,9 +91,9 @@ class CaseOps(Base):
                                  .format(round=round, expected=found.workflow, workflow=workflow))
             merged.update(found.params)
         merged.update(params or {})
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             case = self._open_case(session, region, workflow, merged, round or "")
             return {"region": slug, "workflow": workflow, "round": round,
                     "state": case.state, "version": case.workflow_version,
@@ -138,7 +138,7 @@ class CaseOps(Base):
         )
         session.add(case)
         session.flush()
-        self._record(
+        self.record_event(
             session, region, "case_opened", case_id=case.id, workflow=workflow,
             to_state=case.state,
             data={"version": case.workflow_version, "round": round_ or None, "params": typed},
@@ -230,8 +230,8 @@ class CaseOps(Base):
         denied = None if dry_run else self._writer_problem()
         if override:
             denied = denied or self._override_problem(reason)
-        with self._read() as session:
-            region = self._region(session, slug)
+        with self.reading() as session:
+            region = self.region_in(session, slug)
             case, machine, decision = self._decide(session, region, workflow, round, trigger,
                                                    override=override, denied=denied)
             ruling = self._ruling(machine, decision, given, required=not dry_run)
@@ -239,8 +239,8 @@ class CaseOps(Base):
         result = _decision_json(slug, decision, dry_run, ruling)
         if dry_run:
             return result
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             if region.event_seq != seen[0]:
                 conflict = Conflict(_("region '{slug}' changed while you worked on it; nothing "
                                       "was written, try again").format(slug=slug))
@@ -258,7 +258,7 @@ class CaseOps(Base):
                 seen = (region.event_seq, case.lock_version)
                 result = _decision_json(slug, decision, dry_run, ruling)
             assert case.id is not None
-            self._commit_decision(session, region, case.id, seen[1], machine, decision,
+            self.commit_decision(session, region, case.id, seen[1], machine, decision,
                                   reason=reason, override=override, ruling=ruling)
         if not decision.ok:
             raise Refused(_refusal_sentence(slug, decision), result=result)
@@ -311,7 +311,7 @@ class CaseOps(Base):
             return _("actor '{actor}' has no override role").format(actor=self.actor)
         return None
 
-    def _commit_decision(
+    def commit_decision(
         self,
         session: Session,
         region: Region,
@@ -343,7 +343,7 @@ class CaseOps(Base):
             "from_state": decision.source, "reason": reason, "actor": actor,
         }
         if not decision.ok:
-            self._record(session, region, "refused", to_state=decision.dest, **common,
+            self.record_event(session, region, "refused", to_state=decision.dest, **common,
                          data={"code": decision.code, "refusal": decision.refusal,
                                "evidence": evidence, "decision": outside}, batch=batch)
             return
@@ -357,7 +357,7 @@ class CaseOps(Base):
         else:
             batch.moves.append({"cid": case_id, "v": lock_version, "state": decision.dest,
                                 "entered": now, "decided": decided_on})
-        self._record(
+        self.record_event(
             session, region, "transition", to_state=decision.dest, **common,
             data={"evidence": evidence, "override": override,
                   "overridden": decision.overridden, "decision": outside}, batch=batch,
@@ -387,8 +387,8 @@ class CaseOps(Base):
             The JSON shape of design §4 (`region, workflow, state, triggers`), plus `path`
             (the shortest way to `target`, each step with what it lacks) when asked.
         """
-        with self._read() as session:
-            region = self._region(session, slug)
+        with self.reading() as session:
+            region = self.region_in(session, slug)
             cases = region_cases(session, region)
             case, machine = self._case(session, region, workflow, round, cases=cases)
             ctx = for_case(region_context(session, region, self.now(), cases), case,

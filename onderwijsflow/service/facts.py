@@ -64,9 +64,9 @@ class FactOps(CaseOps):
         if fact_def.scope == "region" and (round is not None):
             raise UsageError(_("fact '{name}' belongs to the region, not to a round; leave out "
                                "--round").format(name=name))
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             if fact_def.scope == "case":
                 case = self._fact_case(session, region, name, owners, workflow, round)
                 return self._set_case_fact(session, region, case, name, fact_def, typed)
@@ -80,7 +80,7 @@ class FactOps(CaseOps):
             else:
                 row.value, row.type, row.updated_at = new, fact_def.type, self.now()
             session.add(row)
-            self._record(session, region, "fact_set",
+            self.record_event(session, region, "fact_set",
                          data={"name": name, "old": old, "new": new})
             return {"region": slug, "fact": name, "old": old, "new": new, "scope": "region"}
 
@@ -93,9 +93,9 @@ class FactOps(CaseOps):
             NotFound: no workflow declares the fact, or it has no value.
         """
         fact_def, owners = self.fact_definition(name)
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             row: Fact | CaseFact | None
             case = None
             if fact_def.scope == "case":
@@ -107,7 +107,7 @@ class FactOps(CaseOps):
                 raise NotFound(_("fact '{name}' of {slug} has no value").format(name=name, slug=slug))
             old = dump_value(stored_value(row.type, row.value))
             session.delete(row)
-            self._record(session, region, "fact_unset", case_id=case.id if case else None,
+            self.record_event(session, region, "fact_unset", case_id=case.id if case else None,
                          workflow=case.workflow if case else None,
                          data={"name": name, "old": old, "new": None, "scope": fact_def.scope,
                                "round": case.round or None if case else None})
@@ -137,7 +137,7 @@ class FactOps(CaseOps):
         else:
             row.value, row.type, row.updated_at = new, fact_def.type, self.now()
         session.add(row)
-        self._record(session, region, "fact_set", case_id=case.id, workflow=case.workflow,
+        self.record_event(session, region, "fact_set", case_id=case.id, workflow=case.workflow,
                      data={"name": name, "old": old, "new": new, "scope": "case",
                            "round": case.round or None})
         return {"region": region.slug, "fact": name, "old": old, "new": new, "scope": "case",

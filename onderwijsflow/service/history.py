@@ -47,8 +47,8 @@ class HistoryOps(Base):
         """
         if limit is not None and limit < 1:
             raise UsageError(_("--limit must be 1 or more, got {limit}").format(limit=limit))
-        with self._read() as session:
-            region = self._region(session, slug)
+        with self.reading() as session:
+            region = self.region_in(session, slug)
             query = select(Event).where(col(Event.region_id) == region.id).order_by(col(Event.seq))
             if as_of is not None:
                 query = query.where(col(Event.at) <= as_of)
@@ -73,8 +73,8 @@ class HistoryOps(Base):
         Raises:
             NotFound: the region has no event `seq`.
         """
-        with self._read() as session:
-            region = self._region(session, slug)
+        with self.reading() as session:
+            region = self.region_in(session, slug)
             found = session.exec(select(Event).where(col(Event.region_id) == region.id,
                                                      col(Event.seq) == seq)).first()
         if found is None:

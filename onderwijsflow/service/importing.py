@@ -733,11 +733,11 @@ class ImportOps(CaseOps):
         """
         rows = read_regions_csv(path, self._declared_facts())
         openings = self._openings()
-        self._require_writer()
+        self.require_writer()
         outcome: dict[str, Any] = {"file": str(path), "rows": len(rows), "dry_run": dry_run,
                                    "created": [], "updated": [], "unchanged": []}
         try:
-            with self._write() as session:
+            with self.writing() as session:
                 heads, known = _load_existing(session, [row.slug for row in rows])
                 if progress is not None:
                     progress(0, len(rows))

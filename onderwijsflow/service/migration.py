@@ -74,8 +74,8 @@ class MigrationOps(CaseOps):
             Conflict: a case changed while migrating; nothing was written.
         """
         if not dry_run:
-            self._require_writer()
-        with self._read() as session:
+            self.require_writer()
+        with self.reading() as session:
             target = self._target(session, name, to_version)
             moves, refused = self._plan_all(session, target, region)
         result = {"workflow": name, "to_version": to_version, "dry_run": dry_run,
@@ -90,7 +90,7 @@ class MigrationOps(CaseOps):
                 "{reasons}", len(refused)).format(n=len(refused), workflow=name, version=to_version,
                                                   reasons=reasons), result=result)
         if moves:
-            with self._write() as session:
+            with self.writing() as session:
                 self._apply(session, target, moves)
         return result
 
@@ -112,7 +112,7 @@ class MigrationOps(CaseOps):
         query = select(Case, Region).join(Region, col(Region.id) == Case.region_id).where(
             Case.workflow == target.name, Case.workflow_version != target.definition.version)
         if slug is not None:
-            query = query.where(Region.id == self._region(session, slug).id)
+            query = query.where(Region.id == self.region_in(session, slug).id)
         moves: list[_Move] = []
         refused: list[dict[str, Any]] = []
         contexts: dict[int, RegionContext] = {}
@@ -228,7 +228,7 @@ class MigrationOps(CaseOps):
             assert case.id is not None
             compare_and_set_case(session, case.id, case.lock_version, state=move.to_state,
                                  workflow_version=target.definition.version, params=move.params)
-            self._record(session, locked[move.region.id], "migrated", case_id=case.id,
+            self.record_event(session, locked[move.region.id], "migrated", case_id=case.id,
                          workflow=case.workflow, from_state=case.state, to_state=move.to_state,
                          data={"from_version": case.workflow_version,
                                "to_version": target.definition.version,

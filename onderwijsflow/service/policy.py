@@ -26,7 +26,7 @@ class PolicyOps(Base):
 
     def policy(self) -> dict[str, Any]:
         """The policy: ``{"practice", "write_scope", "login", "actor", "roles", "events"}``."""
-        self._ready()
+        self.ensure_ready()
         effective = self._effective()
         roles = self._roles()
         with self.db.connect(write=False) as connection, connection.begin():
@@ -45,7 +45,7 @@ class PolicyOps(Base):
         """
         if scope not in WRITE_SCOPES:
             raise UsageError(_("'{scope}' is not a write scope; use all or own").format(scope=scope))
-        self._ready()
+        self.ensure_ready()
         self._require_admin()
         with self.db.connect() as connection, connection.begin():
             before = store.read_policy(connection)
@@ -59,7 +59,7 @@ class PolicyOps(Base):
 
     def policy_events(self) -> dict[str, Any]:
         """Every policy event, oldest first, and whether the policy chain holds."""
-        self._ready()
+        self.ensure_ready()
         with self.db.connect(write=False) as connection, connection.begin():
             rows = [dict(row) for row in connection.execute(
                 sa.select(store.policy_events).order_by(store.policy_events.c.seq)).mappings()]

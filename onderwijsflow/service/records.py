@@ -64,9 +64,9 @@ class RecordOps(CaseOps):
             UsageError: a field is unknown, missing or of the wrong type; nothing is written.
         """
         owner = self._record_owner(kind, workflow)
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             case, spec = self._record_target(session, region, kind, owner, round)
             partners = set(session.exec(select(Partner.name).where(Partner.region_id == region.id)))
             try:
@@ -77,7 +77,7 @@ class RecordOps(CaseOps):
             now = self.now()
             met = self._meet(session, region, case, kind, values, now)
             round_ = case.round or None if case else None
-            event = self._record(session, region, "record_added", case_id=case.id if case else None,
+            event = self.record_event(session, region, "record_added", case_id=case.id if case else None,
                                  workflow=owner,
                                  data={"kind": kind, "round": round_, "new": values, "met": met})
             assert region.id is not None
@@ -89,8 +89,8 @@ class RecordOps(CaseOps):
 
     def list_records(self, slug: str, *, kind: str | None = None) -> dict[str, Any]:
         """The region's records (of `kind`, if given), oldest first."""
-        with self._read() as session:
-            region = self._region(session, slug)
+        with self.reading() as session:
+            region = self.region_in(session, slug)
             rounds = {c.id: c.round or None for c in region_cases(session, region)}
             query = select(Record).where(Record.region_id == region.id)
             if kind is not None:

@@ -89,9 +89,9 @@ class RegionOps(CaseOps):
         for sector in sectors:
             _member("sector", sector, SECTORS)
         coordinator = _email(coordinator, _("coordinator"))
-        self._require_writer()
+        self.require_writer()
         self._require_own_new_region(coordinator)
-        with self._write() as session:
+        with self.writing() as session:
             if session.exec(select(Region.id).where(Region.slug == slug)).first():
                 raise Refused(_("region '{slug}' already exists").format(slug=slug))
             region = Region(
@@ -105,7 +105,7 @@ class RegionOps(CaseOps):
             session.add(region)
             self._flush(session, _("region '{slug}' was created at the same time by someone else")
                         .format(slug=slug))
-            self._record(
+            self.record_event(
                 session,
                 region,
                 "region_created",
@@ -120,7 +120,7 @@ class RegionOps(CaseOps):
         self, *, state: str | None = None, workflow: str | None = None
     ) -> list[dict[str, Any]]:
         """Every region with its cases' states, optionally filtered by state and workflow."""
-        with self._read() as session:
+        with self.reading() as session:
             regions = {r.id: r for r in session.exec(select(Region).order_by(col(Region.slug)))}
             cases: dict[int | None, dict[str, str]] = {rid: {} for rid in regions}
             for case in session.exec(select(Case).order_by(col(Case.id))):
@@ -137,8 +137,8 @@ class RegionOps(CaseOps):
 
     def show_region(self, slug: str) -> dict[str, Any]:
         """One region in full: cases, partners, roles, documents and facts."""
-        with self._read() as session:
-            return self._show(session, self._region(session, slug))
+        with self.reading() as session:
+            return self._show(session, self.region_in(session, slug))
 
     def _show(self, session: Session, region: Region) -> dict[str, Any]:
         rid = region.id
@@ -185,9 +185,9 @@ class RegionOps(CaseOps):
         _member("partner kind", kind, PARTNER_KINDS)
         if sector is not None:
             _member("sector", sector, SECTORS)
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             assert region.id is not None
             if self._partner(session, region, name):
                 raise Refused(_("'{name}' is already a partner of {slug}").format(name=name, slug=slug))
@@ -195,20 +195,20 @@ class RegionOps(CaseOps):
                                 added_at=self.now()))
             self._flush(session, _("partner '{name}' was added at the same time by someone else")
                         .format(name=name))
-            self._record(session, region, "partner_added",
+            self.record_event(session, region, "partner_added",
                          data={"new": {"name": name, "kind": kind, "sector": sector}})
 
     def remove_partner(self, slug: str, name: str) -> None:
         """Remove a partner (the audit log keeps what it was)."""
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             partner = self._partner(session, region, name)
             if partner is None:
                 raise NotFound(_("'{name}' is not a partner of {slug}").format(name=name, slug=slug))
             old = {"name": partner.name, "kind": partner.kind, "sector": partner.sector}
             session.delete(partner)
-            self._record(session, region, "partner_removed", data={"old": old})
+            self.record_event(session, region, "partner_removed", data={"old": old})
 
     def _partner(self, session: Session, region: Region, name: str) -> Partner | None:
         return session.exec(
@@ -220,9 +220,9 @@ class RegionOps(CaseOps):
         _member("role", role, REGION_ROLES)
         _valid(check_name, person, N_("person"))
         email = _email(email, _("e-mail"))
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             assert region.id is not None
             if self._assignment(session, region, role, person):
                 raise Refused(_("{person} is already {role} of {slug}").format(
@@ -231,21 +231,21 @@ class RegionOps(CaseOps):
                                        email=email, assigned_at=self.now()))
             self._flush(session, _("{person} was made {role} at the same time by someone else")
                         .format(person=person, role=role_label(role)))
-            self._record(session, region, "role_assigned",
+            self.record_event(session, region, "role_assigned",
                          data={"new": {"role": role, "person": person, "email": email}})
 
     def unassign_role(self, slug: str, role: str, person: str) -> None:
         """Take a person out of a role."""
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             found = self._assignment(session, region, role, person)
             if found is None:
                 raise NotFound(_("{person} is not {role} of {slug}").format(
                     person=person, role=role_label(role), slug=slug))
             old = {"role": role, "person": person, "email": found.email}
             session.delete(found)
-            self._record(session, region, "role_unassigned", data={"old": old})
+            self.record_event(session, region, "role_unassigned", data={"old": old})
 
     def _assignment(
         self, session: Session, region: Region, role: str, person: str
@@ -279,11 +279,11 @@ class RegionOps(CaseOps):
         for sector in sectors or ():
             _member("sector", sector, SECTORS)
         coordinator = _email(coordinator, _("coordinator"))
-        self._require_writer()
+        self.require_writer()
         given = {"name": name, "provinces": None if provinces is None else list(provinces),
                  "sectors": None if sectors is None else list(sectors), "coordinator": coordinator}
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             old = {k: getattr(region, k) for k, v in given.items()
                    if v is not None and getattr(region, k) != v}
             new = {k: given[k] for k in old}
@@ -291,19 +291,19 @@ class RegionOps(CaseOps):
                 for key, value in new.items():
                     setattr(region, key, value)
                 session.add(region)
-                self._record(session, region, "region_updated", data={"old": old, "new": new})
+                self.record_event(session, region, "region_updated", data={"old": old, "new": new})
             return {"region": slug, "old": old, "new": new}
 
     def list_partners(self, slug: str) -> dict[str, Any]:
         """The region's partners, by name."""
-        with self._read() as session:
-            region = self._region(session, slug)
+        with self.reading() as session:
+            region = self.region_in(session, slug)
             return {"region": slug, "partners": _partners(session, region)}
 
     def list_documents(self, slug: str, *, kind: str | None = None) -> dict[str, Any]:
         """The region's documents (of `kind`, if given) with their ids, oldest first."""
-        with self._read() as session:
-            region = self._region(session, slug)
+        with self.reading() as session:
+            region = self.region_in(session, slug)
             query = select(Document).where(col(Document.region_id) == region.id)
             if kind is not None:
                 query = query.where(col(Document.kind) == kind)
@@ -312,15 +312,15 @@ class RegionOps(CaseOps):
 
     def remove_document(self, slug: str, document_id: int) -> dict[str, Any]:
         """Remove a document recorded by mistake (the audit log keeps what it was)."""
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             found = session.get(Document, document_id)
             if found is None or found.region_id != region.id:
                 raise NotFound(_("{slug} has no document {id}").format(slug=slug, id=document_id))
             old = _document_json(found)
             session.delete(found)
-            self._record(session, region, "document_removed", data={"old": old})
+            self.record_event(session, region, "document_removed", data={"old": old})
             return {"region": slug, "removed": old}
 
     def add_document(
@@ -336,13 +336,13 @@ class RegionOps(CaseOps):
                 check_date(on)
         except ValueError as err:
             raise UsageError(str(err)) from None
-        self._require_writer()
-        with self._write() as session:
-            region = self._region(session, slug, lock=True)
+        self.require_writer()
+        with self.writing() as session:
+            region = self.region_in(session, slug, lock=True)
             assert region.id is not None
             session.add(Document(region_id=region.id, kind=kind, title=title, ref=ref, date=on,
                                  added_at=self.now()))
-            self._record(session, region, "document_added",
+            self.record_event(session, region, "document_added",
                          data={"new": {"kind": kind, "title": title, "ref": ref,
                                        "date": on.isoformat() if on else None}})
 
@@ -356,7 +356,7 @@ class RegionOps(CaseOps):
             return loaded.definition
         if version is not None:
             try:
-                with self._read() as session:
+                with self.reading() as session:
                     return self.catalog.machine(session, workflow, version).definition
             except NotFound:
                 pass

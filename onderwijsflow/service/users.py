@@ -57,7 +57,7 @@ class UserOps(PolicyOps):
             if not password:
                 raise UsageError(_("the environment variable {var} holds no password").format(
                     var=password_env))
-        self._ready()
+        self.ensure_ready()
         self._require_admin()
         with self.db.connect() as connection, connection.begin():
             existing = connection.execute(sa.select(store.policy_users)
@@ -84,7 +84,7 @@ class UserOps(PolicyOps):
 
     def list_users(self) -> dict[str, Any]:
         """Every user ever added (removed ones with ``active: false``)."""
-        self._ready()
+        self.ensure_ready()
         with self.db.connect(write=False) as connection, connection.begin():
             rows = connection.execute(sa.select(store.policy_users)
                                       .order_by(store.policy_users.c.name)).all()
@@ -102,7 +102,7 @@ class UserOps(PolicyOps):
             NotFound: no such active user.
             Refused: the actor is not an administrator.
         """
-        self._ready()
+        self.ensure_ready()
         self._require_admin()
         with self.db.connect() as connection, connection.begin():
             found = connection.execute(sa.select(store.policy_users)
