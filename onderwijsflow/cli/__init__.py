@@ -8,13 +8,16 @@ code of design §4 (mapped once, in :func:`main`).
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from onderwijsflow import __version__, i18n
 from onderwijsflow.cli.localize import install_click_translations, localize
 from onderwijsflow.i18n import N_, _
+
+if TYPE_CHECKING:
+    from onderwijsflow.service import Onderwijsflow
 
 
 class Settings:
@@ -24,10 +27,10 @@ class Settings:
         self.options = options
         self.debug: bool = options.pop("debug")
         options.pop("lang", None)
-        self._app: Any = None
+        self._app: Onderwijsflow | None = None
 
     @property
-    def app(self) -> Any:
+    def app(self) -> Onderwijsflow:
         """The :class:`~onderwijsflow.service.Onderwijsflow` for this invocation."""
         if self._app is None:
             from onderwijsflow.service import Onderwijsflow

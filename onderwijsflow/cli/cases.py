@@ -77,10 +77,10 @@ def advance(settings: Settings, /, slug: str, trigger: str, workflow: str | None
                                       reason=reason, dry_run=dry_run, override=override,
                                       **decision)
     except Refused as refused:
-        result = refused.details.get("result")
-        if result is None:
+        refused_result = refused.details.get("result")
+        if refused_result is None:
             raise
-        _show_advance(settings, result, as_json)
+        _show_advance(settings, refused_result, as_json)
         raise
     _show_advance(settings, result, as_json)
     if dry_run and not result["ok"]:
@@ -405,7 +405,7 @@ def at_a_terminal() -> bool:
 @pass_settings
 def advance_all(settings: Settings, /, trigger: str, workflow: str, in_state: str | None,
                 dry_run: bool, reason: str | None, yes: bool, as_json: bool,
-                **decision: str | None) -> None:
+                decided_by: str | None, decision_date: str | None, decision_ref: str | None) -> None:
     """Fire TRIGGER for every matching case; each is its own audited decision.
 
     One decision (--decided-by, --decision-date, --decision-ref) may cover every case, as
@@ -426,7 +426,8 @@ def advance_all(settings: Settings, /, trigger: str, workflow: str, in_state: st
                      enabled=not as_json and sys.stderr.isatty()) as report:
         result = settings.app.advance_all(trigger, workflow=workflow, in_state=in_state,
                                           dry_run=dry_run, reason=reason, progress=report,
-                                          **decision)
+                                          decided_by=decided_by, decision_date=decision_date,
+                                          decision_ref=decision_ref)
     if as_json:
         emit_json(result)
     else:

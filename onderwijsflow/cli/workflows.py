@@ -100,11 +100,11 @@ def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
         table(_("Records"), [_("record"), label, _("scope"), _("fields")],
               [(k, r.label, _(SCOPES[r.scope]), ", ".join(f"{n} ({f.type})" for n, f in r.fields.items()))
                for k, r in d.records.items()])
-    decided = [t for t in d.transitions if t.decision]
+    decided = [(t.trigger, t.decision) for t in d.transitions if t.decision]
     if decided:
         table(_("Decisions"), [_("trigger"), _("decided by"), _("document")],
-              [(t.trigger, ", ".join(d.body_label(b) for b in t.decision.by),
-                t.decision.document or "") for t in decided])
+              [(trigger, ", ".join(d.body_label(b) for b in decision.by), decision.document or "")
+               for trigger, decision in decided])
 
 
 @workflow.command("validate")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlmodel import Session, select
 
@@ -79,7 +79,7 @@ class Base:
         now: str | datetime | None = None,
         practice: bool | None = None,
         backdate: str | None = None,
-    ) -> Any:
+    ) -> Self:
         """Build the application from options, as the CLI does.
 
         What options may do is decided by the database's policy, on first use: `now`,
