@@ -815,7 +815,7 @@ class SubsidieRows:
 
     def __init__(self, app: Any) -> None:
         from onderwijsflow.engine.milestones import due_moment
-        from onderwijsflow.scheduler.planning import reminder_moments
+        from onderwijsflow.service.planning import reminder_moments
 
         self.definition = app.catalog.current("subsidie").definition
         self.spec = next(m for m in self.definition.milestones if m.name == "deadline_aanvraag")

@@ -20,7 +20,6 @@ from babel.messages.mofile import write_mo
 from pydantic import BaseModel, ConfigDict
 
 from onderwijsflow import i18n
-from onderwijsflow.definition.loader import LoadedWorkflow, load_workflow_file
 from onderwijsflow.engine.checks import (
     CheckRegistry,
     CheckResult,
@@ -37,6 +36,7 @@ from onderwijsflow.engine.context import (
     RegionContext,
     RoleInfo,
 )
+from onderwijsflow.engine.loading import LoadedWorkflow, load_workflow_file
 from onderwijsflow.engine.machine import WorkflowMachine
 from onderwijsflow.errors import NotFound
 

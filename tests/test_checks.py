@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from onderwijsflow.definition.loader import load_workflow_text
 from onderwijsflow.definition.model import FactDef, RecordDef
 from onderwijsflow.definition.records import validate_record
 from onderwijsflow.engine import checks
@@ -34,6 +33,7 @@ from onderwijsflow.engine.context import (
     RegionContext,
     RoleInfo,
 )
+from onderwijsflow.engine.loading import load_workflow_text
 from onderwijsflow.errors import DefinitionError
 
 NOW = datetime(2024, 9, 1, 10, 0, tzinfo=UTC)

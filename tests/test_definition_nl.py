@@ -18,9 +18,9 @@ import support
 from onderwijsflow import i18n
 from onderwijsflow.clock import parse_date, parse_moment
 from onderwijsflow.definition.durations import Duration
-from onderwijsflow.definition.loader import load_workflow_text
 from onderwijsflow.definition.model import RecordDef
 from onderwijsflow.definition.records import validate_record
+from onderwijsflow.engine.loading import load_workflow_text
 from onderwijsflow.errors import DefinitionError, UsageError
 from onderwijsflow.store.migrations import HEAD
 

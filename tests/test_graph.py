@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from onderwijsflow.definition.graph import to_dot, to_mermaid
-from onderwijsflow.definition.loader import load_workflow_text
+from onderwijsflow.engine.loading import load_workflow_text
 
 FLOW = """\
 workflow: demo

@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from onderwijsflow.definition.durations import Duration
-from onderwijsflow.definition.loader import (
+from onderwijsflow.definition.model import DecisionDef, DueDef, MetByDef, MigrationDef
+from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext
+from onderwijsflow.engine.loading import (
     LoadedWorkflow,
     load_directory,
     load_workflow_file,
     load_workflow_text,
 )
-from onderwijsflow.definition.model import DecisionDef, DueDef, MetByDef, MigrationDef
-from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext
 from onderwijsflow.errors import DefinitionError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onderwijsflow.definition.loader import LoadedWorkflow, load_workflow_text
 from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RegionContext, RoleInfo
+from onderwijsflow.engine.loading import LoadedWorkflow, load_workflow_text
 from onderwijsflow.engine.machine import Decision, WorkflowMachine
 from onderwijsflow.errors import NotFound
 from onderwijsflow.service.catalog import Catalog

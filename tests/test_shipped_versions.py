@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from onderwijsflow.definition.loader import load_directory
+from onderwijsflow.engine.loading import load_directory
 from onderwijsflow.resources import shipped
 
 pytestmark = pytest.mark.shipped_workflows

@@ -112,7 +112,7 @@ def workflow_show(settings: Settings, name: str, as_json: bool) -> None:
 @json_option
 def workflow_validate(files: tuple[str, ...], as_json: bool) -> None:
     """Check workflow FILES; every problem is named with file and line."""
-    from onderwijsflow.definition.loader import load_workflow_file
+    from onderwijsflow.engine.loading import load_workflow_file
     from onderwijsflow.errors import DefinitionError
 
     results: list[dict[str, Any]] = []

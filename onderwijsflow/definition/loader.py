@@ -1,4 +1,4 @@
-"""Load workflow files: YAML with line numbers, the rules of design §3, compiled requirements.
+"""Load workflow files: YAML with line numbers, the rules of design §3, requirements compiled.
 
 A file is read in three passes. The YAML pass keeps the line of every mapping key and
 sequence item (and refuses duplicate keys, which YAML would silently drop). The shape pass
@@ -6,15 +6,19 @@ validates the pydantic models of :mod:`onderwijsflow.definition.model`. The rule
 relates the parts: states, triggers, requirements, roles, milestones. Every problem reads
 ``FILE:LINE: sentence naming the offending thing``; all problems of a file are collected and
 raised as one :class:`~onderwijsflow.errors.DefinitionError`. A workflow that loads is valid.
+
+The language does not know the checks: requirements are compiled by the
+:class:`RequirementCompiler` the caller passes (the engine's check registry;
+:mod:`onderwijsflow.engine.loading` passes it for you), and without one they are not compiled.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -37,7 +41,6 @@ from onderwijsflow.definition.model import (
     coerce_value,
     pydantic_message,
 )
-from onderwijsflow.engine.checks import CheckRegistry, CheckSpecError, Compiled, CompileScope
 from onderwijsflow.errors import DefinitionError
 from onderwijsflow.i18n import N_, _, ngettext
 from onderwijsflow.vocabulary import (
@@ -595,24 +598,29 @@ def _warn_unreachable(defn: WorkflowDef, report: _Report) -> None:
 # --- requirements ---------------------------------------------------------------------------
 
 
+class RequirementCompiler(Protocol):
+    """Compiles a workflow's requirement specs into checks (the engine's check registry)."""
+
+    def compile_workflow(
+        self, definition: WorkflowDef, specs: Mapping[str, dict[str, Any]]
+    ) -> tuple[dict[str, Compiled], dict[str, tuple[Path_, str]]]:
+        """The compiled checks by name, and for each spec that failed: where in it, and why."""
+        ...
+
+
+#: A compiled requirement: called with a region's context, it returns the check's result.
+Compiled = Callable[[Any], Any]
+
+
 def _compile_requirements(
-    defn: WorkflowDef, parsed: _Parsed, registry: CheckRegistry, report: _Report
+    defn: WorkflowDef, parsed: _Parsed, compiler: RequirementCompiler, report: _Report
 ) -> dict[str, Compiled]:
     """Compile every declared requirement; report each bad one once, at its line."""
     specs = {name: dict(spec) for name, spec in (parsed.data.get("requirements") or {}).items()}
     for name, added in defn.requirements.items():  # e.g. a decision's document
         if name not in specs:
             specs[name] = added.model_dump(by_alias=True, exclude_none=True)
-    scope = CompileScope.for_workflow(defn, specs)
-    compiled: dict[str, Compiled] = {}
-    failed: dict[str, tuple[Path_, str]] = {}
-    for name, spec in specs.items():
-        try:
-            compiled[name] = registry.compile(spec, scope)
-        except CheckSpecError as err:
-            failed[name] = (err.path, str(err))
-        except Exception as err:  # a plug-in check, or a spec too odd for a check's validator
-            failed[name] = (("with",), _("invalid check parameters ({problem})").format(problem=err))
+    compiled, failed = compiler.compile_workflow(defn, specs)
     for name, (path, message) in failed.items():
         # A failing requirement also fails everything that refers to it; report it only once.
         refs = _references(specs[name]) - {name}
@@ -695,14 +703,14 @@ class LoadedWorkflow:
 
 
 def load_workflow_text(
-    text: str, source: str = "<text>", registry: CheckRegistry | None = None
+    text: str, source: str = "<text>", registry: RequirementCompiler | None = None
 ) -> LoadedWorkflow:
     """Parse, validate and compile one workflow.
 
     Args:
         text: the YAML text of the workflow.
         source: the file it came from; its base name starts every problem message.
-        registry: the checks requirements may use (default: built-ins and plug-ins).
+        registry: compiles the requirements (none: they are validated for shape only).
 
     Returns:
         The loaded workflow, with warnings (e.g. unreachable states).
@@ -721,7 +729,8 @@ def load_workflow_text(
     compiled: dict[str, Compiled] = {}
     if defn is not None:
         defn = _check_rules(defn, report)
-        compiled = _compile_requirements(defn, parsed, registry or CheckRegistry(), report)
+        if registry is not None:
+            compiled = _compile_requirements(defn, parsed, registry, report)
         _check_case_states(parsed, {defn.workflow: defn}, report)
     report.raise_if_any()
     assert defn is not None  # raise_if_any raised when the shape was invalid
@@ -730,7 +739,7 @@ def load_workflow_text(
     return LoadedWorkflow(defn, text, digest, source, compiled, warnings)
 
 
-def load_workflow_file(path: str | Path, registry: CheckRegistry | None = None) -> LoadedWorkflow:
+def load_workflow_file(path: str | Path, registry: RequirementCompiler | None = None) -> LoadedWorkflow:
     """Load one workflow file (UTF-8 YAML).
 
     Raises:
@@ -754,7 +763,7 @@ def load_workflow_file(path: str | Path, registry: CheckRegistry | None = None) 
 
 
 def load_directory(
-    path: str | Path, registry: CheckRegistry | None = None
+    path: str | Path, registry: RequirementCompiler | None = None
 ) -> dict[str, LoadedWorkflow]:
     """Load every ``*.yaml`` / ``*.yml`` file of a directory, in name order.
 
@@ -771,7 +780,6 @@ def load_directory(
     if not directory.is_dir():
         raise DefinitionError(_("{directory}: not a directory of workflow files")
                               .format(directory=directory))
-    registry = registry or CheckRegistry()
     files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
     loaded: dict[str, LoadedWorkflow] = {}
     problems: list[str] = []

@@ -874,6 +874,26 @@ class CheckRegistry:
         """Every usable `check:` name, combinators included."""
         return sorted([*self.types, *COMBINATORS])
 
+    def compile_workflow(
+        self, definition: Any, specs: Mapping[str, dict[str, Any]]
+    ) -> tuple[dict[str, Compiled], dict[str, tuple[tuple[str | int, ...], str]]]:
+        """Compile a workflow's requirement specs (the loader's ``RequirementCompiler``).
+
+        Returns:
+            The compiled checks by name, and for each spec that failed: where in it, and why.
+        """
+        scope = CompileScope.for_workflow(definition, specs)
+        compiled: dict[str, Compiled] = {}
+        failed: dict[str, tuple[tuple[str | int, ...], str]] = {}
+        for name, spec in specs.items():
+            try:
+                compiled[name] = self.compile(spec, scope)
+            except CheckSpecError as err:
+                failed[name] = (err.path, str(err))
+            except Exception as err:  # a plug-in check, or a spec too odd for a check's validator
+                failed[name] = (("with",), _("invalid check parameters ({problem})").format(problem=err))
+        return compiled, failed
+
     def compile(self, spec: Any, scope: CompileScope, _seen: tuple[str, ...] = ()) -> Compiled:
         """Compile a ``{check, with}`` or ``{requirement}`` mapping into a callable.
 

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from onderwijsflow.clock import iso_local, to_local
 from onderwijsflow.i18n import N_, label_for
-from onderwijsflow.scheduler.planning import reminder_moments
+from onderwijsflow.service.planning import reminder_moments
 from onderwijsflow.store.tables import Case, Milestone, Region
 
 if TYPE_CHECKING:

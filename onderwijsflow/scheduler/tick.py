@@ -39,7 +39,7 @@ from onderwijsflow.errors import (
 )
 from onderwijsflow.i18n import _
 from onderwijsflow.scheduler import messages
-from onderwijsflow.scheduler.planning import close, plan
+from onderwijsflow.service.planning import close, plan
 from onderwijsflow.service.snapshot import for_case, region_context, region_contexts
 from onderwijsflow.store.tables import Case, Milestone, Outbox, Region, Reminder
 

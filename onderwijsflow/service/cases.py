@@ -17,9 +17,9 @@ from sqlmodel import Session, col, select
 from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
 from onderwijsflow.i18n import _, ngettext
-from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import Base
 from onderwijsflow.service.decisions import DecisionInput, DecisionRecord, check_reason, validate_decision
+from onderwijsflow.service.planning import on_enter
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
 from onderwijsflow.store.audit import EventBatch
 from onderwijsflow.store.db import compare_and_set_case

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from onderwijsflow.definition.loader import LoadedWorkflow, load_directory, load_workflow_text
 from onderwijsflow.engine.checks import CheckRegistry
+from onderwijsflow.engine.loading import LoadedWorkflow, load_directory, load_workflow_text
 from onderwijsflow.engine.machine import WorkflowMachine
 from onderwijsflow.errors import DefinitionError, NotFound
 from onderwijsflow.i18n import _

@@ -61,9 +61,9 @@ from sqlmodel import Session
 from onderwijsflow.definition.model import FactDef, WorkflowDef, dump_value, stored_value
 from onderwijsflow.errors import Conflict, UsageError
 from onderwijsflow.i18n import N_, _, join_or, ngettext
-from onderwijsflow.scheduler.planning import on_enter
 from onderwijsflow.service.base import SLUG
 from onderwijsflow.service.cases import CaseOps, _typed_params
+from onderwijsflow.service.planning import on_enter
 from onderwijsflow.store.audit import event_fields
 from onderwijsflow.store.tables import Case, Event, Fact, Partner, Region, RoleAssignment
 from onderwijsflow.validation import MAX_NAME, MAX_SLUG, MAX_TEXT, check_mailbox

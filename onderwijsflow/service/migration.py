@@ -25,8 +25,8 @@ from onderwijsflow.engine.machine import RequirementResult, WorkflowMachine
 from onderwijsflow.engine.milestones import add_local, due_moment
 from onderwijsflow.errors import NotFound, Refused, UsageError
 from onderwijsflow.i18n import _, ngettext
-from onderwijsflow.scheduler.planning import close, plan
 from onderwijsflow.service.cases import CaseOps, _typed_params
+from onderwijsflow.service.planning import close, plan
 from onderwijsflow.service.snapshot import for_case, region_context
 from onderwijsflow.store.db import compare_and_set_case
 from onderwijsflow.store.tables import Case, Milestone, Region

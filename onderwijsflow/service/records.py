@@ -19,8 +19,8 @@ from onderwijsflow.definition.model import RecordDef, WorkflowDef
 from onderwijsflow.definition.records import validate_record
 from onderwijsflow.errors import NotFound, UsageError
 from onderwijsflow.i18n import N_, _, join_and
-from onderwijsflow.scheduler.planning import in_window, meet
 from onderwijsflow.service.cases import CaseOps
+from onderwijsflow.service.planning import in_window, meet
 from onderwijsflow.service.snapshot import region_cases
 from onderwijsflow.store.tables import Case, Milestone, Partner, Record, Region
 from onderwijsflow.validation import check_text
