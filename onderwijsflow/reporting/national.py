@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,33 +28,24 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, select, type_coerce
+from sqlalchemy import select
 
 from onderwijsflow.clock import iso_local
 from onderwijsflow.definition.durations import Duration
-from onderwijsflow.definition.model import DueDef, stored_value
-from onderwijsflow.engine.context import (
-    DocumentInfo,
-    PartnerInfo,
-    RecordInfo,
-    RegionContext,
-    RoleInfo,
-)
-from onderwijsflow.engine.milestones import due_moment
+from onderwijsflow.definition.model import DueDef
+from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import UsageError
 from onderwijsflow.i18n import _
-from onderwijsflow.store.tables import (
-    Case,
-    CaseFact,
-    Document,
-    Fact,
-    Milestone,
-    Partner,
-    Record,
-    Region,
-    RoleAssignment,
-    metadata,
+from onderwijsflow.service.snapshot import (
+    Snapshots,
+    as_text,
+    case_moments,
+    decode_json,
+    raw,
+    read_snapshots,
+    utc,
 )
+from onderwijsflow.store.tables import Case, Milestone, Region, metadata
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -90,17 +80,12 @@ _Step = tuple[_Need, "Callable[[RegionContext], CheckResult]"]
 
 @dataclass
 class _Network:
-    """Every row the report needs, read in bulk and grouped by region id."""
+    """Every row the report needs: regions, cases, open milestones and the snapshot rows."""
 
     regions: _Rows
-    partners: dict[int, list[PartnerInfo]]
-    roles: dict[int, list[RoleInfo]]
-    documents: dict[int, list[DocumentInfo]]
-    facts: dict[int, dict[str, Any]]
     cases: _Rows
     milestones: _Rows
-    records: dict[int, list[RecordInfo]] = field(default_factory=dict)
-    case_facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    snapshots: Snapshots
     machines: dict[tuple[str, int], WorkflowMachine] = field(default_factory=dict)
     by_region: dict[int, list[_Row]] = field(default_factory=dict)
 
@@ -149,7 +134,7 @@ def national_report(
     horizon = _as_moment(within.add_to(moment))
     with _collector_paused():
         with app.reading() as session:
-            network = _load(session, horizon)
+            network = _load(session, moment, horizon)
             for key in {(c.workflow, c.workflow_version) for c in network.cases}:
                 network.machines[key] = app.catalog.machine(session, *key)
         return _compute(network, moment, horizon, within)
@@ -188,89 +173,24 @@ def _collector_paused() -> Iterator[None]:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _load(session: Session, horizon: dt.datetime) -> _Network:
-    """Seven selects, one per table, whatever the number of regions.
-
-    JSON columns come in as text and time columns as the driver gives them, to be decoded
-    once per distinct value rather than once per row.
-    """
+def _load(session: Session, now: dt.datetime, horizon: dt.datetime) -> _Network:
+    """A handful of selects, one per table, whatever the number of regions."""
     run = session.connection().execute
-    region, partner, role, document, fact, case, milestone, record, case_fact = (
-        metadata.tables[t.__tablename__].c
-        for t in (Region, Partner, RoleAssignment, Document, Fact, Case, Milestone, Record, CaseFact)
-    )
+    region, case, milestone = (metadata.tables[t.__tablename__].c for t in (Region, Case, Milestone))
+    cases = run(select(case.id, case.region_id, case.workflow, case.workflow_version, case.round,
+                       as_text(case.params, "params"), case.state, raw(case.state_entered_at, "entered"),
+                       case.decided_on)
+                .order_by(case.id)).all()
     return _Network(
         regions=run(select(region.id, region.slug, region.name, region.coordinator)
                     .order_by(region.slug)).all(),
-        partners=_grouped(run(select(partner.region_id, partner.name, partner.kind, partner.sector)).all(),
-                          PartnerInfo),
-        roles=_grouped(run(select(role.region_id, role.role, role.person, role.email)).all(), RoleInfo),
-        documents=_grouped([(rid, kind, title, ref, day, _utc(added)) for rid, kind, title, ref, day, added
-                            in run(select(document.region_id, document.kind, document.title,
-                                          document.ref, document.date,
-                                          _raw(document.added_at, "added")))], DocumentInfo),
-        facts=_facts(run(select(fact.region_id, fact.name, fact.type, _text(fact.value, "value"))).all()),
-        cases=run(select(case.id, case.region_id, case.workflow, case.workflow_version, case.round,
-                         _text(case.params, "params"), case.state, _raw(case.state_entered_at, "entered"),
-                         case.decided_on)
-                  .order_by(case.id)).all(),
+        cases=cases,
         milestones=run(select(milestone.case_id, milestone.region_id, milestone.name, milestone.status,
-                              _raw(milestone.due_at, "due_at"))
+                              raw(milestone.due_at, "due_at"))
                        .where(milestone.status.in_(_OPEN_MILESTONES), milestone.due_at <= horizon)
                        .order_by(milestone.due_at, milestone.id)).all(),
-        records=_grouped([(rid, kind, _json(fields), _utc(at), cid, wf) for rid, kind, fields, at, cid, wf
-                          in run(select(record.region_id, record.kind, _text(record.fields, "fields"),
-                                        _raw(record.at, "at"), record.case_id, record.workflow)
-                                 .order_by(record.id))], RecordInfo),
-        case_facts=_facts(run(select(case_fact.case_id, case_fact.name, case_fact.type,
-                                     _text(case_fact.value, "value"))).all()),
+        snapshots=read_snapshots(session, None, now, cases),
     )
-
-
-def _raw(column: Any, name: str) -> Any:
-    """`column` as the driver returns it, under `name` (SQLite: text; PostgreSQL: a datetime)."""
-    return type_coerce(column, String).label(name)
-
-
-def _text(column: Any, name: str) -> Any:
-    """A JSON `column` as its text on every database, decoded once per distinct value."""
-    return cast(column, String).label(name)
-
-
-def _grouped(rows: _Rows, make: Callable[..., Any]) -> dict[int, list[Any]]:
-    """``region_id -> [make(*rest)]`` from rows whose first column is the region id."""
-    out: dict[int, list[Any]] = defaultdict(list)
-    rest: list[Any]
-    for region_id, *rest in rows:
-        out[region_id].append(make(*rest))
-    return out
-
-
-def _facts(rows: _Rows) -> dict[int, dict[str, Any]]:
-    """Typed fact values per region (as ``load_fact`` types them)."""
-    out: dict[int, dict[str, Any]] = defaultdict(dict)
-    for region_id, name, kind, value in rows:
-        raw = _json(value)
-        out[region_id][name] = stored_value(kind, raw)
-    return out
-
-
-def _json(value: Any) -> Any:
-    """The value of a JSON column read as text (see `_text`)."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _utc(value: Any) -> dt.datetime | None:
-    """A stored UTC moment, from the driver's datetime or SQLite's text."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, dt.datetime) else _parse_utc(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-@lru_cache(maxsize=4096)
-def _parse_utc(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
 
 
 # --- computing ----------------------------------------------------------------------------
@@ -290,7 +210,8 @@ def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime,
     no_coordinator = [_region_row(r) for r in network.regions
                       if r.id in active and not (r.coordinator or "").strip()]
     no_lead = [_region_row(r) for r in network.regions
-               if r.id in active and not any(x.role in LEAD_ROLES for x in network.roles.get(r.id, ()))]
+               if r.id in active and not any(x.role in LEAD_ROLES
+                                             for x in network.snapshots.roles.get(r.id, ()))]
     return {
         "generated_at": iso_local(now),
         "weeks": _weeks(now, horizon),
@@ -440,7 +361,7 @@ def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]]
             if not plan.steps:
                 continue
             if ctx is None:
-                ctx = _context(network, region, cases, now)
+                ctx = network.snapshots.context(region.id, region.slug)
             ctx.focus(case.id)
             ctx.params, ctx.milestones = plan.moments(case)
             passed: dict[str, bool] = {}
@@ -536,38 +457,9 @@ class _Plan:
 
     def _compute(self, params: str | None, entered: Any,
                  decided_on: Any) -> tuple[dict[str, Any], dict[str, dt.datetime]]:
-        values = dict(_json(params) or {})
-        since = _utc(entered)
+        values = dict(decode_json(params) or {})
         decided = dt.date.fromisoformat(decided_on) if isinstance(decided_on, str) else decided_on
-        moments = {}
-        for m in self.definition.milestones:
-            moment = due_moment(m, values, since if self.state in m.active_in else None, decided)
-            if moment is not None:
-                moments[m.name] = moment
-        return values, moments
-
-
-def _context(network: _Network, region: _Row, cases: list[_Row], now: dt.datetime) -> RegionContext:
-    """The snapshot checks read, built from bulk-loaded rows (as ``region_context`` does)."""
-    states: dict[str, list[str]] = {}
-    rounds: dict[str, dict[str, str]] = {}
-    for case in cases:
-        states.setdefault(case.workflow, []).append(case.state)
-        if case.round:
-            rounds.setdefault(case.workflow, {})[case.round] = case.state
-    rid = region.id
-    return RegionContext(
-        slug=region.slug,
-        now=now,
-        partners=network.partners.get(rid, []),
-        roles=network.roles.get(rid, []),
-        documents=network.documents.get(rid, []),
-        facts=network.facts.get(rid, {}),
-        cases=states,
-        rounds=rounds,
-        records=network.records.get(rid, []),
-        case_facts=network.case_facts,
-    )
+        return values, case_moments(self.definition, self.state, values, utc(entered), decided)
 
 
 # --- (c) milestones overdue and coming --------------------------------------------------------
@@ -596,7 +488,7 @@ def _deadlines(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]
         spec = specs[spec_key]
         if ms.status == "overdue" and (spec is None or case.state not in spec.active_in):
             continue
-        due = _utc(ms.due_at)
+        due = utc(ms.due_at)
         late = due is not None and due < now
         row = _deadline_row(ms, case, spec, regions[ms.region_id], due, "overdue" if late else "upcoming")
         (overdue if late else upcoming).append(row)

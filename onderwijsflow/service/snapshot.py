@@ -1,12 +1,25 @@
-"""Read a region out of the store into the plain snapshot that checks evaluate."""
+"""Read regions out of the store into the plain snapshots that checks evaluate.
+
+One builder serves every caller: `advance` (one region), `advance-all` and the scheduler's
+tick (a batch of regions) and the national report (every region). It reads one select per
+kind of row, whatever the number of regions, as plain column tuples rather than ORM
+objects (building entities would cost more than the decisions they feed); JSON columns come
+in as text and times as the driver gives them, decoded once per distinct value.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
 
-from sqlalchemy import select as sa_select  # sqlmodel's select() is typed for up to four columns
-from sqlmodel import Session, col, select
+from sqlalchemy import String, cast, select, type_coerce
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
 from onderwijsflow.definition.model import WorkflowDef, stored_value
 from onderwijsflow.engine.context import (
@@ -26,132 +39,163 @@ from onderwijsflow.store.tables import (
     Record,
     Region,
     RoleAssignment,
+    metadata,
 )
 
 
-def region_context(
-    session: Session, region: Region, now: datetime, cases: list[Case] | None = None
-) -> RegionContext:
-    """Everything the checks may read about `region`, at `now`."""
-    rid = region.id
+class RegionRef(Protocol):
+    """A region as the builder needs it: an ORM `Region` or a selected row."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def slug(self) -> str: ...
+
+
+class CaseRef(Protocol):
+    """A case as the builder needs it: an ORM `Case` or a selected row."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def region_id(self) -> int: ...
+
+    @property
+    def workflow(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def round(self) -> str | None: ...
+
+
+@dataclass
+class Snapshots:
+    """The rows of many regions' snapshots, grouped by region id; contexts built on demand.
+
+    Building a region's :class:`RegionContext` only when it is evaluated keeps the national
+    report's memory to the rows themselves.
+    """
+
+    now: dt.datetime
+    partners: dict[int, list[PartnerInfo]] = field(default_factory=dict)
+    roles: dict[int, list[RoleInfo]] = field(default_factory=dict)
+    documents: dict[int, list[DocumentInfo]] = field(default_factory=dict)
+    facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    records: dict[int, list[RecordInfo]] = field(default_factory=dict)
+    case_facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    states: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    rounds: dict[int, dict[str, dict[str, str]]] = field(default_factory=dict)
+
+    def context(self, region_id: int, slug: str) -> RegionContext:
+        """A fresh snapshot of one region (its lists are shared with this object: read only)."""
+        return RegionContext(
+            slug=slug,
+            now=self.now,
+            partners=self.partners.get(region_id, []),
+            roles=self.roles.get(region_id, []),
+            documents=self.documents.get(region_id, []),
+            facts=self.facts.get(region_id, {}),
+            cases=self.states.get(region_id, {}),
+            rounds=self.rounds.get(region_id, {}),
+            records=self.records.get(region_id, []),
+            case_facts=self.case_facts,  # keyed by case id: each case reads only its own
+        )
+
+
+def read_snapshots(
+    session: Session, region_ids: Sequence[int] | None, now: dt.datetime,
+    cases: Iterable[CaseRef] | None = None,
+) -> Snapshots:
+    """The snapshot rows of the regions `region_ids` (None: every region) at `now`.
+
+    Args:
+        cases: the regions' cases, when the caller has read them already (else selected).
+    """
+    run = session.connection().execute
+    partner, role, document, fact, case, record, case_fact = (
+        metadata.tables[t.__tablename__].c
+        for t in (Partner, RoleAssignment, Document, Fact, Case, Record, CaseFact))
+
+    def rows(query: Any, region_column: Any) -> Any:
+        return run(query if region_ids is None else query.where(region_column.in_(region_ids)))
+
+    out = Snapshots(now)
+    out.partners = _grouped(rows(select(partner.region_id, partner.name, partner.kind, partner.sector),
+                                 partner.region_id), PartnerInfo)
+    out.roles = _grouped(rows(select(role.region_id, role.role, role.person, role.email),
+                              role.region_id), RoleInfo)
+    out.documents = _grouped(
+        ((rid, kind, title, ref, day, utc(added)) for rid, kind, title, ref, day, added in rows(
+            select(document.region_id, document.kind, document.title, document.ref, document.date,
+                   raw(document.added_at, "added")), document.region_id)), DocumentInfo)
+    out.facts = _facts(rows(select(fact.region_id, fact.name, fact.type, as_text(fact.value, "value")),
+                            fact.region_id))
+    out.records = _grouped(
+        ((rid, kind, decode_json(fields), utc(at), cid, wf) for rid, kind, fields, at, cid, wf in rows(
+            select(record.region_id, record.kind, as_text(record.fields, "fields"), raw(record.at, "at"),
+                   record.case_id, record.workflow).order_by(record.id), record.region_id)), RecordInfo)
     if cases is None:
-        cases = region_cases(session, region)
-    states: dict[str, list[str]] = {}
-    rounds: dict[str, dict[str, str]] = {}
-    for case in cases:
-        states.setdefault(case.workflow, []).append(case.state)
-        if case.round:
-            rounds.setdefault(case.workflow, {})[case.round] = case.state
-    return RegionContext(
-        slug=region.slug,
-        now=now,
-        partners=[
-            PartnerInfo(p.name, p.kind, p.sector)
-            for p in session.exec(select(Partner).where(Partner.region_id == rid))
-        ],
-        roles=[
-            RoleInfo(r.role, r.person, r.email)
-            for r in session.exec(select(RoleAssignment).where(RoleAssignment.region_id == rid))
-        ],
-        documents=[
-            DocumentInfo(d.kind, d.title, d.ref, d.date, d.added_at)
-            for d in session.exec(select(Document).where(Document.region_id == rid))
-        ],
-        facts={f.name: load_fact(f) for f in session.exec(select(Fact).where(Fact.region_id == rid))},
-        cases=states,
-        rounds=rounds,
-        records=[
-            RecordInfo(kind, fields, at, cid, workflow)
-            for kind, fields, at, cid, workflow in session.execute(
-                sa_select(col(Record.kind), col(Record.fields), col(Record.at), col(Record.case_id),
-                          col(Record.workflow))
-                .where(col(Record.region_id) == rid).order_by(col(Record.id)))
-        ],
-        case_facts=_case_facts(session, [c.id for c in cases if c.id is not None]),
-    )
-
-
-def _case_facts(session: Session, case_ids: list[int]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    if not case_ids:
-        return out
-    for cid, name, kind, value in session.execute(
-        select(CaseFact.case_id, CaseFact.name, CaseFact.type, CaseFact.value)
-        .where(col(CaseFact.case_id).in_(case_ids))
-    ):
-        out.setdefault(cid, {})[name] = stored_value(kind, value)
+        cases = rows(select(case.id, case.region_id, case.workflow, case.state, case.round)
+                     .order_by(case.id), case.region_id).all()
+    case_ids: list[int] = []
+    for c in cases:
+        out.states.setdefault(c.region_id, {}).setdefault(c.workflow, []).append(c.state)
+        if c.round:
+            out.rounds.setdefault(c.region_id, {}).setdefault(c.workflow, {})[c.round] = c.state
+        if c.id is not None:
+            case_ids.append(c.id)
+    query = select(case_fact.case_id, case_fact.name, case_fact.type, as_text(case_fact.value, "value"))
+    if region_ids is not None:
+        query = query.where(case_fact.case_id.in_(case_ids))
+    out.case_facts = _facts(run(query)) if case_ids else {}
     return out
 
 
 def region_contexts(
-    session: Session, regions: list[Region], now: datetime
+    session: Session, regions: Sequence[RegionRef], now: dt.datetime,
+    cases: Iterable[CaseRef] | None = None,
 ) -> dict[int, RegionContext]:
-    """Snapshots of many regions with one query per kind of row, for bulk work.
+    """Snapshots of `regions` (a batch: `advance-all`, the tick), keyed by region id."""
+    refs = [(r.id, r.slug) for r in regions if r.id is not None]
+    found = read_snapshots(session, [rid for rid, _ in refs], now, cases)
+    return {rid: found.context(rid, slug) for rid, slug in refs}
 
-    Plain column tuples, not ORM objects: building entities would cost more than the
-    decisions they feed.
-    """
-    ids = [r.id for r in regions]
-    out: dict[int, RegionContext] = {}
-    for r in regions:
-        assert r.id is not None  # regions read from the database
-        out[r.id] = RegionContext(slug=r.slug, now=now)
-    for rid, name, kind, sector in session.execute(
-        select(Partner.region_id, Partner.name, Partner.kind, Partner.sector)
-        .where(col(Partner.region_id).in_(ids))
-    ):
-        out[rid].partners.append(PartnerInfo(name, kind, sector))
-    for rid, role, person, email in session.execute(
-        select(RoleAssignment.region_id, RoleAssignment.role, RoleAssignment.person,
-               RoleAssignment.email).where(col(RoleAssignment.region_id).in_(ids))
-    ):
-        out[rid].roles.append(RoleInfo(role, person, email))
-    for rid, kind, title, ref, day, added in session.execute(
-        sa_select(col(Document.region_id), col(Document.kind), col(Document.title), col(Document.ref),
-                  col(Document.date), col(Document.added_at)).where(col(Document.region_id).in_(ids))
-    ):
-        out[rid].documents.append(DocumentInfo(kind, title, ref, day, added))
-    for rid, name, kind, value in session.execute(
-        select(Fact.region_id, Fact.name, Fact.type, Fact.value).where(col(Fact.region_id).in_(ids))
-    ):
-        out[rid].facts[name] = stored_value(kind, value)
-    case_ids: list[int] = []
-    for rid, cid, workflow, state, round_ in session.execute(
-        sa_select(col(Case.region_id), col(Case.id), col(Case.workflow), col(Case.state), col(Case.round))
-        .where(col(Case.region_id).in_(ids)).order_by(col(Case.id))
-    ):
-        out[rid].cases.setdefault(workflow, []).append(state)
-        if round_:
-            out[rid].rounds.setdefault(workflow, {})[round_] = state
-        case_ids.append(cid)
-    for rid, kind, fields, at, cid, workflow in session.execute(
-        sa_select(col(Record.region_id), col(Record.kind), col(Record.fields), col(Record.at),
-                  col(Record.case_id), col(Record.workflow))
-        .where(col(Record.region_id).in_(ids)).order_by(col(Record.id))
-    ):
-        out[rid].records.append(RecordInfo(kind, fields, at, cid, workflow))
-    facts = _case_facts(session, case_ids)
-    for ctx in out.values():
-        ctx.case_facts = facts  # shared: keyed by case id, each case reads only its own
-    return out
+
+def region_context(
+    session: Session, region: Region, now: dt.datetime, cases: list[Case] | None = None
+) -> RegionContext:
+    """Everything the checks may read about `region`, at `now`."""
+    assert region.id is not None  # a region read from the database
+    return region_contexts(session, [region], now, cases)[region.id]
 
 
 def for_case(ctx: RegionContext, case: Case, definition: WorkflowDef) -> RegionContext:
     """`ctx` with the case's own parameters, facts, records and milestone dates filled in."""
     ctx.focus(case.id)
     ctx.params = dict(case.params or {})
-    ctx.milestones = {}
-    for m in definition.milestones:
-        entered = case.state_entered_at if case.state in m.active_in else None
-        moment = due_moment(m, ctx.params, entered, case.decided_on)
-        if moment is not None:
-            ctx.milestones[m.name] = moment
+    ctx.milestones = case_moments(definition, case.state, ctx.params, case.state_entered_at,
+                                  case.decided_on)
     return ctx
+
+
+def case_moments(definition: WorkflowDef, state: str, params: dict[str, Any],
+                 entered: dt.datetime | None, decided_on: dt.date | None) -> dict[str, dt.datetime]:
+    """The due moment of each milestone of a case in `state` (those that have one)."""
+    moments = {}
+    for m in definition.milestones:
+        moment = due_moment(m, params, entered if state in m.active_in else None, decided_on)
+        if moment is not None:
+            moments[m.name] = moment
+    return moments
 
 
 def region_cases(session: Session, region: Region) -> list[Case]:
     """The region's cases, oldest first."""
-    return list(session.exec(select(Case).where(Case.region_id == region.id).order_by(col(Case.id))))
+    return list(session.exec(orm_select(Case).where(Case.region_id == region.id).order_by(col(Case.id))))
 
 
 def load_fact(fact: Fact) -> Any:
@@ -159,3 +203,53 @@ def load_fact(fact: Fact) -> Any:
     if fact.value is None:
         return None
     return stored_value(fact.type, fact.value)
+
+
+# --- columns as the driver gives them, decoded once per distinct value ------------------------
+
+
+def raw(column: Any, name: str) -> Any:
+    """`column` as the driver returns it, under `name` (SQLite: text; PostgreSQL: a datetime)."""
+    return type_coerce(column, String).label(name)
+
+
+def as_text(column: Any, name: str) -> Any:
+    """A JSON `column` as its text on every database (see :func:`decode_json`)."""
+    return cast(column, String).label(name)
+
+
+def decode_json(value: Any) -> Any:
+    """The value of a JSON column read as text (see :func:`as_text`)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def utc(value: Any) -> dt.datetime | None:
+    """A stored UTC moment, from the driver's datetime or SQLite's text."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, dt.datetime) else _parse_utc(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@lru_cache(maxsize=4096)
+def _parse_utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def _grouped(rows: Iterable[Any], make: Callable[..., Any]) -> dict[int, list[Any]]:
+    """``region_id -> [make(*rest)]`` from rows whose first column is the region id."""
+    out: dict[int, list[Any]] = defaultdict(list)
+    rest: list[Any]
+    for region_id, *rest in rows:
+        out[region_id].append(make(*rest))
+    return dict(out)
+
+
+def _facts(rows: Iterable[Any]) -> dict[int, dict[str, Any]]:
+    """Typed fact values per owner id (a region's or a case's), as :func:`load_fact` types them."""
+    out: dict[int, dict[str, Any]] = defaultdict(dict)
+    for owner, name, kind, value in rows:
+        raw_value = decode_json(value)
+        out[owner][name] = None if raw_value is None else stored_value(kind, raw_value)
+    return dict(out)
+
