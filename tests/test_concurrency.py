@@ -250,3 +250,35 @@ def test_many_writes_from_two_processes_are_all_kept(tmp_path: Path, db: Path,
     assert report["ok"] is True, report
     # 4 * WRITES partners, plus region_created and case_opened per region.
     assert report["events"] == 4 * WRITES + 2 * len(expected)
+
+
+def test_the_sqlite_race_that_ends_in_exit_5_nothing_written(db: Path) -> None:
+    """The interleaving the process race above may or may not hit, made to happen: anne's
+    `advance` decides in its read transaction, then bert's whole `advance` commits before
+    anne's write starts. Anne's compare-and-set finds the case moved: a Conflict (exit 5),
+    and nothing of hers is written, not even a refusal."""
+    from onderwijsflow.errors import Conflict
+
+    with library(db) as anne, library(db, actor="bert") as bert:
+        make_ready(anne, "twente")
+        before = len(anne.history("twente", all_events=True)["events"])
+        writing = anne.writing
+        entered: list[int] = []
+
+        @contextmanager
+        def bert_first() -> Iterator[Any]:
+            if not entered:
+                entered.append(1)
+                bert.advance("twente", "dien_aanvraag_in")
+            with writing() as session:
+                yield session
+
+        anne.writing = bert_first  # type: ignore[method-assign]
+        with pytest.raises(Conflict) as raised:
+            anne.advance("twente", "dien_aanvraag_in")
+        assert raised.value.exit_code == 5
+        assert entered == [1]
+        new = anne.history("twente", all_events=True)["events"][before:]
+        assert [(e["kind"], e["actor"]) for e in new] == [("transition", "bert")]
+        assert anne.show_region("twente")["cases"]["regiovorming"]["state"] == "aanvraag_ingediend"
+        assert anne.verify_audit()["ok"]

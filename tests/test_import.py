@@ -460,6 +460,8 @@ def test_two_imports_at_once_never_double_a_region_or_break_a_chain(
             outcomes[index] = apps[index].import_regions(path)
         except Conflict as err:  # the loser on PostgreSQL: nothing written
             outcomes[index] = err
+        except Exception as err:  # anything else fails below, and the message shows what it was
+            outcomes[index] = err
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -473,6 +475,58 @@ def test_two_imports_at_once_never_double_a_region_or_break_a_chain(
     assert counts(apps[0])["regions"] == 300
     assert counts(apps[0])["events"] == 300 * 4
     assert apps[0].verify_audit()["ok"]
+
+
+def test_a_second_batch_that_fails_leaves_nothing_of_the_first(
+    make_app: Factory, tmp_path: Path, db_url: str
+) -> None:
+    """1,100 regions are three batches; a region of the second is created meanwhile by someone
+    else. On PostgreSQL that someone commits it from another connection while the import
+    runs; SQLite serializes writers, so there the same unique-slug failure is raised by the
+    second batch's write. Either way: a Conflict, nothing of batch one left, chains intact."""
+    from onderwijsflow.service import importing
+
+    app = make_app()
+    rows = "\n".join(f"regio-{i},Regio {i},,,,Pabo {i}:lerarenopleiding,,{i},," for i in range(1100))
+    path = write(tmp_path, f"{HEADER}\n{rows}\n")
+    before = counts(app)
+    if app.db.is_sqlite:
+        original = importing._Batch.write
+        calls: list[int] = []
+
+        def second_fails(self: Any, session: Any) -> None:
+            calls.append(1)
+            original(self, session)
+            if len(calls) == 2:
+                from sqlalchemy.exc import IntegrityError
+
+                raise IntegrityError("INSERT INTO regions", {}, Exception("UNIQUE constraint failed"))
+
+        importing._Batch.write = second_fails  # type: ignore[method-assign]
+        try:
+            with pytest.raises(Conflict):
+                app.import_regions(path)
+        finally:
+            importing._Batch.write = original  # type: ignore[method-assign]
+        assert len(calls) == 2  # the first batch was written, in the transaction that rolled back
+    else:
+        other = make_app(actor="bert")
+        seen: list[tuple[int, int]] = []
+        seen_committed: list[dict[str, int]] = []
+
+        def meanwhile(done: int, total: int) -> None:
+            seen.append((done, total))
+            if done == 500:  # after the first batch, in the import's open transaction
+                other.create_region("regio-700", name="Regio 700 (by hand)")
+                seen_committed.append(counts(other))  # the import's rows are not committed
+
+        with pytest.raises(Conflict):
+            app.import_regions(path, progress=meanwhile)
+        assert (500, 1100) in seen
+        assert seen_committed[0]["regions"] == before["regions"] + 1
+        before = seen_committed[0]  # the hand-made region, and nothing of the import
+    assert counts(app) == before
+    assert app.verify_audit()["ok"]
 
 
 # --- the command line ----------------------------------------------------------------------------

@@ -64,8 +64,8 @@ from onderwijsflow.i18n import N_, _, join_or, ngettext
 from onderwijsflow.service.base import SLUG
 from onderwijsflow.service.cases import CaseOps, _typed_params
 from onderwijsflow.service.planning import on_enter
-from onderwijsflow.store.audit import event_fields
-from onderwijsflow.store.tables import Case, Event, Fact, Partner, Region, RoleAssignment
+from onderwijsflow.store.audit import EventBatch
+from onderwijsflow.store.tables import Case, Fact, Partner, Region, RoleAssignment
 from onderwijsflow.validation import MAX_NAME, MAX_SLUG, MAX_TEXT, check_mailbox
 from onderwijsflow.vocabulary import PARTNER_KINDS, REGION_ROLES, SECTORS, require_member, suggest
 
@@ -484,7 +484,7 @@ def _short(text: str, limit: int = 40) -> str:
 # rows, and building an ORM object for each and flushing region by region (through
 # `_open_case` and `append_event`) took ten times as long (measured: 70 s of CPU, not 7).
 # The rows written are the ones the single commands write through the ORM, and every event
-# is made by `audit.event_fields`, as `audit.append_event` makes it, so that
+# is chained by the one batch writer, `audit.EventBatch`, as `audit.append_event` chains it, so that
 # `audit verify`, `history` and `region show` see no difference (tests/test_import.py
 # compares an import with the same regions made by the single commands).
 
@@ -493,7 +493,6 @@ _CASES = Case.__table__  # type: ignore[attr-defined]
 _PARTNERS = Partner.__table__  # type: ignore[attr-defined]
 _ROLES = RoleAssignment.__table__  # type: ignore[attr-defined]
 _FACTS = Fact.__table__  # type: ignore[attr-defined]
-_EVENTS = Event.__table__  # type: ignore[attr-defined]
 
 _REGION_FIELDS = ("name", "provinces", "sectors", "coordinator")
 
@@ -504,8 +503,8 @@ class _Head:
 
     id: int
     fields: dict[str, Any]
-    seq: int = 0
-    hash: str = ""
+    event_seq: int = 0
+    event_hash: str = ""
 
 
 @dataclass
@@ -571,21 +570,16 @@ class _Batch:
     def __init__(self, actor: str, at: datetime) -> None:
         self.actor = actor
         self.at = at
-        self.events: list[dict[str, Any]] = []
+        self.chain = EventBatch()
         self.inserts: dict[Any, list[dict[str, Any]]] = {_PARTNERS: [], _ROLES: [], _FACTS: []}
         self.region_updates: list[dict[str, Any]] = []
         self.partner_updates: list[dict[str, Any]] = []
         self.people_updates: list[dict[str, Any]] = []
         self.fact_updates: list[dict[str, Any]] = []
-        self.touched: dict[int, _Head] = {}
 
     def event(self, head: _Head, kind: str, data: dict[str, Any], **columns: Any) -> None:
-        """Chain the next event to `head`; `audit.event_fields` makes it as `append_event` would."""
-        fields = event_fields(head.id, head.seq, head.hash, kind=kind, actor=self.actor, at=self.at,
-                              data=data, **columns)
-        head.seq, head.hash = fields["seq"], fields["hash"]
-        self.events.append(fields)
-        self.touched[head.id] = head
+        """Chain the next event to `head` (the one batch writer, as `append_event` would)."""
+        self.chain.append(head, kind=kind, actor=self.actor, at=self.at, data=data, **columns)
 
     # --- what the single commands write ----------------------------------------------
 
@@ -694,12 +688,7 @@ class _Batch:
         if self.fact_updates:
             session.execute(update(_FACTS).where(_FACTS.c.region_id == bindparam("b_region"),
                                                  _FACTS.c.name == bindparam("b_name")), self.fact_updates)
-        if self.events:
-            session.execute(insert(_EVENTS), self.events)
-        if self.touched:
-            session.execute(update(_REGIONS).where(_REGIONS.c.id == bindparam("b_id")),
-                            [{"b_id": h.id, "event_seq": h.seq, "event_hash": h.hash}
-                             for h in self.touched.values()])
+        self.chain.write(session)
 
 
 class _RolledBack(Exception):

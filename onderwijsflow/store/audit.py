@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import inspect, select
 from sqlmodel import Session, col
@@ -237,20 +237,32 @@ def event_fields(
     return fields
 
 
+class ChainHolder(Protocol):
+    """What carries a region's chain head: the ORM `Region`, or a plain row (an import's)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    event_seq: int
+    event_hash: str
+
+
 class EventBatch:
     """Events of many regions, appended in memory and written with two statements.
 
-    For bulk work (``advance-all``, imports) that already holds the lock of every region
-    it touches (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite):
-    building thousands of ORM objects and flushing them one by one would cost more than
-    the decisions themselves. The chain is computed exactly as `append_event` does.
+    The one batch writer of bulk work (``advance-all``, imports, the scheduler's delivery)
+    that already holds the lock of every region it touches (``SELECT ... FOR UPDATE`` on
+    PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite): building thousands of ORM objects and
+    flushing them one by one would cost more than the decisions themselves. The chain is
+    computed exactly as `append_event` does, from each region's head when the batch first
+    sees it; `write` moves the heads in the database and on the holders.
     """
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
-        self._heads: dict[int, tuple[Region, int, str]] = {}
+        self._heads: dict[int, tuple[ChainHolder, int, str]] = {}
 
-    def append(self, region: Region, **fields: Any) -> dict[str, Any]:
+    def append(self, region: ChainHolder, **fields: Any) -> dict[str, Any]:
         """Add the next event of `region` (keyword arguments as for `append_event`)."""
         assert region.id is not None
         _, seq, prev = self._heads.get(region.id, (region, region.event_seq, region.event_hash))
@@ -274,8 +286,11 @@ class EventBatch:
             [{"rid": rid, "seq": seq, "head": head} for rid, (_, seq, head) in self._heads.items()],
         )
         for region, seq, head in self._heads.values():
-            set_committed_value(region, "event_seq", seq)
-            set_committed_value(region, "event_hash", head)
+            if isinstance(region, Region):  # the session's copy is current: no reload, no flush
+                set_committed_value(region, "event_seq", seq)
+                set_committed_value(region, "event_hash", head)
+            else:
+                region.event_seq, region.event_hash = seq, head
         self.rows.clear()
         self._heads.clear()
 
