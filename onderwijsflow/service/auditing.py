@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 from onderwijsflow.clock import iso_local, wall_clock
@@ -25,6 +24,7 @@ from onderwijsflow.errors import IntegrityError, UsageError
 from onderwijsflow.i18n import _
 from onderwijsflow.service.base import Base
 from onderwijsflow.store import audit
+from onderwijsflow.store.db import read_one_snapshot
 
 
 class AuditOps(Base):
@@ -108,8 +108,7 @@ class AuditOps(Base):
         already is one snapshot.
         """
         with self.reading() as session:
-            if not self.db.is_sqlite:
-                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            read_one_snapshot(session)
             yield session
 
 

@@ -22,7 +22,7 @@ from onderwijsflow.service.decisions import DecisionInput, DecisionRecord, check
 from onderwijsflow.service.planning import on_enter
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
 from onderwijsflow.store.audit import EventBatch
-from onderwijsflow.store.db import compare_and_set_case
+from onderwijsflow.store.db import compare_and_set_case, counts_each_row_of_executemany
 from onderwijsflow.store.tables import Case, Region
 
 if TYPE_CHECKING:
@@ -53,8 +53,7 @@ class CaseBatch(EventBatch):
                         decided_on=bindparam("decided"), lock_version=cases.c.lock_version + 1),
                 self.moves,
             )
-            dialect = session.get_bind().dialect
-            if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.moves):  # type: ignore[attr-defined]
+            if counts_each_row_of_executemany(session) and result.rowcount != len(self.moves):  # type: ignore[attr-defined]
                 raise Conflict(_("cases changed while advancing them; nothing of this batch was "
                                  "written, try again"))
             self.moves.clear()

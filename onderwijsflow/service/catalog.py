@@ -18,13 +18,13 @@ from onderwijsflow.engine.loading import LoadedWorkflow, load_directory, load_wo
 from onderwijsflow.engine.machine import WorkflowMachine
 from onderwijsflow.errors import DefinitionError, NotFound
 from onderwijsflow.i18n import _
+from onderwijsflow.store.db import dialect_of, insert_ignoring_duplicates
 from onderwijsflow.store.tables import WorkflowVersion
 from onderwijsflow.vocabulary import suggest
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Insert
 
 
 class Catalog:
@@ -118,22 +118,11 @@ class Catalog:
 def _store_version(session: Session, loaded: LoadedWorkflow, now: datetime) -> bool:
     """Insert a workflow version unless it is there; True when this call stored it.
 
-    ``ON CONFLICT DO NOTHING``: two processes starting after an upgrade both find the new
-    version missing; on PostgreSQL the second plain INSERT would fail its whole command.
+    Two processes starting after an upgrade both find the new version missing.
     """
-    dialect = session.get_bind().dialect.name
     table = WorkflowVersion.__table__  # type: ignore[attr-defined]
-    row = {"name": loaded.name, "version": loaded.version, "sha256": loaded.sha256, "text": loaded.text,
-           "loaded_at": now}
-    key = ["name", "version"]
-    statement: Insert
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement = pg_insert(table).values(**row).on_conflict_do_nothing(index_elements=key)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(table).values(**row).on_conflict_do_nothing(index_elements=key)
+    statement = insert_ignoring_duplicates(
+        dialect_of(session), table, ["name", "version"], name=loaded.name, version=loaded.version,
+        sha256=loaded.sha256, text=loaded.text, loaded_at=now)
     result = session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ from sqlmodel import Session, col
 from onderwijsflow.clock import wall_clock
 from onderwijsflow.errors import NotFound
 from onderwijsflow.i18n import _, ngettext
+from onderwijsflow.store.db import writers_serialized
 from onderwijsflow.store.tables import Case, Event, Region
 
 __all__ = [
@@ -308,7 +309,7 @@ def _locked_head(session: Session, region: Region) -> Region:
     if state.session is session and state.pending:
         session.flush()  # a region created in this transaction: give it its id first
     if (
-        session.get_bind().dialect.name == "sqlite"
+        writers_serialized(session)
         and state.session is session
         and state.persistent
         and not state.expired_attributes

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, unquote
 
-from sqlalchemy import create_engine, event, update
+from sqlalchemy import create_engine, event, text, update
 from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import attributes
@@ -209,6 +209,53 @@ def compare_and_set_case(session: Session, case_id: int, expected_lock_version: 
             attributes.set_committed_value(loaded, name, value)
 
 
+# --- what differs in SQL between the two databases ------------------------------------------
+
+
+def dialect_of(session: Session | Connection) -> str:
+    """``sqlite`` or ``postgresql``: the database behind a session or connection."""
+    return session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+
+
+def insert_ignoring_duplicates(dialect: str, table: Any, key: list[str], **row: Any) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING`` for `dialect`: two processes that both find a
+    row missing both insert it, and on PostgreSQL a plain INSERT would fail the second's command."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).values(**row).on_conflict_do_nothing(index_elements=key)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).values(**row).on_conflict_do_nothing(index_elements=key)
+
+
+def writers_serialized(session: Session) -> bool:
+    """True when the transaction already excludes every other writer (SQLite's ``BEGIN
+    IMMEDIATE``), so a row this session read needs no lock to stay current."""
+    return dialect_of(session) == "sqlite"
+
+
+def counts_each_row_of_executemany(session: Session) -> bool:
+    """Whether an executemany UPDATE's rowcount is the sum over its rows (SQLite and psycopg:
+    yes; a driver that says no cannot tell a compare-and-set batch that missed a row)."""
+    return bool(session.get_bind().dialect.supports_sane_multi_rowcount)
+
+
+def read_one_snapshot(session: Session) -> None:
+    """Make the transaction read one snapshot: REPEATABLE READ on PostgreSQL (READ COMMITTED
+    would let heads, events and cases disagree while others write); a SQLite read transaction
+    already is one snapshot. Call before the first statement."""
+    if dialect_of(session) != "sqlite":
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+
+
+def lock_for_migration(connection: Connection, key: int) -> None:
+    """Let one process at a time migrate: a transaction-scoped advisory lock on PostgreSQL;
+    SQLite's write lock already does it."""
+    if connection.dialect.name != "sqlite":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 # --- engine construction ---------------------------------------------------------------
 
 
@@ -378,7 +425,7 @@ def _display(url: URL) -> str:
 
 def _reason(exc: DBAPIError) -> str:
     """The driver's message as one short clause: first line, no trailing period."""
-    text = str(exc.orig) if exc.orig is not None else str(exc)
-    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    message = str(exc.orig) if exc.orig is not None else str(exc)
+    lines = [" ".join(line.split()) for line in message.splitlines() if line.strip()]
     first = lines[0] if lines else type(exc.orig).__name__
     return first.removeprefix("connection failed: ").rstrip(".")

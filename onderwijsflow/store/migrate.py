@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from onderwijsflow.errors import DatabaseError
 from onderwijsflow.i18n import _
-from onderwijsflow.store.db import Database
+from onderwijsflow.store.db import Database, lock_for_migration
 from onderwijsflow.store.migrations import HEAD, REVISIONS
 
 if TYPE_CHECKING:
@@ -46,8 +46,7 @@ def upgrade(db: Database) -> tuple[str | None, str]:
     from alembic import command
 
     with db.connect() as connection, connection.begin():
-        if not db.is_sqlite:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        lock_for_migration(connection, _PG_LOCK_KEY)
         before = _revision(connection)
         if before is not None and before not in REVISIONS:
             raise DatabaseError(_newer_message(before))

@@ -135,8 +135,9 @@ def append_policy_event(connection: Connection, *, kind: str, actor: str, at: dt
     from onderwijsflow.clock import wall_clock
     from onderwijsflow.store.audit import canonical_json
 
-    if connection.dialect.name == "postgresql":
-        connection.execute(sa.select(policy_table.c.id).where(policy_table.c.id == 1).with_for_update())
+    # FOR UPDATE serializes policy writers on PostgreSQL; SQLite's compiler leaves it out
+    # (its writers are serialized already).
+    connection.execute(sa.select(policy_table.c.id).where(policy_table.c.id == 1).with_for_update())
     last = connection.execute(sa.select(policy_events.c.seq, policy_events.c.hash)
                               .order_by(policy_events.c.seq.desc()).limit(1)).first()
     seq, prev = (int(last.seq), str(last.hash)) if last else (0, "")
