@@ -45,6 +45,7 @@ from onderwijsflow.service.snapshot import (
     read_snapshots,
     utc,
 )
+from onderwijsflow.store.statuses import OPEN_MILESTONES, MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Region, metadata
 
 if TYPE_CHECKING:
@@ -64,8 +65,6 @@ LEAD_ROLES = frozenset({"programmamanager", "projectleider"})
 #: or another case of the region getting somewhere (whose own steps are counted there).
 _GATE_CHECKS = ("before", "after", "case")
 
-#: Milestone statuses that may still be an open obligation.
-_OPEN_MILESTONES = ("pending", "overdue")
 
 #: Rows of a Core select, read by attribute (``row.slug``) or unpacked.
 _Rows = Sequence[Any]
@@ -187,7 +186,7 @@ def _load(session: Session, now: dt.datetime, horizon: dt.datetime) -> _Network:
         cases=cases,
         milestones=run(select(milestone.case_id, milestone.region_id, milestone.name, milestone.status,
                               raw(milestone.due_at, "due_at"))
-                       .where(milestone.status.in_(_OPEN_MILESTONES), milestone.due_at <= horizon)
+                       .where(milestone.status.in_(OPEN_MILESTONES), milestone.due_at <= horizon)
                        .order_by(milestone.due_at, milestone.id)).all(),
         snapshots=read_snapshots(session, None, now, cases),
     )
@@ -486,7 +485,7 @@ def _deadlines(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]
         if spec_key not in specs:
             specs[spec_key] = _milestone_spec(network.definition(case), ms.name)
         spec = specs[spec_key]
-        if ms.status == "overdue" and (spec is None or case.state not in spec.active_in):
+        if ms.status == MilestoneStatus.OVERDUE and (spec is None or case.state not in spec.active_in):
             continue
         due = utc(ms.due_at)
         late = due is not None and due < now

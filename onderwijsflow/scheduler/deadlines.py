@@ -25,6 +25,7 @@ from sqlmodel import col, select
 from onderwijsflow.clock import iso_local, to_local
 from onderwijsflow.i18n import N_, label_for
 from onderwijsflow.service.planning import reminder_moments
+from onderwijsflow.store.statuses import OPEN_MILESTONES, MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Region
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def deadlines(
         query = (
             select(Milestone, Region)
             .join(Region, col(Region.id) == Milestone.region_id)
-            .where(col(Milestone.status).in_(("pending", "overdue", "met")))
+            .where(col(Milestone.status).in_((*OPEN_MILESTONES, MilestoneStatus.MET)))
             .order_by(col(Milestone.due_at), col(Region.slug))
         )
         if region is not None:
@@ -79,7 +80,7 @@ def deadlines(
         out = []
         for ms, reg in rows:
             status = _status(ms, now)
-            if status == "met" and within is not None and ms.due_at < now:
+            if status == MilestoneStatus.MET and within is not None and ms.due_at < now:
                 continue
             case = session.get(Case, ms.case_id)
             assert case is not None
@@ -133,7 +134,7 @@ def end_of_day(due: dt.datetime) -> bool:
 
 
 def _status(ms: Milestone, now: dt.datetime) -> str:
-    if ms.status == "pending":
+    if ms.status == MilestoneStatus.PENDING:
         return "overdue" if ms.due_at < now else "upcoming"
     return ms.status
 

@@ -23,6 +23,7 @@ from onderwijsflow.service.planning import on_enter
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
 from onderwijsflow.store.audit import EventBatch
 from onderwijsflow.store.db import compare_and_set_case, counts_each_row_of_executemany
+from onderwijsflow.store.statuses import MilestoneStatus
 from onderwijsflow.store.tables import Case, Region
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class CaseOps(Base):
         definition = self.catalog.current(case.workflow).definition
         labels = {m.name: m.label or m.name for m in definition.milestones}
         late = session.exec(select(Milestone).where(
-            Milestone.case_id == case.id, Milestone.status == "pending",
+            Milestone.case_id == case.id, Milestone.status == MilestoneStatus.PENDING,
             Milestone.due_at < self.now()).order_by(col(Milestone.due_at)))
         return [_("{milestone} ({moment}) has already passed").format(
                     milestone=labels.get(m.name, m.name), moment=_moment(m.due_at))
@@ -322,7 +323,7 @@ class CaseOps(Base):
         reason: str | None,
         override: bool = False,
         actor: str | None = None,
-        closing: str = "met",
+        closing: MilestoneStatus = MilestoneStatus.MET,
         batch: CaseBatch | None = None,
         ruling: DecisionRecord | None = None,
     ) -> None:

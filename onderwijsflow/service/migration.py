@@ -29,6 +29,7 @@ from onderwijsflow.service.cases import CaseOps, _typed_params
 from onderwijsflow.service.planning import close, plan
 from onderwijsflow.service.snapshot import for_case, region_context
 from onderwijsflow.store.db import compare_and_set_case
+from onderwijsflow.store.statuses import MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Region
 
 
@@ -188,7 +189,7 @@ class MigrationOps(CaseOps):
     def _plan_milestones(self, session: Session, move: _Move, moved_case: Case,
                          target: WorkflowMachine) -> None:
         pending = {m.name: m for m in session.exec(select(Milestone).where(
-            Milestone.case_id == move.case.id, Milestone.status == "pending"))}
+            Milestone.case_id == move.case.id, Milestone.status == MilestoneStatus.PENDING))}
         wanted: dict[str, dt.datetime] = {}
         for spec in target.definition.milestones:
             if move.to_state not in spec.active_in:
@@ -237,10 +238,10 @@ class MigrationOps(CaseOps):
             fresh = session.get(Case, case.id)
             assert fresh is not None
             for row in move.removed:
-                close(session, _attached(session, row), "retired", now)
+                close(session, _attached(session, row), MilestoneStatus.RETIRED, now)
             for row, due in move.moved:
                 row = _attached(session, row)
-                close(session, row, "retired", now)
+                close(session, row, MilestoneStatus.RETIRED, now)
                 plan(session, fresh, specs[row.name], now, self.config.reminder_time,
                      occurrence=None, due=due, opens_at=row.opens_at or row.planned_at)
             for name, due in move.added:

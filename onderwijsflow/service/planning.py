@@ -14,13 +14,12 @@ from sqlmodel import Session, col, select, update
 from onderwijsflow.clock import local_moment, to_local
 from onderwijsflow.definition.model import MilestoneDef, WorkflowDef
 from onderwijsflow.engine.milestones import due_moment, previous_working_day
+from onderwijsflow.store.statuses import OPEN_REMINDERS, MilestoneStatus, ReminderStatus
 from onderwijsflow.store.tables import Case, Milestone, Reminder
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-#: Reminder rows that are still waiting to be acted on.
-OPEN = ("pending", "claimed")
 
 
 def on_enter(
@@ -31,7 +30,7 @@ def on_enter(
     state: str,
     entered_at: dt.datetime,
     reminder_time: dt.time,
-    closing: str = "met",
+    closing: MilestoneStatus = MilestoneStatus.MET,
     previous: str | None = None,
 ) -> list[Milestone]:
     """Retire milestones the new `state` leaves and plan those it enters.
@@ -50,7 +49,8 @@ def on_enter(
         pending = {
             m.name: m
             for m in session.exec(
-                select(Milestone).where(Milestone.case_id == case.id, Milestone.status == "pending")
+                select(Milestone).where(Milestone.case_id == case.id,
+                                        Milestone.status == MilestoneStatus.PENDING)
             )
         }
     else:
@@ -145,7 +145,7 @@ def meet(
     Returns:
         The next occurrence, when one was planned.
     """
-    close(session, row, "met", at)
+    close(session, row, MilestoneStatus.MET, at)
     if spec.every is None:
         return None
     from onderwijsflow.engine.milestones import add_local
@@ -154,13 +154,13 @@ def meet(
                 due=add_local(spec.every, row.due_at), opens_at=row.due_at)
 
 
-def close(session: Session, row: Milestone, status: str, at: dt.datetime) -> None:
+def close(session: Session, row: Milestone, status: MilestoneStatus, at: dt.datetime) -> None:
     """End a milestone occurrence and retire its open reminders."""
     row.status = status
     row.closed_at = at
     session.add(row)
     session.execute(
         update(Reminder)
-        .where(col(Reminder.milestone_id) == row.id, col(Reminder.status).in_(OPEN))
-        .values(status="retired", updated_at=at, claimed_by=None, lease_until=None)
+        .where(col(Reminder.milestone_id) == row.id, col(Reminder.status).in_(OPEN_REMINDERS))
+        .values(status=ReminderStatus.RETIRED, updated_at=at, claimed_by=None, lease_until=None)
     )

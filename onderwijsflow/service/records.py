@@ -22,6 +22,7 @@ from onderwijsflow.i18n import N_, _, join_and
 from onderwijsflow.service.cases import CaseOps
 from onderwijsflow.service.planning import in_window, meet
 from onderwijsflow.service.snapshot import region_cases
+from onderwijsflow.store.statuses import MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Partner, Record, Region
 from onderwijsflow.validation import check_text
 from onderwijsflow.vocabulary import suggest
@@ -152,7 +153,7 @@ class RecordOps(CaseOps):
                     continue  # a conversation planned, not yet held, meets nothing
                 rows = session.exec(select(Milestone).where(
                     Milestone.case_id == c.id, Milestone.name == spec.name,
-                    Milestone.status == "pending"))
+                    Milestone.status == MilestoneStatus.PENDING))
                 for row in list(rows):
                     if in_window(row, day):
                         meet(session, c, spec, row, now, self.config.reminder_time)
