@@ -1,0 +1,67 @@
+"""§7 CLI cold start: ``--help`` ≤ 3×, ``region show`` ≤ 4× and ``check`` ≤ 8× ``python -c pass``.
+
+The wall time of a fresh process, median of several runs that take turns after a warm-up
+each, on a SQLite database with one region populated through the library. The floor of all
+three is ``python -c pass``; ``python -c "import sqlalchemy, sqlmodel"`` (the least a command
+that loads the ORM costs) stands beside ``region show`` and ``check`` as a second floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from benchmarks.environment import cli_script
+from benchmarks.seeding import populate
+from benchmarks.table import Figure, Ref, Target
+from benchmarks.timing import Timing, cold_starts, import_breakdown
+
+TITLE = "1. CLI cold start (wall time of a fresh process)"
+
+
+def run(args: argparse.Namespace, work: Path) -> list[Figure]:
+    from onderwijsflow.service import Onderwijsflow
+
+    db_url = f"sqlite:///{work / 'cli.db'}"
+    app = Onderwijsflow.open(db=db_url, actor="bench")
+    app.init()
+    populate(app, "twente")
+    app.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
+    script = cli_script()
+    py = sys.executable
+    runs = args.cli_runs
+    show = [script, "--db", db_url, "region", "show", "twente"]
+    check = [script, "--db", db_url, "check", "twente"]
+    timed = cold_starts({
+        "help": [script, "--help"],
+        "pass": [py, "-c", "pass"],
+        "show": show,
+        "check": check,
+        "imports": [py, "-c", "import sqlalchemy, sqlmodel"],
+    }, runs, work, env)
+    pass_, imports_ = timed["pass"], timed["imports"]
+    if args.profile:
+        import_breakdown([script, "--help"], work, env)
+        import_breakdown(show, work, env)
+        import_breakdown(check, work, env)
+
+    def note(t: Timing) -> str:
+        return (f"minimum {t.least:.0f} ms (floor {pass_.least:.0f} ms); CPU time {t.cpu_median:.0f} ms "
+                f"(floor {pass_.cpu_median:.0f} ms)")
+
+    floor = Ref("python -c pass", pass_.median)
+    orm = Ref("python -c 'import sqlalchemy, sqlmodel'", imports_.median)
+    db_note = ("; a SQLite DB with one region populated through the library (7 partners, 2 roles, "
+               "4 documents, 4 facts, its case in aanvraag_ingediend)")
+    return [
+        Figure("onderwijsflow --help", timed["help"].median, "ms", [Target("floor", 3)], [floor],
+               note=f"median of {runs} runs (commands take turns) after a warm-up; "
+                    f"{note(timed['help'])}; script {script}"),
+        Figure("onderwijsflow region show SLUG", timed["show"].median, "ms", [Target("floor", 4)],
+               [floor, orm], note=note(timed["show"]) + db_note),
+        Figure("onderwijsflow check SLUG", timed["check"].median, "ms", [Target("floor", 8)],
+               [floor, orm], note=note(timed["check"]) + "; the same database"),
+    ]
