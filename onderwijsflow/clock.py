@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from onderwijsflow.errors import UsageError
@@ -132,6 +133,14 @@ def to_local(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(LOCAL)
+
+
+@overload
+def iso_local(moment: datetime) -> str: ...
+
+
+@overload
+def iso_local(moment: datetime | None) -> str | None: ...
 
 
 def iso_local(moment: datetime | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +199,7 @@ def workflow_migrate(settings: Settings, name: str, to_version: int, dry_run: bo
     _show_migration(settings, result)
 
 
-def _show_migration(settings: Settings, result: dict[str, Any]) -> None:
+def _show_migration(settings: Settings, result: Mapping[str, Any]) -> None:
     cases: list[dict[str, Any]] = result["cases"]
     n, workflow, version = len(cases), result["workflow"], result["to_version"]
     if result["dry_run"]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
 from onderwijsflow.clock import iso_local, to_local
 from onderwijsflow.i18n import N_, label_for
 from onderwijsflow.service.planning import reminder_moments
+from onderwijsflow.shapes import DeadlineJson
 from onderwijsflow.store.statuses import OPEN_MILESTONES, MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Region
 
@@ -52,7 +53,7 @@ def status_label(status: str) -> str:
 
 def deadlines(
     app: Onderwijsflow, *, within: Duration | None = None, region: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[DeadlineJson]:
     """Milestones that are upcoming (within `within`, if given), overdue, or met.
 
     Returns:
@@ -77,7 +78,7 @@ def deadlines(
             query = query.where(Milestone.due_at <= within.add_to(now))
         rows = list(session.exec(query))
         history = _history(session, {ms.case_id for ms, _reg in rows})
-        out = []
+        out: list[DeadlineJson] = []
         for ms, reg in rows:
             status = _status(ms, now)
             if status == MilestoneStatus.MET and within is not None and ms.due_at < now:

@@ -19,6 +19,7 @@ What keeps a subscribed or re-imported calendar right (RFC 5545):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from onderwijsflow import i18n
@@ -31,10 +32,10 @@ PRODID = "-//onderwijsflow//deadlines//NL"
 TIMED_LENGTH = dt.timedelta(hours=1)
 
 
-def events(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def events(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The rows that become events: one per UID, the latest version of each (a one-off
     milestone whose case entered its state again has an older, closed occurrence too)."""
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, Mapping[str, Any]] = {}
     for row in rows:
         kept = latest.get(row["uid"])
         if kept is None or row["occurrence"] > kept["occurrence"]:
@@ -42,7 +43,7 @@ def events(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(latest.values(), key=lambda r: (r["due_utc"], r["uid"]))
 
 
-def to_ics(rows: list[dict[str, Any]], *, stamp: dt.datetime) -> bytes:
+def to_ics(rows: Sequence[Mapping[str, Any]], *, stamp: dt.datetime) -> bytes:
     """An iCalendar document of `rows` (from `scheduler.deadlines.deadlines`).
 
     Args:
@@ -94,7 +95,7 @@ def to_ics(rows: list[dict[str, Any]], *, stamp: dt.datetime) -> bytes:
     return cast(bytes, cal.to_ical())  # icalendar's to_ical() is unannotated
 
 
-def description(row: dict[str, Any], due: dt.datetime) -> str:
+def description(row: Mapping[str, Any], due: dt.datetime) -> str:
     """The event's text: region, workflow and round, the case's state, milestone, due moment."""
     if row["round"]:
         workflow = _("{workflow}, round {round}").format(workflow=row["workflow_title"],

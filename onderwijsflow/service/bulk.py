@@ -21,6 +21,7 @@ from onderwijsflow.i18n import _
 from onderwijsflow.service.cases import CaseBatch, CaseOps, _decision_json
 from onderwijsflow.service.decisions import DecisionInput, check_reason, validate_decision
 from onderwijsflow.service.snapshot import for_case, region_contexts
+from onderwijsflow.shapes import AdvanceJson
 from onderwijsflow.store.tables import Case, Region
 
 
@@ -74,8 +75,8 @@ class BulkOps(CaseOps):
         if not dry_run:
             self.require_writer()
         ids = self._matching_cases(workflow, (in_state,) if in_state else sources)
-        moved: list[dict[str, Any]] = []
-        refused: list[dict[str, Any]] = []
+        moved: list[AdvanceJson] = []
+        refused: list[AdvanceJson] = []
         for start in range(0, len(ids), batch):
             chunk = ids[start:start + batch]
             if dry_run:
@@ -106,7 +107,7 @@ class BulkOps(CaseOps):
             return cast(list[int], ids)  # primary keys read back: never NULL
 
     def _decide_batch(self, session: Any, case_ids: list[int], trigger: str, reason: str | None,
-                      given: DecisionInput, moved: list[dict[str, Any]], refused: list[dict[str, Any]],
+                      given: DecisionInput, moved: list[AdvanceJson], refused: list[AdvanceJson],
                       *, write: bool) -> None:
         cases = list(session.exec(select(Case).where(col(Case.id).in_(case_ids))
                                   .order_by(col(Case.region_id), col(Case.id))))
@@ -126,7 +127,7 @@ class BulkOps(CaseOps):
 
     def _decide_one(self, session: Any, case: Case, region: Region, ctx: RegionContext,
                     trigger: str, reason: str | None, given: DecisionInput,
-                    batch: CaseBatch | None) -> dict[str, Any]:
+                    batch: CaseBatch | None) -> AdvanceJson:
         machine = self.catalog.machine(session, case.workflow, case.workflow_version)
         decision = machine.fire(case.state, trigger, for_case(ctx, case, machine.definition),
                                 actor_roles=self._roles())

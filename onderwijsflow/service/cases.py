@@ -21,6 +21,7 @@ from onderwijsflow.service.base import Base
 from onderwijsflow.service.decisions import DecisionInput, DecisionRecord, check_reason, validate_decision
 from onderwijsflow.service.planning import on_enter
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
+from onderwijsflow.shapes import AdvanceJson, CheckJson, StepJson, TriggerJson
 from onderwijsflow.store.audit import EventBatch
 from onderwijsflow.store.db import compare_and_set_case, counts_each_row_of_executemany
 from onderwijsflow.store.statuses import MilestoneStatus
@@ -209,7 +210,7 @@ class CaseOps(Base):
         decided_by: str | None = None,
         decision_date: str | date | None = None,
         decision_ref: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> AdvanceJson:
         """Fire `trigger` on the region's case; refused attempts are audited too.
 
         Args:
@@ -380,7 +381,7 @@ class CaseOps(Base):
         workflow: str | None = None,
         round: str | None = None,
         target: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> CheckJson:
         """Every trigger possible now with its unmet requirements; with `target`, the way there.
 
         Returns:
@@ -394,12 +395,12 @@ class CaseOps(Base):
             ctx = for_case(region_context(session, region, self.now(), cases), case,
                            machine.definition)
             roles = self._roles()
-            triggers = [
+            triggers: list[TriggerJson] = [
                 {"trigger": r.trigger, "label": r.label, "dest": r.dest, "allowed": r.allowed,
                  "permitted": r.permitted, "unmet": [u.as_dict() for u in r.unmet]}
                 for r in machine.readiness(case.state, ctx, roles)
             ]
-            out: dict[str, Any] = {
+            out: CheckJson = {
                 "region": slug, "workflow": case.workflow, "round": case.round or None,
                 "state": case.state, "state_label": machine.definition.state_label(case.state),
                 "triggers": triggers,
@@ -410,12 +411,12 @@ class CaseOps(Base):
             return out
 
 
-def _path_json(machine: WorkflowMachine, state: str, target: str, ctx: Any) -> list[dict[str, Any]]:
+def _path_json(machine: WorkflowMachine, state: str, target: str, ctx: Any) -> list[StepJson]:
     path = machine.path_to(state, target)
     if path is None:
         raise Refused(_("state '{target}' cannot be reached from '{state}' in {workflow}")
                       .format(target=target, state=state, workflow=machine.name))
-    steps = []
+    steps: list[StepJson] = []
     for t in path:
         unmet = [r.as_dict() for r in machine.evaluate(t.requires, ctx) if not r.passed]
         steps.append({"trigger": t.trigger, "label": t.label or t.trigger, "dest": t.dest,
@@ -436,13 +437,13 @@ def _refusal_sentence(slug: str, decision: Decision) -> str:
 
 
 def _decision_json(slug: str, decision: Decision, dry_run: bool,
-                   ruling: DecisionRecord | None = None) -> dict[str, Any]:
+                   ruling: DecisionRecord | None = None) -> AdvanceJson:
     return {
         "region": slug,
         "workflow": decision.workflow,
         "trigger": decision.trigger,
         "from": decision.source,
-        "to": decision.dest if decision.ok else decision.source,
+        "to": decision.dest if decision.ok and decision.dest else decision.source,
         "ok": decision.ok,
         "dry_run": dry_run,
         "unmet": [{"requirement": r.requirement, "label": r.label, "detail": r.detail}

@@ -11,6 +11,7 @@ from onderwijsflow.clock import iso_local
 from onderwijsflow.errors import NotFound, UsageError
 from onderwijsflow.i18n import _
 from onderwijsflow.service.base import Base
+from onderwijsflow.shapes import HistoryJson
 from onderwijsflow.store.tables import Event
 
 #: Event kinds that change a case's state (`case_opened` puts it in its initial state, a
@@ -33,7 +34,7 @@ class HistoryOps(Base):
         since: datetime | None = None,
         kinds: tuple[str, ...] = (),
         limit: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> HistoryJson:
         """A region's status history (every event with `all_events`).
 
         Args:
@@ -58,7 +59,7 @@ class HistoryOps(Base):
         shown = [e for e in events
                  if (e.kind in kinds if kinds else all_events or e.kind in STATUS_KINDS)
                  and (since is None or e.at >= since)]
-        out: dict[str, Any] = {
+        out: HistoryJson = {
             "region": slug,
             "events": [_event_json(e) for e in (shown[-limit:] if limit else shown)],
         }

@@ -28,6 +28,7 @@ from onderwijsflow.i18n import _, ngettext
 from onderwijsflow.service.cases import CaseOps, _typed_params
 from onderwijsflow.service.planning import close, plan
 from onderwijsflow.service.snapshot import for_case, region_context
+from onderwijsflow.shapes import MigrationJson
 from onderwijsflow.store.db import compare_and_set_case
 from onderwijsflow.store.statuses import MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Region
@@ -58,7 +59,7 @@ class MigrationOps(CaseOps):
         to_version: int,
         dry_run: bool = False,
         region: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> MigrationJson:
         """Move the running cases of workflow `name` to version `to_version`.
 
         Args:
@@ -79,7 +80,7 @@ class MigrationOps(CaseOps):
         with self.reading() as session:
             target = self._target(session, name, to_version)
             moves, refused = self._plan_all(session, target, region)
-        result = {"workflow": name, "to_version": to_version, "dry_run": dry_run,
+        result: MigrationJson = {"workflow": name, "to_version": to_version, "dry_run": dry_run,
                   "cases": [m.report for m in moves], "refused": refused}
         if dry_run:
             return result

@@ -22,6 +22,7 @@ from onderwijsflow.i18n import N_, _, join_and
 from onderwijsflow.service.cases import CaseOps
 from onderwijsflow.service.planning import in_window, meet
 from onderwijsflow.service.snapshot import region_cases
+from onderwijsflow.shapes import RecordJson, RecordsJson
 from onderwijsflow.store.statuses import MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Partner, Record, Region
 from onderwijsflow.validation import check_text
@@ -88,7 +89,7 @@ class RecordOps(CaseOps):
             session.flush()
             return {"region": slug, **_record_json(row, round_), "met": met}
 
-    def list_records(self, slug: str, *, kind: str | None = None) -> dict[str, Any]:
+    def list_records(self, slug: str, *, kind: str | None = None) -> RecordsJson:
         """The region's records (of `kind`, if given), oldest first."""
         with self.reading() as session:
             region = self.region_in(session, slug)
@@ -185,7 +186,7 @@ def _record_day(definition: WorkflowDef, kind: str, date_field: str | None,
     return date.fromisoformat(raw) if isinstance(raw, str) else to_local(now).date()
 
 
-def _record_json(row: Record, round_: str | None) -> dict[str, Any]:
+def _record_json(row: Record, round_: str | None) -> RecordJson:
     return {"id": row.id, "kind": row.kind, "workflow": row.workflow, "round": round_,
             "fields": row.fields, "at": iso_local(row.at), "actor": row.actor,
             "event_seq": row.event_seq}

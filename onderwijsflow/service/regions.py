@@ -20,6 +20,7 @@ from onderwijsflow.i18n import N_, _
 from onderwijsflow.service.base import validate_slug
 from onderwijsflow.service.cases import CaseOps
 from onderwijsflow.service.snapshot import region_cases
+from onderwijsflow.shapes import CaseJson, RegionJson
 from onderwijsflow.store.tables import Case, CaseFact, Document, Fact, Partner, Region, RoleAssignment
 from onderwijsflow.validation import check_date, check_mailbox, check_name, check_slug
 from onderwijsflow.vocabulary import (
@@ -75,7 +76,7 @@ class RegionOps(CaseOps):
         provinces: list[str] | tuple[str, ...] = (),
         sectors: list[str] | tuple[str, ...] = (),
         coordinator: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> RegionJson:
         """Create a region and open the workflows configured to start with one.
 
         Raises:
@@ -135,14 +136,14 @@ class RegionOps(CaseOps):
                             "coordinator": region.coordinator, "cases": states})
             return out
 
-    def show_region(self, slug: str) -> dict[str, Any]:
+    def show_region(self, slug: str) -> RegionJson:
         """One region in full: cases, partners, roles, documents and facts."""
         with self.reading() as session:
             return self._show(session, self.region_in(session, slug))
 
-    def _show(self, session: Session, region: Region) -> dict[str, Any]:
+    def _show(self, session: Session, region: Region) -> RegionJson:
         rid = region.id
-        cases = {}
+        cases: dict[str, CaseJson] = {}
         cases_of_region = region_cases(session, region)
         own = _case_facts(session, cases_of_region)
         for case in cases_of_region:
