@@ -388,3 +388,31 @@ def test_any_json_data_survives_storage_and_verifies(db: Database, data: dict[st
         audit.append_event(session, region, kind="fact_set", actor="anne", at=AT, reason=reason, data=data)
     report = _verify(db)
     assert report.ok, report.broken
+
+
+def test_an_event_hashed_with_its_data_text_reused_verifies_as_one_hashed_from_scratch() -> None:
+    """`event_fields` splices the canonical text of `data` into the hashed text instead of
+    encoding it twice; the hash must be exactly `event_hash` of the stored fields, whatever
+    the data holds (keys that sort around ``from_state``, quotes, text that looks like keys)."""
+    from datetime import UTC, datetime
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from onderwijsflow.store.audit import event_fields, event_hash
+
+    values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                          lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=12), inner, max_size=3), max_leaves=8)
+
+    @settings(max_examples=200, deadline=None)
+    @given(data=st.dictionaries(st.sampled_from(["from_state", ',"from_state":', "data", "a", "z"])
+                                | st.text(max_size=8), values, max_size=4),
+           state=st.none() | st.text(max_size=12))
+    def check(data: dict[str, object], state: str | None) -> None:
+        fields = event_fields(7, 3, "f" * 64, kind="transition", actor="anne",
+                              at=datetime(2024, 9, 2, 10, tzinfo=UTC), from_state=state,
+                              to_state="b", data=data)
+        assert fields["hash"] == event_hash("f" * 64, fields)
+
+    check()

@@ -86,10 +86,19 @@ class Decision:
     overridden: list[str] = field(default_factory=list)
     refusal: str | None = None
 
+    _evidence: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+
     @property
     def unmet(self) -> list[RequirementResult]:
         """The requirements that did not pass (overridden ones included)."""
         return [r for r in self.results if not r.passed]
+
+    def evidence(self) -> list[dict[str, Any]]:
+        """Every evaluated requirement in JSON form, built once: the audit event stores it and
+        the caller's JSON repeats it (`results` is not changed after the decision)."""
+        if self._evidence is None:
+            self._evidence = [r.as_dict() for r in self.results]
+        return self._evidence
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import NotFound, Refused
 from onderwijsflow.i18n import _
 from onderwijsflow.service.cases import CaseBatch, CaseOps, _decision_json
+from onderwijsflow.service.collector import collector_paused
 from onderwijsflow.service.decisions import DecisionInput, check_reason, validate_decision
 from onderwijsflow.service.snapshot import for_case, region_contexts
 from onderwijsflow.shapes import AdvanceJson
@@ -77,18 +78,14 @@ class BulkOps(CaseOps):
         ids = self._matching_cases(workflow, (in_state,) if in_state else sources)
         moved: list[AdvanceJson] = []
         refused: list[AdvanceJson] = []
-        for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
-            if dry_run:
-                with self.reading() as session:
+        with collector_paused():
+            for start in range(0, len(ids), batch):
+                chunk = ids[start:start + batch]
+                with self.reading() if dry_run else self.writing() as session:
                     self._decide_batch(session, chunk, trigger, reason, given, moved, refused,
-                                       write=False)
-            else:
-                with self.writing() as session:
-                    self._decide_batch(session, chunk, trigger, reason, given, moved, refused,
-                                       write=True)
-            if progress is not None:
-                progress(min(start + batch, len(ids)), len(ids))
+                                       write=not dry_run)
+                if progress is not None:
+                    progress(min(start + batch, len(ids)), len(ids))
         return {"workflow": workflow, "trigger": trigger, "dry_run": dry_run,
                 "matched": len(ids), "moved": moved, "refused": refused}
 

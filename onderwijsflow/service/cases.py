@@ -337,7 +337,7 @@ class CaseOps(Base):
                 `decided_on`, from which periods such as the objection period count. A move
                 without a decision keeps the date of the case's last decision.
         """
-        evidence = [r.as_dict() for r in decision.results]
+        evidence = decision.evidence()
         outside = ruling.as_json() if ruling else None
         common: dict[str, Any] = {
             "case_id": case_id, "workflow": decision.workflow, "trigger": decision.trigger,
@@ -451,7 +451,7 @@ def _decision_json(slug: str, decision: Decision, dry_run: bool,
         "overridden": decision.overridden,
         "refusal": decision.refusal,
         "code": decision.code,
-        "evidence": [r.as_dict() for r in decision.results],
+        "evidence": decision.evidence(),
         "decision": ruling.as_json() if ruling else None,
     }
 

@@ -239,9 +239,8 @@ def _parse_utc(text: str) -> dt.datetime:
 def _grouped(rows: Iterable[Any], make: Callable[..., Any]) -> dict[int, list[Any]]:
     """``region_id -> [make(*rest)]`` from rows whose first column is the region id."""
     out: dict[int, list[Any]] = defaultdict(list)
-    rest: list[Any]
-    for region_id, *rest in rows:
-        out[region_id].append(make(*rest))
+    for row in rows:
+        out[row[0]].append(make(*row[1:]))
     return dict(out)
 
 

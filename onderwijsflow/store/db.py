@@ -20,6 +20,7 @@ Importing this module does not import the table classes or alembic.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -279,16 +280,32 @@ def _normalize(text: str) -> URL:
     )
 
 
+class Encoded(dict[str, Any]):
+    """A JSON object that already knows its text (an event's canonical `data`, hashed just
+    before): written as that text instead of being encoded once more."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: dict[str, Any], text: str) -> None:
+        super().__init__(value)
+        self.text = text
+
+
+def _json_text(value: Any) -> str:
+    """The engines' JSON serializer: an `Encoded` value's own text, else ``json.dumps``."""
+    return value.text if isinstance(value, Encoded) else json.dumps(value)
+
+
 def _create_engine(url: URL, path: Path | None = None, read_only: bool = False) -> Engine:
     if url.get_backend_name() == "sqlite":
         _check_sqlite_directory(url, path)
-        engine = create_engine(url)
+        engine = create_engine(url, json_serializer=_json_text)
         event.listen(engine, "connect", partial(_sqlite_on_connect, read_only=read_only))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     # A black-holed host must not hang a command forever (unless the URL says otherwise).
     connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, json_serializer=_json_text)
 
 
 def _check_sqlite_directory(url: URL, path: Path | None) -> None:
