@@ -10,10 +10,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from onderwijsflow.errors import ConfigError
 from onderwijsflow.i18n import _
+from onderwijsflow.notify.channels import ChannelConfig, LogConfig
 from onderwijsflow.resources import shipped
 from onderwijsflow.vocabulary import ACTOR_ROLES, require_member
 
@@ -52,17 +53,58 @@ class RoundConfig(_Strict):
     params: dict[str, Any] = {}
 
 
-class ChannelConfig(_Strict):
-    """A notification channel (the scheduler uses these)."""
+class RetryConfig(_Strict):
+    """How the scheduler tries a delivery again after a temporary failure.
 
-    type: Literal["log", "smtp", "maildir"]
-    host: str | None = None
-    port: int | None = None
-    starttls: bool = False
-    ssl: bool = False
-    username: str | None = None
-    password_env: str | None = None
-    path: str | None = None
+    The n-th wait is ``first × factor^(n-1)`` seconds, at most `longest`; after
+    `max_attempts` attempts in all the delivery is ``failed`` (and escalated).
+    """
+
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    first: float = Field(default=60, gt=0)
+    factor: float = Field(default=5, ge=1)
+    longest: float = Field(default=4 * 3600, gt=0)
+
+    def wait(self, attempts: int) -> dt.timedelta:
+        """The wait after the `attempts`-th failed attempt (1 for the first)."""
+        seconds = min(self.first * self.factor ** max(0, attempts - 1), self.longest)
+        return dt.timedelta(seconds=seconds)
+
+
+def _mailboxes(values: tuple[str, ...]) -> tuple[str, ...]:
+    from onderwijsflow.validation import check_mailbox
+
+    if not values:
+        raise ValueError(_("needs at least one address"))
+    return tuple(check_mailbox(value) for value in values)
+
+
+class OperatorsConfig(_Strict):
+    """Who hears of a delivery that ended ``failed`` or ``unknown``, and through which channel.
+
+    The channel is a channel of its own, not one of ``notify.channels``: an alert about a
+    failing channel must not depend on that channel.
+    """
+
+    to: tuple[str, ...]
+    channel: ChannelConfig
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return _mailboxes(values)
+
+
+class AnchorMailConfig(_Strict):
+    """The daily audit anchor (``audit anchor``) mailed to the auditors, once a day at `at`."""
+
+    to: tuple[str, ...]
+    at: dt.time = dt.time(7, 0)
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return _mailboxes(values)
 
 
 class NotifyConfig(_Strict):
@@ -75,7 +117,23 @@ class NotifyConfig(_Strict):
     reply_to: str | None = None
     #: More lines under the team's name: a telephone number, a web address.
     signature: str | None = None
-    channels: tuple[ChannelConfig, ...] = (ChannelConfig(type="log"),)
+    channels: tuple[ChannelConfig, ...] = (LogConfig(),)
+    #: Trying again after temporary failures (backoff, and when to give up).
+    retry: RetryConfig = RetryConfig()
+    #: Operators told once of every delivery that ended failed or unknown.
+    operators: OperatorsConfig | None = None
+    #: The audit anchor mailed daily to the auditors (through `channels`).
+    anchor_mail: AnchorMailConfig | None = None
+
+    @model_validator(mode="after")
+    def _operators_elsewhere(self) -> NotifyConfig:
+        if self.operators is not None:
+            theirs = self.operators.channel.identity()
+            if any(channel.identity() == theirs for channel in self.channels):
+                raise ValueError(_("operators.channel must be another channel than those in "
+                                   "notify.channels ({channel}): an alert must not go through "
+                                   "the channel that failed").format(channel=theirs))
+        return self
 
     @field_validator("team", "reply_to")
     @classmethod

@@ -169,7 +169,7 @@ def run(tmp_path: Path, sqlite_url: str, controller: Controller, keeper: Keeper)
         app.assign_role("zhn", "programmamanager", "Pim", email=MANAGER)
         app.start_case("zhn", "aanvraag", round="2025")
         naps: list[float] = []
-        channel = SmtpChannel(controller.hostname, controller.port, timeout=5, sleep=naps.append)
+        channel = SmtpChannel(controller.hostname, controller.port, timeout=5)
         scheduler = Scheduler(app, channels=[channel])
         clock.set(REMINDER_AT)
         assert scheduler.tick().sent == 1

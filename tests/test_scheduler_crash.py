@@ -2,10 +2,11 @@
 
 A tick has three moments a process can die between (design §6, issue 3): after claiming due
 reminders and before the message is in the outbox (the transaction rolls back: the next tick
-sends it), after the outbox row is marked ``sending`` and before the channel has answered (its
-fate is uncertain: once the lease runs out it becomes ``unknown``, is listed by `status`, and
-only `resend` sends it again), and after the channel delivered but before that is recorded
-(the same: ``unknown``, never repeated on its own). Crashes are raised from inside the real
+sends it), after a batch of outbox rows is marked ``sending`` and before the channel has
+answered (their fate is uncertain: once the lease runs out they become ``unknown``, are listed
+by `status`, and only `resend` sends one again; the channel's batch size bounds how many),
+and after the channel delivered but before that is recorded (the same: ``unknown``, never
+repeated on its own). Crashes are raised from inside the real
 code (monkeypatched functions, a channel raising `KeyboardInterrupt` or `SystemExit`) on a
 real SQLite file with a fake clock.
 """
@@ -197,8 +198,16 @@ def test_a_crash_between_the_overdue_transition_and_its_notice_undoes_both(
 # --- after marking `sending`, before the channel answered: unknown ---------------------------
 
 
+class Batched(Recorder):
+    """A recorder that takes `batch_size` messages at a time (the scheduler's batch)."""
+
+    def __init__(self, batch_size: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.batch_size = batch_size
+
+
 @pytest.mark.parametrize("crash", [KeyboardInterrupt, SystemExit])
-def test_a_crash_inside_the_channel_makes_the_delivery_unknown_until_a_person_resends_it(
+def test_a_crash_inside_the_channel_makes_the_batch_unknown_until_a_person_resends_it(
     app: Onderwijsflow, clock: Clock, crash: type[BaseException]
 ) -> None:
     dying = Recorder(crash_on=1, crash=crash)
@@ -210,49 +219,66 @@ def test_a_crash_inside_the_channel_makes_the_delivery_unknown_until_a_person_re
     assert (first.status, first.attempts) == ("sending", 1)
     assert first.message_id == dying.messages[0].message_id
     assert first.lease_until == REMINDER + LEASE
-    # The rest of the batch was claimed, never handed over.
-    assert outbox_status(app) == ["sending", "claimed", "claimed"]
+    # The whole batch was claimed and marked sending in one commit.
+    assert outbox_status(app) == ["sending"] * 3
 
     # The worker comes back at once: the leases still run, nothing is delivered twice.
     survivor = Recorder()
     after_restart = scheduler(app, survivor)
     report = after_restart.tick()
     assert (report.unknown, report.sent) == (0, 0)
-    assert outbox_status(app) == ["sending", "claimed", "claimed"]
+    assert outbox_status(app) == ["sending"] * 3
     assert survivor.messages == []
-    assert [d["status"] for d in after_restart.status()["deliveries"]] == ["sending", "claimed", "claimed"]
+    assert [d["status"] for d in after_restart.status()["deliveries"]] == ["sending"] * 3
 
-    # Once the lease has run out: the one handed over is unknown (listed, never resent
-    # automatically); the two never handed over are picked up again and sent.
+    # Once the lease has run out the batch is unknown: listed, never resent automatically.
     clock.set(REMINDER + LEASE + timedelta(seconds=1))
     report = after_restart.tick()
-    assert (report.unknown, report.sent) == (1, 2)
-    assert outbox_status(app) == ["unknown", "sent", "sent"]
+    assert (report.unknown, report.sent) == (3, 0)
+    assert outbox_status(app) == ["unknown"] * 3
     assert [r.attempts for r in rows(app, Outbox)] == [1, 1, 1]
     row = rows(app, Outbox)[0]
     listed = {d["id"]: d for d in after_restart.status()["deliveries"]}
-    assert list(listed) == [row.id]
+    assert list(listed) == [r.id for r in rows(app, Outbox)]
     assert listed[row.id]["status"] == "unknown"
     assert listed[row.id]["message_id"] == row.message_id
     assert "resend" in listed[row.id]["error"]
+    assert after_restart.status()["counts"]["unknown"] == 3
     for later in (timedelta(hours=1), timedelta(days=1), timedelta(days=6)):  # before DUE
         clock.set(REMINDER + later)
         report = after_restart.tick()
         assert (report.sent, report.unknown) == (0, 0)
-    assert first.message_id not in {m.message_id for m in survivor.messages}
+    assert survivor.messages == []
 
     # A person decides: resend it once, audited, with the same Message-ID.
     assert after_restart.resend(row.id) == {"id": row.id, "status": "pending", "previous": "unknown"}
     (resend,) = [e for e in rows(app, Event) if e.kind == "reminder_resend"]
     assert (resend.actor, resend.data["outbox"], resend.data["previous"]) == ("anne", row.id, "unknown")
     assert after_restart.tick().sent == 1
-    assert [m.message_id for m in survivor.messages].count(row.message_id) == 1
-    assert outbox_status(app) == ["sent", "sent", "sent"]
-    assert len(survivor.messages) == 3
+    assert [m.message_id for m in survivor.messages] == [row.message_id]
+    assert outbox_status(app) == ["sent", "unknown", "unknown"]
     for later in (timedelta(0), timedelta(days=40)):
         clock.set(REMINDER + timedelta(days=30) + later)
         after_restart.tick()
     assert [m.message_id for m in survivor.messages].count(row.message_id) == 1
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_a_crash_leaves_at_most_one_batch_unknown(app: Onderwijsflow, clock: Clock, size: int) -> None:
+    dying = Batched(size, crash_on=1)
+    clock.set(REMINDER)
+    with pytest.raises(KeyboardInterrupt):
+        scheduler(app, dying).tick()
+    assert outbox_status(app).count("sending") == size
+    assert outbox_status(app).count("pending") == 3 - size  # never claimed
+
+    survivor = Batched(size)
+    clock.set(REMINDER + LEASE + timedelta(seconds=1))
+    report = scheduler(app, survivor).tick()
+    assert (report.unknown, report.sent) == (size, 3 - size)
+    assert sorted(outbox_status(app)) == sorted(["unknown"] * size + ["sent"] * (3 - size))
+    assert {m.message_id for m in survivor.messages}.isdisjoint(
+        {r.message_id for r in rows(app, Outbox) if r.status == "unknown"})
 
 
 def test_a_crash_after_delivery_before_it_is_recorded_is_never_repeated_automatically(
@@ -261,29 +287,25 @@ def test_a_crash_after_delivery_before_it_is_recorded_is_never_repeated_automati
     channel = Recorder()
 
     def record_that_dies(self: Scheduler, *args: Any, **kwargs: Any) -> None:
-        raise Crash("died after the channel took the message")
+        raise Crash("died after the channel took the messages")
 
     clock.set(REMINDER)
     with monkeypatch.context() as patch:
-        patch.setattr(Scheduler, "_record_delivery", record_that_dies)
+        patch.setattr(Scheduler, "_record", record_that_dies)
         with pytest.raises(Crash):
             scheduler(app, channel).tick()
-    assert len(channel.messages) == 1
-    delivered = channel.messages[0].message_id
-    (row,) = [r for r in rows(app, Outbox) if r.message_id == delivered]
-    assert row.status == "sending"
+    assert len(channel.messages) == 3
+    assert outbox_status(app) == ["sending"] * 3
     assert "reminder_sent" not in event_kinds(app)
 
     sched = scheduler(app, channel)
     sched.tick()
     clock.set(REMINDER + LEASE + timedelta(minutes=1))
     report = sched.tick()
-    assert (report.unknown, report.sent) == (1, 2)  # the other two were never handed over
-    assert {r.id: r.status for r in rows(app, Outbox)}[row.id] == "unknown"
-    assert [(d["id"], d["status"]) for d in sched.status()["deliveries"]] == [(row.id, "unknown")]
+    assert (report.unknown, report.sent) == (3, 0)
+    assert [d["status"] for d in sched.status()["deliveries"]] == ["unknown"] * 3
     clock.set(DUE + timedelta(days=1))
-    sched.tick()  # the overdue notices go out; the uncertain reminder does not
-    assert [m.message_id for m in channel.messages].count(delivered) == 1
+    sched.tick()  # the overdue notices go out; the uncertain reminders do not
     assert len({m.message_id for m in channel.messages}) == len(channel.messages) == 6
 
 
@@ -312,31 +334,29 @@ def test_sent_rows_are_never_sent_again_whatever_happens_later(
     assert [r.status for r in rows(app, Outbox) if r.id in sent] == ["sent"] * 3
 
 
-def test_claimed_deliveries_that_were_never_handed_over_are_picked_up_again(
+def test_claimed_deliveries_of_an_older_worker_are_picked_up_again(
     app: Onderwijsflow, clock: Clock
 ) -> None:
     """Issue 3: "what was claimed and not handed to a channel is picked up again after its
-    lease". The crash hits the first message of a batch of three; the other two were claimed
-    in the same batch but never reached the channel."""
-    dying = Recorder(crash_on=1)
+    lease". Rows left ``claimed`` (by a worker of an earlier version) never reached a channel."""
+    from sqlalchemy import update
+
     clock.set(REMINDER)
     with pytest.raises(KeyboardInterrupt):
-        scheduler(app, dying).tick()
-    uncertain = dying.messages[0].message_id
+        scheduler(app, Recorder(crash_on=1)).tick()
+    with app.db.session() as session:
+        session.execute(update(Outbox).values(status="claimed"))
 
     survivor = Recorder()
     clock.set(REMINDER + LEASE + timedelta(seconds=1))
-    scheduler(app, survivor).tick()
-    by_id = {r.message_id: r.status for r in rows(app, Outbox)}
-    assert by_id.pop(uncertain) == "unknown"
-    assert set(by_id.values()) == {"sent"}
-    assert sorted(m.message_id for m in survivor.messages) == sorted(by_id)
-
+    assert scheduler(app, survivor).tick().sent == 3
+    assert outbox_status(app) == ["sent"] * 3
 
 
 def test_a_worker_that_outlives_its_lease_sends_nothing_twice(app: Onderwijsflow, clock: Clock) -> None:
-    """Worker A hangs in its first delivery past the lease; worker B ticks meanwhile and takes
-    over A's claimed rows. When A wakes up it must not send those again."""
+    """Worker A hangs in its first delivery past the lease; worker B ticks meanwhile and finds
+    A's batch `sending` past its lease: unknown. B sends none of it, and A, waking up, does not
+    overwrite what B recorded."""
     other = Recorder()
     second = Scheduler(app, channels=[other], worker="B", lease=LEASE)
 
@@ -344,15 +364,16 @@ def test_a_worker_that_outlives_its_lease_sends_nothing_twice(app: Onderwijsflow
         def deliver(self, message: Message) -> DeliveryReport:
             if not self.messages:  # A "hangs" here: time passes, B runs a whole pass
                 clock.set(REMINDER + LEASE + timedelta(minutes=1))
-                second.tick()
+                assert second.tick().unknown == 3
             return super().deliver(message)
 
     hanging = Hanging()
     clock.set(REMINDER)
-    scheduler(app, hanging).tick()
-    assert len(hanging.messages) == 1  # A delivered only the row it had handed over
-    assert len(other.messages) == 2  # B took over the two rows A had merely claimed
-    ids = [m.message_id for m in hanging.messages + other.messages]
-    assert sorted(ids) == sorted(r.message_id for r in rows(app, Outbox))
-    assert outbox_status(app) == ["sent"] * 3
+    report = scheduler(app, hanging).tick()
+    assert len(hanging.messages) == 3
+    assert other.messages == []
+    assert sorted(m.message_id for m in hanging.messages) == sorted(r.message_id for r in rows(app, Outbox))
+    assert outbox_status(app) == ["unknown"] * 3
     assert [r.attempts for r in rows(app, Outbox)] == [1, 1, 1]
+    assert "reminder_sent" not in event_kinds(app)
+    assert report.sent == 0  # A counts only what it could record

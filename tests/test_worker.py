@@ -262,3 +262,37 @@ def test_scheduler_run_delivers_and_exits_cleanly_on_a_signal(
     assert "worker" in err and "stopped after" in err
     assert "sent via maildir" in err  # a log line per message
     assert len(os.listdir(maildir / "new")) == 1  # ticking every 0.2 s sent it once
+
+
+def test_scheduler_run_logs_one_json_object_per_line(
+    app: Onderwijsflow, paths: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import json
+
+    maildir = tmp_path / "mail"
+    workflows, config = paths
+    config.write_text(CONFIG + f'notify:\n  channels:\n    - {{type: maildir, path: "{maildir}"}}\n',
+                      encoding="utf-8")
+    env = {**os.environ, "ONDERWIJSFLOW_DB": app.db_url, "ONDERWIJSFLOW_CONFIG": str(config),
+           "ONDERWIJSFLOW_WORKFLOWS": str(workflows), "ONDERWIJSFLOW_ACTOR": "worker-test",
+           "ONDERWIJSFLOW_NOW": "2025-03-28T09:00"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "onderwijsflow", "--lang", "en", "scheduler", "run", "--interval",
+         "0.2", "--log-format", "json"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_mail(process, maildir)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    entries = [json.loads(line) for line in err.splitlines()]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    passes = [e for e in entries if e["logger"] == "onderwijsflow.scheduler.pass"]
+    assert passes and all("tick" in e for e in passes)
+    assert sum(e["tick"]["sent"] for e in passes) == 1
+    assert passes[0]["tick"]["due"] == 1 and "next wake-up" in passes[0]["message"]
+    assert not [e for e in entries if e["logger"].startswith("apscheduler") and e["level"] == "INFO"]

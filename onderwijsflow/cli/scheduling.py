@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -59,6 +60,14 @@ def tick(settings: Settings, as_json: bool) -> None:
             queued=report.queued, skipped=report.skipped, overdue=report.overdue,
             sent=report.sent, retrying=report.retrying, failed=report.failed,
             unknown=report.unknown))
+    if report.escalated:
+        say("  " + ngettext("{n} failed or uncertain delivery reported to the operators",
+                            "{n} failed or uncertain deliveries reported to the operators",
+                            report.escalated).format(n=report.escalated))
+    if report.anchors:
+        say("  " + _("today's audit anchor queued for the auditors"))
+    if report.anchor_problem:
+        say("  " + _("no audit anchor mailed: {problem}").format(problem=report.anchor_problem))
     for moved in report.transitions:
         say("  " + _("moved by the scheduler: {move}").format(move=moved))
     no_address = esc(_("no e-mail address:"))
@@ -69,14 +78,14 @@ def tick(settings: Settings, as_json: bool) -> None:
 @scheduler.command("run")
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds between passes (earlier when something falls due sooner).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines as text, or as one JSON object per line (journald, ELK).")
 @pass_settings
-def run(settings: Settings, interval: float) -> None:
+def run(settings: Settings, interval: float, log_format: str) -> None:
     """The long-running worker; stops cleanly on SIGTERM or Ctrl-C."""
-    import logging
+    from onderwijsflow.scheduler.worker import Worker, configure_logging
 
-    from onderwijsflow.scheduler.worker import Worker
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_format)
     Worker(_scheduler(settings), interval=interval).run_forever()
 
 
@@ -91,10 +100,16 @@ def status(settings: Settings, as_json: bool) -> None:
         return
     pending = result["reminders_pending"]
     say(ngettext("{n} reminder pending", "{n} reminders pending", pending).format(n=pending))
+    counts = {status: n for status, n in result["counts"].items() if n}
+    if counts:  # the labels the table uses, so that the figures read as the rows do
+        say(", ".join(f"{delivery_label(status)}: {n}" for status, n in counts.items()))
+    if result["operators"]:
+        say(_("reported to the operators: {escalated}; not yet: {not_escalated}").format(
+            escalated=result["escalated"], not_escalated=result["not_escalated"]))
     table(_("Deliveries needing attention"),
           [_("id"), _("status"), _("region"), _("channel"), _("subject"), _("attempts"),
            _("error")],
-          [(d["id"], delivery_label(d["status"]), d["region"], d["channel"], d["subject"],
+          [(d["id"], delivery_label(d["status"]), d["region"] or "-", d["channel"], d["subject"],
             d["attempts"], d["error"]) for d in result["deliveries"]],
           empty=_("No deliveries need attention."))
 
@@ -160,7 +175,7 @@ def deadlines(settings: Settings, within: str | None, region: str | None, ics_fi
             .format(n=written, file=ics_file))
 
 
-def _workflow(row: dict[str, Any]) -> str:
+def _workflow(row: Mapping[str, Any]) -> str:
     """The workflow's title, with the round when the case has one."""
     if row["round"]:
         return _("{workflow} ({round})").format(workflow=row["workflow_title"], round=row["round"])

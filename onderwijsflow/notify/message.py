@@ -66,6 +66,8 @@ class Message:
         subject: one line.
         body: the text, any Unicode; sent as UTF-8.
         headers: extra ``(name, value)`` headers, e.g. ``("X-Onderwijsflow-Reminder", "42")``.
+        attachments: ``(filename, content_type, text)`` files sent with the text, e.g. the
+            audit anchor as ``application/json``.
 
     Raises:
         ValueError: a malformed Message-ID, a line break in a header value
@@ -78,6 +80,7 @@ class Message:
     subject: str
     body: str
     headers: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # Lists are accepted for convenience; stored as tuples so the message stays hashable.
@@ -90,6 +93,12 @@ class Message:
             _single_line(value)
         for name, value in self.headers:
             _check_extra_header(name, value)
+        object.__setattr__(self, "attachments", tuple(tuple(item) for item in self.attachments))
+        for filename, content_type, _text in self.attachments:
+            _single_line(filename)
+            if content_type.count("/") != 1:
+                raise ValueError(_("{content_type!r} is not a content type").format(
+                    content_type=content_type))
 
     def to_email(self, *, date: datetime | None = None) -> EmailMessage:
         """The message as a UTF-8 plain-text e-mail, ready for smtplib or a Maildir.
@@ -119,6 +128,10 @@ class Message:
         # Quoted-printable keeps mostly-Dutch text readable in the raw file and is safe for
         # servers without 8BITMIME.
         email.set_content(self.body, subtype="plain", charset="utf-8", cte="quoted-printable")
+        for filename, content_type, text in self.attachments:
+            maintype, subtype = content_type.split("/")
+            email.add_attachment(text.encode("utf-8"), maintype=maintype, subtype=subtype,
+                                 filename=filename)
         return email
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from onderwijsflow import i18n
 from onderwijsflow.clock import to_local
 from onderwijsflow.engine.machine import TriggerReadiness
 from onderwijsflow.i18n import _, ngettext
+from onderwijsflow.store.statuses import DeliveryStatus
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,61 @@ def _missing(steps: tuple[TriggerReadiness, ...]) -> list[str]:
                      .format(step=step.label))
         lines += [f"  - {r.label}: {r.detail}" for r in step.unmet]
     return lines
+
+
+# --- to the operators and the auditors ---------------------------------------------------------
+
+def alert(rows: list[dict[str, Any]], *, database: str, now: dt.datetime) -> tuple[str, str]:
+    """Subject and body of the alert to the operators about deliveries that ended badly.
+
+    Each of `rows` is an outbox row (``id``, ``status``, ``channel``, ``subject``,
+    ``recipients``, ``error``) with its region's slug in ``region`` (None for none).
+    """
+    subject_line = ngettext(
+        "onderwijsflow: {n} delivery failed or uncertain",
+        "onderwijsflow: {n} deliveries failed or uncertain", len(rows)).format(n=len(rows))
+    lines = [
+        ngettext("{n} message of onderwijsflow ({database}) did not certainly reach its "
+                 "recipients ({moment}):",
+                 "{n} messages of onderwijsflow ({database}) did not certainly reach their "
+                 "recipients ({moment}):", len(rows)).format(
+            n=len(rows), database=database, moment=i18n.format_datetime(now)),
+        "",
+    ]
+    for row in rows:
+        status = _("failed") if row["status"] == DeliveryStatus.FAILED else _("uncertain")
+        lines.append(_("- delivery {id} ({status}), region {region}, via {channel}: {subject}").format(
+            id=row["id"], status=status, region=row.get("region") or "-", channel=row["channel"],
+            subject=row["subject"]))
+        lines.append("    " + _("to: {recipients}").format(
+            recipients=", ".join(row["recipients"]) or "-"))
+        if row.get("error"):
+            lines.append("    " + _("reason: {error}").format(error=row["error"]))
+    lines += [
+        "",
+        _("An uncertain message may have arrived: check with its recipients before sending it "
+          "again. See 'onderwijsflow scheduler status'; 'onderwijsflow scheduler resend ID' "
+          "sends one again."),
+        "",
+        _("This message was sent automatically by onderwijsflow."),
+    ]
+    return subject_line, "\n".join(lines) + "\n"
+
+
+def anchor(document: dict[str, Any], *, day: dt.date) -> tuple[str, str]:
+    """Subject and body of the daily audit anchor mail (the anchor itself is attached)."""
+    subject_line = _("onderwijsflow audit anchor of {day}").format(day=i18n.format_date(day))
+    lines = [
+        _("The attached file is the audit anchor of {database}, taken {taken}: the head of "
+          "every region's audit chain ({regions} regions, {events} events).").format(
+            database=document.get("database", "-"), taken=document.get("taken_at", "-"),
+            regions=document.get("regions", 0), events=document.get("events", 0)),
+        "",
+        _("Root: {root}").format(root=document.get("root", "-")),
+        "",
+        _("Keep it outside the database. To check the log against it later:"),
+        "  onderwijsflow audit verify --anchor FILE",
+        "",
+        _("This message was sent automatically by onderwijsflow."),
+    ]
+    return subject_line, "\n".join(lines) + "\n"

@@ -6,11 +6,17 @@ tick with ``coalesce=True``, ``max_instances=1`` and ``misfire_grace_time=None``
 start; after each tick the job is pulled earlier when something falls due sooner. SIGTERM
 and SIGINT stop it cleanly after the running tick; restarting at any moment is safe because
 the database holds all state.
+
+Every pass logs one line (``onderwijsflow.scheduler.pass``: what was due, queued, sent, to
+retry, failed, uncertain, escalated, and the next wake-up); `JsonFormatter` writes each log
+record as one JSON object per line for journald or ELK (``scheduler run --log-format json``).
+APScheduler's own INFO lines ("Running job ...", "Job executed ...") are silenced.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import signal
 import threading
@@ -19,9 +25,11 @@ from typing import TYPE_CHECKING, Any
 from onderwijsflow.i18n import _, ngettext
 
 if TYPE_CHECKING:
-    from onderwijsflow.scheduler.tick import Scheduler
+    from onderwijsflow.scheduler.tick import Scheduler, TickReport
 
 log = logging.getLogger("onderwijsflow.scheduler")
+#: One line per pass, with the pass's figures in the record (``record.tick``).
+pass_log = logging.getLogger("onderwijsflow.scheduler.pass")
 
 JOB_ID = "onderwijsflow-tick"
 
@@ -33,6 +41,8 @@ class Worker:
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # Its "Running job" / "executed successfully" lines every interval drown what matters.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = scheduler
         self.interval = interval
         self.ticks = 0
@@ -83,18 +93,85 @@ class Worker:
             log.exception(_("tick failed; retrying at the next interval"))
             return
         self.ticks += 1
-        if report.queued or report.sent or report.overdue or report.failed or report.unknown:
-            log.info("tick: %s", report.as_dict())
-        self._wake_earlier()
+        wake = self._wake_earlier()
+        self.log_pass(report, wake)
 
-    def _wake_earlier(self) -> None:
-        """Pull the next run forward when something falls due before it."""
-        if self.scheduler.app.clock.simulated:
-            return
+    def log_pass(self, report: TickReport, wake: dt.datetime | None) -> None:
+        """The one line of a pass, with its figures attached for a JSON formatter."""
+        figures = {
+            "due": report.milestones, "queued": report.queued, "skipped": report.skipped,
+            "overdue": report.overdue, "sent": report.sent, "retrying": report.retrying,
+            "failed": report.failed, "unknown": report.unknown, "escalated": report.escalated,
+            "anchors": report.anchors,
+            "next_wake": wake.isoformat() if wake is not None else None,
+        }
+        pass_log.info(
+            _("pass {n}: {due} due, {queued} queued, {sent} sent, {retrying} to retry, {failed} "
+              "failed, {unknown} uncertain, {escalated} escalated; next wake-up {next}").format(
+                n=self.ticks, next=figures["next_wake"] or "-", **figures),
+            extra={"tick": {"pass": self.ticks, "worker": self.scheduler.worker, **figures,
+                            "transitions": list(report.transitions),
+                            "missing": list(report.missing)}},
+        )
+
+    def _wake_earlier(self) -> dt.datetime | None:
+        """Pull the next run forward when something falls due before it; the next run.
+
+        Never while stopping: `shutdown` holds APScheduler's job store lock while it waits for
+        this very pass, so asking for the job then would deadlock.
+        """
+        if self._stopped.is_set():
+            return None
+        if self.scheduler.app.clock.simulated:  # the interval runs on the wall clock
+            return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.interval)
         upcoming = self.scheduler.next_due()
         job = self._aps.get_job(JOB_ID)
-        if upcoming is None or job is None or job.next_run_time is None:
-            return
+        planned = job.next_run_time if job is not None else None
+        if upcoming is None or job is None or planned is None:
+            return planned
         soon = max(upcoming, dt.datetime.now(dt.UTC))
-        if soon < job.next_run_time:
+        if soon < planned:
             job.modify(next_run_time=soon)
+            return soon
+        return planned  # type: ignore[no-any-return]
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log record and line: ``{"time", "level", "logger", "message"}``,
+    plus ``"tick"`` (a pass's figures) and ``"error"`` (a traceback) when there are."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        tick = getattr(record, "tick", None)
+        if tick is not None:
+            entry["tick"] = tick
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(log_format: str = "text", *, level: int = logging.INFO,
+                      stream: Any = None) -> logging.Handler:
+    """Log to stderr (or `stream`) as text lines or JSON lines; APScheduler only from WARNING.
+
+    Returns:
+        The handler installed on the root logger (it replaces any earlier one of ours).
+    """
+    handler = logging.StreamHandler(stream)
+    handler.set_name("onderwijsflow")
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "onderwijsflow"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    return handler

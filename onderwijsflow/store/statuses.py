@@ -47,3 +47,7 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  #: refused for good, or out of attempts
     UNKNOWN = "unknown"  #: a worker stopped while sending: shown to a person, resent on purpose
+
+
+#: Deliveries that ended without a certain arrival: reported once to the operators.
+UNDELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)

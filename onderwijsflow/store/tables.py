@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from onderwijsflow.clock import wall_clock
+from onderwijsflow.store.statuses import MilestoneStatus, ReminderStatus
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -255,7 +256,7 @@ class Milestone(SQLModel, table=True):
     name: str
     occurrence: int = 1
     due_at: dt.datetime
-    status: str = "pending"
+    status: str = MilestoneStatus.PENDING
     planned_at: dt.datetime
     closed_at: dt.datetime | None = None
     opens_at: dt.datetime | None = None
@@ -282,7 +283,7 @@ class Reminder(SQLModel, table=True):
     kind: str
     offset: str = ""
     due_at: dt.datetime
-    status: str = "pending"
+    status: str = ReminderStatus.PENDING
     claimed_by: str | None = None
     lease_until: dt.datetime | None = None
     updated_at: dt.datetime
@@ -291,12 +292,19 @@ class Reminder(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A message to deliver through one channel, written with the change that causes it.
 
-    ``pending`` -> ``claimed`` (by a worker's batch) -> ``sending`` (handed to the channel)
-    -> ``sent``; a temporary failure goes back to ``pending`` with a later `next_attempt_at`;
-    a permanent one is ``failed``. A ``claimed`` row whose lease ran out never reached a
-    channel and goes back to ``pending``. A ``sending`` row whose lease ran out has an
+    ``pending`` -> ``sending`` (claimed by a worker's batch and handed to the channel) ->
+    ``sent``; a temporary failure goes back to ``pending`` with a later `next_attempt_at`, and
+    after the last attempt (or a permanent failure) the row is ``failed``. ``claimed`` is what
+    workers before migration 0005 wrote between the two: such a row whose lease ran out never
+    reached a channel and goes back to ``pending``. A ``sending`` row whose lease ran out has an
     uncertain fate and becomes ``unknown``: it is shown to a person and only sent again on
-    purpose (`scheduler resend`).
+    purpose (`scheduler resend`). The scheduler claims a batch and marks it ``sending`` in one
+    commit, so a crash leaves at most one batch ``unknown``.
+
+    `kind` is ``reminder`` (of a region's milestone), ``alert`` (to the operators about a
+    delivery that ended ``failed`` or ``unknown``; `escalated_at` on that delivery says it was
+    sent, so it happens once) or ``anchor`` (the daily audit anchor to the auditors, with the
+    anchor document as `attachment`). Alerts and anchors belong to no region.
     """
 
     __tablename__ = "outbox"
@@ -307,7 +315,8 @@ class Outbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     reminder_id: int | None = Field(default=None, foreign_key="reminders.id")
-    region_id: int = Field(foreign_key="regions.id")
+    region_id: int | None = Field(default=None, foreign_key="regions.id")
+    kind: str = Field(default="reminder", sa_column_kwargs={"server_default": "reminder"})
     channel: str
     message_id: str
     sender: str
@@ -322,3 +331,6 @@ class Outbox(SQLModel, table=True):
     created_at: dt.datetime
     sent_at: dt.datetime | None = None
     error: str | None = None
+    #: ``{"filename", "content_type", "text"}``: one text attachment (the anchor's JSON).
+    attachment: dict[str, Any] | None = Field(default=None, sa_column=_json(nullable=True))
+    escalated_at: dt.datetime | None = None
