@@ -26,6 +26,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "notify": {"service", "scheduler", "reporting", "cli", "demo"},
     "scheduler": {"reporting", "cli", "demo"},
     "reporting": {"scheduler", "cli", "demo"},
+    # The lean read path must not pull in the ORM, pydantic or the workflow language.
+    "lean": {"definition", "engine", "service", "scheduler", "notify", "reporting", "cli", "demo"},
 }
 
 

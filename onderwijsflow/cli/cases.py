@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +21,9 @@ from onderwijsflow.cli.output import (
     table,
 )
 from onderwijsflow.i18n import N_, _, ngettext, pgettext
+
+if TYPE_CHECKING:
+    from onderwijsflow.lean.labels import Labels
 
 
 @click.command()
@@ -88,7 +92,7 @@ def advance(settings: Settings, /, slug: str, trigger: str, workflow: str | None
             region=result["region"], trigger=trigger, refusal=result["refusal"]))
 
 
-def _show_advance(settings: Settings, result: dict[str, Any], as_json: bool) -> None:
+def _show_advance(settings: Settings, result: Mapping[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
@@ -183,18 +187,32 @@ def history(settings: Settings, /, slug: str, workflow: str | None, as_of: str |
             seq: int | None, as_json: bool) -> None:
     """The status history of region SLUG, or its state on a past date."""
     from onderwijsflow.clock import parse_moment
+    from onderwijsflow.lean.reader import lean_read
 
     if seq is not None:
-        _show_event(settings, settings.app.event(slug, seq), as_json)
+        # The lean path (sqlite3, no ORM) when it can, with the labels read before printing.
+        found = lean_read(settings.options, lambda reader: reader.event(slug, seq),
+                          None if as_json else lambda _found: [])
+        if found is not None:
+            _show_event(settings, found[0], as_json, lean=found[1])
+        else:
+            _show_event(settings, settings.app.event(slug, seq), as_json)
         return
+    lean = None
+    if as_of is None and since is None:
+        lean = lean_read(settings.options,
+                         lambda reader: reader.history(slug, workflow=workflow, all_events=all_events,
+                                                       kinds=kinds, limit=limit),
+                         None if as_json else lambda found: [] if found["events"] else None)
     moment = parse_moment(as_of) if as_of else None
     start = parse_moment(since, end_of_day=False) if since else None
-    result = settings.app.history(slug, workflow=workflow, as_of=moment, all_events=all_events,
-                                  since=start, kinds=kinds, limit=limit)
+    result = lean[0] if lean is not None else settings.app.history(
+        slug, workflow=workflow, as_of=moment, all_events=all_events, since=start, kinds=kinds,
+        limit=limit)
     if as_json:
         emit_json(result)
         return
-    labels = _Labels(settings)
+    labels = _Labels(settings, lean=lean[1] if lean is not None else None)
     table(_("History of {slug}").format(slug=slug), _history_columns(),
           [(e["seq"], short_time(e["at"]), e["actor"], kind_word(e["kind"]), e["workflow"],
             e["trigger"], labels.state(e["workflow"], e["from"]),
@@ -279,12 +297,13 @@ def _details(event: dict[str, Any], labels: _Labels) -> str:
     return ""
 
 
-def _show_event(settings: Settings, result: dict[str, Any], as_json: bool) -> None:
+def _show_event(settings: Settings, result: dict[str, Any], as_json: bool, *,
+                lean: Labels | None = None) -> None:
     if as_json:
         emit_json(result)
         return
     e = result["event"]
-    labels = _Labels(settings)
+    labels = _Labels(settings, lean=lean)
     say(_("{region}, event {seq}: {kind}, {moment}, by {actor}").format(
         region=result["region"], seq=e["seq"], kind=kind_word(e["kind"]),
         moment=i18n.format_datetime(datetime.fromisoformat(e["at"])), actor=e["actor"]))
@@ -317,8 +336,10 @@ class _Labels:
     """State and step labels from the workflow definitions on disk; a name the definitions do not
     (or no longer) know is shown as it is."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, lean: Labels | None = None) -> None:
         self.settings = settings
+        #: The lean path's labels (same answers, read without the application), if given.
+        self.lean = lean
         self._definitions: dict[str, Any] = {}
 
     def _definition(self, workflow: str | None) -> Any:
@@ -337,6 +358,8 @@ class _Labels:
         """The label of `state` ("" for none)."""
         if not state:
             return ""
+        if self.lean is not None:
+            return self.lean.state_label(workflow, state) if workflow else state
         definition = self._definition(workflow)
         return str(definition.state_label(state)) if definition is not None else state
 
@@ -344,6 +367,8 @@ class _Labels:
         """The declared type of fact `name` (None when no workflow declares it any more)."""
         from onderwijsflow.errors import NotFound
 
+        if self.lean is not None:
+            return self.lean.fact_type(name)
         try:
             return str(self.settings.app.fact_definition(name)[0].type)
         except NotFound:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +13,9 @@ from onderwijsflow.cli import Settings, completion, pass_settings
 from onderwijsflow.cli.output import emit_json, esc, json_option, say, short_time, table
 from onderwijsflow.i18n import N_, _, ngettext, pgettext
 from onderwijsflow.vocabulary import document_label, partner_label, role_label
+
+if TYPE_CHECKING:
+    from onderwijsflow.lean.labels import FactLike, LabelSource
 
 SECTORS = ["PO", "VO", "SO", "VSO", "MBO", "HO"]
 #: `--sector po` is as good as `--sector PO`.
@@ -76,14 +80,24 @@ def region_update(settings: Settings, /, slug: str, name: str | None, provinces:
 @pass_settings
 def region_list(settings: Settings, state: str | None, workflow: str | None, as_json: bool) -> None:
     """Overview of the regions and their cases' states."""
-    regions = settings.app.list_regions(state=state, workflow=workflow)
+    from onderwijsflow.lean.reader import lean_read
+
+    # The lean path (sqlite3, no ORM) when it can; the labels only when a table shows cases.
+    lean = lean_read(settings.options, lambda reader: reader.list_regions(state=state,
+                                                                          workflow=workflow),
+                     None if as_json else lambda found: [] if any(r["cases"] for r in found)
+                     else None)
+    regions = lean[0] if lean is not None else settings.app.list_regions(state=state,
+                                                                         workflow=workflow)
     if as_json:
         emit_json({"regions": regions})
         return
+    labels: LabelSource = (lean[1] if lean is not None and lean[1] is not None
+                           else _LazyApp(settings))
     table(ngettext("{n} region", "{n} regions", len(regions)).format(n=i18n.format_number(len(regions))),
           _columns(N_("slug"), N_("name"), N_("coordinator"), N_("cases")),
           [(r["slug"], r["name"], r["coordinator"],
-            ", ".join(f"{w}: {_state(settings, w.split('/')[0], s)}" for w, s in r["cases"].items()))
+            ", ".join(f"{w}: {labels.state_label(w.split('/')[0], s)}" for w, s in r["cases"].items()))
            for r in regions],
           empty=_("No regions match.") if state or workflow else _("No regions yet."))
 
@@ -94,15 +108,35 @@ def region_list(settings: Settings, state: str | None, workflow: str | None, as_
 @pass_settings
 def region_show(settings: Settings, slug: str, as_json: bool) -> None:
     """One region in full: cases, partners, people, documents and facts."""
-    shown = settings.app.show_region(slug)
+    from onderwijsflow.lean.reader import lean_read
+
+    # The lean path (sqlite3, no ORM) when it can; the table needs every label first.
+    lean = lean_read(settings.options, lambda reader: reader.show_region(slug),
+                     None if as_json else lambda found: [
+                         (w.split("/")[0], c["version"]) for w, c in found["cases"].items()])
+    shown = lean[0] if lean is not None else settings.app.show_region(slug)
     if as_json:
         emit_json(shown)
         return
-    _show(settings, shown)
+    _show(lean[1] if lean is not None and lean[1] is not None else _LazyApp(settings), shown)
 
 
-def _show(settings: Settings, r: dict[str, Any]) -> None:
-    facts = settings.app.declared_facts()
+class _LazyApp:
+    """The application's labels, built only when a label is asked for (as before the lean
+    path: a table without cases never loads the workflows)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def state_label(self, workflow: str, state: str, version: int | None = None) -> str:
+        return str(self.settings.app.state_label(workflow, state, version))
+
+    def declared_facts(self) -> Mapping[str, FactLike]:
+        return self.settings.app.declared_facts()
+
+
+def _show(labels: LabelSource, r: Mapping[str, Any]) -> None:
+    facts = labels.declared_facts()
 
     def fact_text(name: str, value: Any) -> str:
         found = facts.get(name)
@@ -118,7 +152,7 @@ def _show(settings: Settings, r: dict[str, Any]) -> None:
             sectors=esc(", ".join(r["sectors"]) or "-")),
         markup=True)
     table(_("Cases"), _columns(N_("workflow"), N_("state"), N_("version"), N_("opened"), N_("facts")),
-          [(w, _state(settings, w.split("/")[0], c["state"], c["version"]), c["version"],
+          [(w, labels.state_label(w.split("/")[0], c["state"], c["version"]), c["version"],
             short_time(c["opened"]),
             ", ".join(f"{fact_label(k)}: {fact_text(k, v)}" for k, v in c.get("facts", {}).items()))
            for w, c in r["cases"].items()])
@@ -458,7 +492,7 @@ def record_list(settings: Settings, slug: str, kind: str | None, as_json: bool) 
             _fields_text(settings, r)) for r in result["records"]])
 
 
-def _fields_text(settings: Settings, r: dict[str, Any]) -> str:
+def _fields_text(settings: Settings, r: Mapping[str, Any]) -> str:
     """A record's fields in a table cell, each value as a person reads it."""
     definition = settings.app.workflow_definition(r["workflow"]) if r.get("workflow") else None
     spec = definition.records.get(r["kind"]) if definition is not None else None

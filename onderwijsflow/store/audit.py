@@ -22,17 +22,19 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import inspect, select
 from sqlmodel import Session, col
 
+from onderwijsflow.chain import HASHED_FIELDS as HASHED_FIELDS
+from onderwijsflow.chain import canonical_json as canonical_json
+from onderwijsflow.chain import event_hash as event_hash
 from onderwijsflow.clock import wall_clock
 from onderwijsflow.errors import NotFound
 from onderwijsflow.i18n import _, ngettext
-from onderwijsflow.store.db import writers_serialized
+from onderwijsflow.store.db import Encoded, writers_serialized
 from onderwijsflow.store.tables import Case, Event, Region
 
 __all__ = [
@@ -53,24 +55,6 @@ __all__ = [
     "verify",
 ]
 
-#: The event fields covered by its hash, i.e. every column except ``id`` and ``hash``.
-HASHED_FIELDS: tuple[str, ...] = (
-    "region_id",
-    "seq",
-    "case_id",
-    "workflow",
-    "kind",
-    "trigger",
-    "from_state",
-    "to_state",
-    "actor",
-    "reason",
-    "at",
-    "recorded_at",
-    "data",
-    "prev_hash",
-)
-
 #: How many events `verify` fetches per round trip.
 _BATCH = 1000
 
@@ -82,56 +66,7 @@ ANCHOR_FORMAT = 1
 STATE_KINDS = ("case_opened", "transition", "migrated")
 
 
-# --- hashing -----------------------------------------------------------------------------
-
-
-def canonical_json(value: Any) -> str:
-    """One fixed JSON text for `value`: sorted keys, no spaces, no NaN.
-
-    Datetimes become ISO 8601 in UTC with microseconds (what both databases store), dates
-    ISO 8601 and decimals their exact text, so that a value read back from the database
-    encodes exactly as it did before it was written.
-
-    Raises:
-        TypeError: `value` holds something JSON cannot represent.
-        ValueError: `value` holds NaN or an infinity.
-    """
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_encode,
-    )
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.utcoffset() is None:
-            raise TypeError(f"naive datetime {value!r} cannot be hashed; use an aware one")
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    raise TypeError(f"{type(value).__name__} {value!r} is not JSON-serialisable")
-
-
-def event_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
-    """The hash of an event: SHA-256 over `prev_hash` and the canonical JSON of `fields`.
-
-    Args:
-        prev_hash: the hash of the region's previous event ("" for its first).
-        fields: the event's `HASHED_FIELDS` (extra keys are ignored).
-
-    Returns:
-        64 lower-case hex digits.
-    """
-    content = canonical_json({name: fields.get(name) for name in HASHED_FIELDS})
-    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+# --- hashing: `canonical_json`, `event_hash` and `HASHED_FIELDS` live in onderwijsflow.chain
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -217,7 +152,8 @@ def event_fields(
     if at.utcoffset() is None:
         raise ValueError("the effective time of an event must be an aware datetime")
     # Store exactly what is hashed: tuples become lists, datetimes text, and so on.
-    stored_data = json.loads(canonical_json(dict(data or {})))
+    data_text = canonical_json(dict(data or {}))
+    stored_data = Encoded(json.loads(data_text), data_text)
     fields: dict[str, Any] = {
         "region_id": region_id,
         "seq": head_seq + 1,
@@ -234,8 +170,18 @@ def event_fields(
         "data": stored_data,
         "prev_hash": head_hash,
     }
-    fields["hash"] = event_hash(head_hash, fields)
+    fields["hash"] = _hash_with_data(head_hash, fields, data_text)
     return fields
+
+
+def _hash_with_data(prev_hash: str, fields: Mapping[str, Any], data_text: str) -> str:
+    """`event_hash`, reusing the canonical text of `data` (most of an event's bytes) instead of
+    encoding it a second time. Sorted, ``data`` comes right before ``from_state``, and in
+    canonical JSON ``,"from_state":`` can only be that key (a quote inside a string value is
+    escaped), so splicing gives exactly the text `event_hash` encodes."""
+    rest = canonical_json({name: fields.get(name) for name in HASHED_FIELDS if name != "data"})
+    content = rest.replace(',"from_state":', ',"data":' + data_text + ',"from_state":', 1)
+    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
 
 
 class ChainHolder(Protocol):
@@ -262,6 +208,7 @@ class EventBatch:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
         self._heads: dict[int, tuple[ChainHolder, int, str]] = {}
+        self._latest: dict[int, datetime] = {}
 
     def append(self, region: ChainHolder, **fields: Any) -> dict[str, Any]:
         """Add the next event of `region` (keyword arguments as for `append_event`)."""
@@ -270,7 +217,14 @@ class EventBatch:
         row = event_fields(region.id, seq, prev, **fields)
         self._heads[region.id] = (region, row["seq"], row["hash"])
         self.rows.append(row)
+        latest = self._latest.get(region.id)
+        if latest is None or row["at"] > latest:
+            self._latest[region.id] = row["at"]
         return row
+
+    def latest_at(self, region_id: int) -> datetime | None:
+        """The latest effective time among the batch's events of a region (None: none yet)."""
+        return self._latest.get(region_id)
 
     def write(self, session: Session) -> None:
         """INSERT the events and move every region's head, in the caller's transaction."""
@@ -294,6 +248,7 @@ class EventBatch:
                 region.event_seq, region.event_hash = seq, head
         self.rows.clear()
         self._heads.clear()
+        self._latest.clear()
 
 
 def _locked_head(session: Session, region: Region) -> Region:
