@@ -1,5 +1,8 @@
 """What a requirement sees of a region: a plain, read-only snapshot.
 
+Its parts are named tuples: immutable like frozen dataclasses, and made several times
+faster, which counts when the national report reads every region's rows.
+
 The store builds one per command; checks never touch the database, which keeps them
 fast (the engine target is 20,000 evaluations per second) and trivially testable.
 """
@@ -8,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class PartnerInfo:
+class PartnerInfo(NamedTuple):
     """An organisation in the region."""
 
     name: str
@@ -20,8 +22,7 @@ class PartnerInfo:
     sector: str | None = None
 
 
-@dataclass(frozen=True)
-class RoleInfo:
+class RoleInfo(NamedTuple):
     """A person in a named role for the region."""
 
     role: str
@@ -29,8 +30,7 @@ class RoleInfo:
     email: str | None = None
 
 
-@dataclass(frozen=True)
-class DocumentInfo:
+class DocumentInfo(NamedTuple):
     """A piece of evidence."""
 
     kind: str
@@ -40,8 +40,7 @@ class DocumentInfo:
     added: datetime | None = None
 
 
-@dataclass(frozen=True)
-class RecordInfo:
+class RecordInfo(NamedTuple):
     """A structured entry (a peilgesprek, an action): its kind, case and typed fields.
 
     `fields` holds JSON-safe values (dates as ISO text); `case_id` is None for a record kept

@@ -312,8 +312,7 @@ class Base:
         at = self.now()
         last: datetime | None = None
         if batch is not None and region.id is not None:
-            last = max((row["at"] for row in batch.rows if row["region_id"] == region.id),
-                       default=None)
+            last = batch.latest_at(region.id)
         if last is None:
             last = session.exec(select(func.max(Event.at)).where(
                 Event.region_id == region.id)).first()

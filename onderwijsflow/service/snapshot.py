@@ -121,7 +121,8 @@ def read_snapshots(
         for t in (Partner, RoleAssignment, Document, Fact, Case, Record, CaseFact))
 
     def rows(query: Any, region_column: Any) -> Any:
-        return run(query if region_ids is None else query.where(region_column.in_(region_ids)))
+        # fetchall: one driver call instead of a fetchone per row.
+        return run(query if region_ids is None else query.where(region_column.in_(region_ids))).all()
 
     out = Snapshots(now)
     out.partners = _grouped(rows(select(partner.region_id, partner.name, partner.kind, partner.sector),
@@ -140,7 +141,7 @@ def read_snapshots(
                    record.case_id, record.workflow).order_by(record.id), record.region_id)), RecordInfo)
     if cases is None:
         cases = rows(select(case.id, case.region_id, case.workflow, case.state, case.round)
-                     .order_by(case.id), case.region_id).all()
+                     .order_by(case.id), case.region_id)
     case_ids: list[int] = []
     for c in cases:
         out.states.setdefault(c.region_id, {}).setdefault(c.workflow, []).append(c.state)
@@ -151,7 +152,7 @@ def read_snapshots(
     query = select(case_fact.case_id, case_fact.name, case_fact.type, as_text(case_fact.value, "value"))
     if region_ids is not None:
         query = query.where(case_fact.case_id.in_(case_ids))
-    out.case_facts = _facts(run(query)) if case_ids else {}
+    out.case_facts = _facts(run(query).all()) if case_ids else {}
     return out
 
 
