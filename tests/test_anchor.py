@@ -144,7 +144,7 @@ def test_the_anchor_names_every_head_and_its_root_covers_them(flow: Flow, tmp_pa
     document = anchor(flow, path)
     assert document["format"] == 1
     assert len(document["root"]) == 64 and int(document["root"], 16) >= 0
-    heads = {h["region"]: h for h in document["heads"]}
+    heads = {h["region"]: h for h in document["heads"] if h["region"] != "(policy)"}
     assert sorted(heads) == ["delft", "leiden", "twente"]
     for slug, head in heads.items():
         events = flow.events(slug)
@@ -178,6 +178,61 @@ def test_events_and_regions_after_the_anchor_still_verify(flow: Flow, tmp_path: 
     assert report["anchor"]["root"] == document["root"] and report["anchor"]["problems"] == []
     assert report["broken"] == [] and report["case_mismatches"] == [] and report["cases"] == 4
     assert flow.json("audit", "verify", "leiden", "--anchor", str(path))["ok"] is True
+
+
+def drop_last_policy_events(flow: Flow, drop: int) -> int:
+    """As the database's owner, delete the last `drop` policy events; the new length."""
+    engine = create_engine(flow.url)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                for name in connection.execute(text(
+                        "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                        "AND tbl_name = 'policy_events'")).scalars().all():
+                    connection.execute(text(f'DROP TRIGGER "{name}"'))
+            else:
+                connection.execute(text("ALTER TABLE policy_events DISABLE TRIGGER ALL"))
+            top = int(connection.execute(text("SELECT max(seq) FROM policy_events")).scalar_one())
+            connection.execute(text("DELETE FROM policy_events WHERE seq > :k"), {"k": top - drop})
+            return top - drop
+    finally:
+        engine.dispose()
+
+
+def test_the_policy_log_is_anchored_beside_the_regions(flow: Flow, tmp_path: Path) -> None:
+    """Users, roles and the write scope have a chain of their own; the anchor holds its head,
+    so an owner who deletes the last policy events (the chain alone still holds) is caught,
+    and so is one who rolls the policy back and writes it again."""
+    flow.ok("policy", "write-scope", "own", "--reason", "each coordinator their own regions")
+    path = tmp_path / "anchor.json"
+    document = anchor(flow, path)
+    (policy,) = [h for h in document["heads"] if h["region"] == "(policy)"]
+    assert policy["seq"] == len(flow.json("policy", "events")["events"])
+    assert document["regions"] == 3, "the policy head is not a region"
+
+    keep = drop_last_policy_events(flow, 1)
+    assert verify(flow).code == 0, "the policy chain alone cannot tell"
+    sentence = broken(flow, "--anchor", str(path))
+    assert "policy log" in sentence and "deleted from its end" in sentence
+    assert f"{keep} event" in sentence and f"{policy['seq']} events" in sentence
+
+    flow.ok("policy", "write-scope", "all", "--reason", "written again")
+    sentence = broken(flow, "--anchor", str(path))
+    assert f"policy event {policy['seq']} is not the event the anchor recorded" in sentence
+    assert verify(flow, "--anchor", str(path), "--json").json()["ok"] is False
+
+
+def test_an_anchor_without_a_policy_head_still_verifies(flow: Flow, tmp_path: Path) -> None:
+    """Anchors taken before the policy head existed keep working: only their regions count."""
+    document = anchor(flow, tmp_path / "anchor.json")
+    heads = [h for h in document["heads"] if h["region"] != "(policy)"]
+    from onderwijsflow.store.audit import AnchorHead, anchor_root
+
+    old = {**document, "heads": heads,
+           "root": anchor_root(AnchorHead(h["region"], h["seq"], h["hash"]) for h in heads)}
+    path = tmp_path / "old-anchor.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    assert verify(flow, "--anchor", str(path)).code == 0
 
 
 # --- the attacks ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from onderwijsflow.clock import iso_local, wall_clock
 from onderwijsflow.errors import IntegrityError, UsageError
-from onderwijsflow.i18n import _
+from onderwijsflow.i18n import _, ngettext
 from onderwijsflow.service.base import Base
 from onderwijsflow.store import audit
 from onderwijsflow.store.db import read_one_snapshot
@@ -48,20 +48,26 @@ class AuditOps(Base):
             NotFound: no region `slug`.
             UsageError: the anchor cannot be read or is not a whole anchor.
         """
-        from onderwijsflow.store.roles import verify_policy_chain
+        from onderwijsflow.store.roles import policy_hashes, verify_policy_chain
 
         loaded = load_anchor(anchor) if anchor is not None else None
+        policy_problem: str | None = None
         with self._snapshot() as session:
             report = audit.verify(session, slug, anchor=loaded)
             # The policy's own chain (users, roles, write scope) is part of the whole log.
             policy_broken = verify_policy_chain(session.connection()) if slug is None else []
+            if slug is None and loaded is not None and loaded.policy is not None:
+                policy_problem = _policy_anchor_problem(policy_hashes(session.connection()),
+                                                        loaded.policy)
         extra = report.extra_dict()
         if policy_broken:
             extra["problems"] = [*extra["problems"], _(
                 "the policy log is broken at policy event {seq}: its hash or link does not "
                 "match").format(seq=policy_broken[0])]
+        if policy_problem is not None:
+            extra["problems"] = [*extra["problems"], policy_problem]
         return {
-            "ok": report.ok and not policy_broken,
+            "ok": report.ok and not policy_broken and policy_problem is None,
             "regions": report.regions,
             "events": report.events,
             "broken": [
@@ -87,12 +93,23 @@ class AuditOps(Base):
             IntegrityError: the log does not verify; an anchor would certify the damage.
             UsageError: `out` cannot be written.
         """
+        from onderwijsflow.store.roles import policy_hashes, verify_policy_chain
+
         with self._snapshot() as session:
             report = audit.verify(session)
+            policy_broken = verify_policy_chain(session.connection())
+            policy = policy_hashes(session.connection())
         if not report.ok:
             raise IntegrityError(_("no anchor taken: the audit log does not verify ({problem})")
                                  .format(problem=report.problems[0]))
-        anchor = audit.Anchor(tuple(report.heads), iso_local(wall_clock()) or "",
+        if policy_broken:
+            raise IntegrityError(_("no anchor taken: the policy log is broken at policy event {seq}")
+                                 .format(seq=policy_broken[0]))
+        heads = list(report.heads)
+        if policy:
+            top = max(policy)
+            heads.append(audit.AnchorHead(audit.POLICY_HEAD, top, policy[top]))
+        anchor = audit.Anchor(tuple(sorted(heads)), iso_local(wall_clock()) or "",
                               self.db.display_url)
         document = anchor.as_dict()
         if out is not None:
@@ -163,3 +180,18 @@ def write_atomically(path: Path, content: str) -> None:
         Path(temporary).unlink(missing_ok=True)
         raise UsageError(_("cannot write {path}: {reason}").format(
             path=path, reason=exc.strerror or exc)) from None
+
+
+def _policy_anchor_problem(hashes: Mapping[int, str], anchored: audit.AnchorHead) -> str | None:
+    """Why the policy log no longer extends its anchored head (None: it does)."""
+    found = hashes.get(anchored.seq)
+    if found == anchored.hash:
+        return None
+    if not hashes or max(hashes) < anchored.seq:
+        return _("the policy log has {found} where the anchor saw {events}: policy events were "
+                 "deleted from its end").format(
+            found=ngettext("{n} event", "{n} events", max(hashes, default=0)).format(
+                n=max(hashes, default=0)),
+            events=ngettext("{n} event", "{n} events", anchored.seq).format(n=anchored.seq))
+    return _("policy event {seq} is not the event the anchor recorded: the policy log was "
+             "rolled back and written again").format(seq=anchored.seq)

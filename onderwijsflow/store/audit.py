@@ -40,6 +40,7 @@ from onderwijsflow.store.tables import Case, Event, Region
 __all__ = [
     "ANCHOR_FORMAT",
     "HASHED_FIELDS",
+    "POLICY_HEAD",
     "Anchor",
     "AnchorHead",
     "AnchorProblem",
@@ -57,6 +58,10 @@ __all__ = [
 
 #: How many events `verify` fetches per round trip.
 _BATCH = 1000
+
+#: The anchor's head of the policy log (users, roles, write scope), beside the regions' heads:
+#: no slug can be spelt so.
+POLICY_HEAD = "(policy)"
 
 #: The version of the anchor document (``audit anchor``); `Anchor.from_dict` refuses others.
 ANCHOR_FORMAT = 1
@@ -388,12 +393,17 @@ class Anchor:
     @property
     def regions(self) -> int:
         """How many regions the anchor covers."""
-        return len(self.heads)
+        return sum(1 for head in self.heads if head.region != POLICY_HEAD)
 
     @property
     def events(self) -> int:
-        """How many events the anchored chains hold together."""
-        return sum(head.seq for head in self.heads)
+        """How many events the anchored region chains hold together."""
+        return sum(head.seq for head in self.heads if head.region != POLICY_HEAD)
+
+    @property
+    def policy(self) -> AnchorHead | None:
+        """The anchored head of the policy log (None in an anchor taken before it had one)."""
+        return next((head for head in self.heads if head.region == POLICY_HEAD), None)
 
     def as_dict(self) -> dict[str, Any]:
         """The anchor document (``audit anchor --json`` and ``--out``)."""
@@ -557,8 +567,8 @@ def verify(session: Session, region_slug: str | None = None, *,
     by_slug = {head.slug: head for head in heads.values()}
     missing: list[AnchorHead] = []
     for anchored in anchor.heads if anchor is not None else ():
-        if region_slug is not None and anchored.region != region_slug:
-            continue
+        if anchored.region == POLICY_HEAD or (region_slug is not None and anchored.region != region_slug):
+            continue  # the policy log's head is compared by the caller, which reads that log
         if anchored.region in by_slug:
             by_slug[anchored.region].anchored = anchored
         else:

@@ -151,6 +151,12 @@ def append_policy_event(connection: Connection, *, kind: str, actor: str, at: dt
     return fields
 
 
+def policy_hashes(connection: Connection) -> dict[int, str]:
+    """Every policy event's hash by seq (a few dozen rows: users, roles, scope changes)."""
+    rows = connection.execute(sa.select(policy_events.c.seq, policy_events.c.hash))
+    return {int(seq): str(digest) for seq, digest in rows}
+
+
 def verify_policy_chain(connection: Connection) -> list[int]:
     """The seqs of policy events whose hash or link is broken (empty: the chain holds)."""
     broken: list[int] = []
