@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -188,3 +189,23 @@ def bytecode_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPat
     """
     cache = getattr(pytestconfig, "cache", None)
     return cache.mkdir("onderwijsflow-bytecode") if cache is not None else tmp_path_factory.mktemp("bytecode")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """Start real SMTP servers (aiosmtpd) on free local ports: ``start(handler, **options)``
+    gives the running controller; all are stopped when the test ends."""
+    from aiosmtpd.controller import Controller
+    from support import free_port
+
+    started: list[Controller] = []
+
+    def start(handler: object, **options: Any) -> Controller:
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **options)
+        controller.start()
+        started.append(controller)
+        return controller
+
+    yield start
+    for controller in started:
+        controller.stop()

@@ -150,3 +150,13 @@ class Flow:
     def events(self, slug: str) -> list[dict[str, Any]]:
         """Every audit event of a region (``history --all --json``)."""
         return list(self.json("history", slug, "--all")["events"])
+
+
+def free_port() -> int:
+    """A local port nothing listens on right now (aiosmtpd's Controller(port=0) cannot report
+    the one it got)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -18,7 +18,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -29,6 +28,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from hypothesis import given
 from hypothesis import strategies as st
+from support import free_port
 
 import onderwijsflow.notify as notify
 from onderwijsflow.config import NotifyConfig
@@ -160,27 +160,7 @@ class Authenticator:
         return AuthResult(success=tried == self.expected, handled=False, auth_data=auth_data)
 
 
-def free_port() -> int:
-    """A port nothing listens on right now (Controller(port=0) cannot report the one it got)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
-
-@pytest.fixture
-def smtp_server() -> Iterator[Callable[..., Controller]]:
-    """Start aiosmtpd controllers on free local ports; all are stopped when the test ends."""
-    started: list[Controller] = []
-
-    def start(handler: object, **options: object) -> Controller:
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **options)
-        controller.start()
-        started.append(controller)
-        return controller
-
-    yield start
-    for controller in started:
-        controller.stop()
 
 
 @pytest.fixture

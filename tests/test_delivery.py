@@ -14,7 +14,6 @@ import email.policy
 import json
 import logging
 import mailbox
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import col, select
+from support import free_port
 
 from onderwijsflow.clock import Clock
 from onderwijsflow.config import load_config
@@ -89,25 +88,7 @@ class Mailbox:
         return len({peer for peer, _, _ in self.received})
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
-
-@pytest.fixture
-def smtp_server() -> Iterator[Callable[[Mailbox], Controller]]:
-    started: list[Controller] = []
-
-    def start(handler: Mailbox) -> Controller:
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-        controller.start()
-        started.append(controller)
-        return controller
-
-    yield start
-    for controller in started:
-        controller.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from aiosmtpd.controller import Controller
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
+from support import free_port
 
 from onderwijsflow import i18n
 from onderwijsflow.clock import Clock
@@ -128,11 +128,6 @@ class Keeper:
                                       envelope.content, parsed))
         return "250 2.0.0 OK"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

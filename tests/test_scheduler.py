@@ -15,7 +15,6 @@ import email.policy
 import json
 import mailbox
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -548,25 +547,7 @@ def read_maildir(path: Path) -> list[email.message.EmailMessage]:
             for key in box.iterkeys()]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
-
-@pytest.fixture
-def smtp_server() -> Iterator[Callable[[SmtpHandler], Controller]]:
-    started: list[Controller] = []
-
-    def start(handler: SmtpHandler) -> Controller:
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-        controller.start()
-        started.append(controller)
-        return controller
-
-    yield start
-    for controller in started:
-        controller.stop()
 
 
 def smtp_channel(controller: Controller, naps: list[float], **options: Any) -> SmtpChannel:

@@ -27,7 +27,6 @@ import email
 import email.policy
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -39,7 +38,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
-from support import frozen_child
+from support import free_port, frozen_child
 
 from onderwijsflow.service import Onderwijsflow
 from onderwijsflow.store.tables import Event, Outbox, Reminder
@@ -128,12 +127,6 @@ class Mailbox:
         with self.lock:
             return [address for rcpts, _ in self.received for address in rcpts]
 
-
-def free_port() -> int:
-    """A port nothing listens on right now (Controller(port=0) cannot report the one it got)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
