@@ -254,14 +254,16 @@ def test_fact_checks_name_the_fact_by_its_label(shipped: dict[str, LoadedWorkflo
     assert said(bedrag, EMPTY) == CheckResult(False, "Aangevraagd bedrag (EUR) is nog niet vastgelegd")
     assert said(bedrag, FULL) == CheckResult(True, "Aangevraagd bedrag (EUR): 1.275.000,00")
     assert said(bedrag, FULL, "en").detail == "Aangevraagd bedrag (EUR): 1,275,000.00"
+    # subsidie 3 checks the size on the school locations; without them, on the declared facts.
     omvang = requirement(shipped, "subsidie", "minimale_omvang")
     assert said(omvang, region(facts={"leerlingen_po": 12000})) == CheckResult(False, (
-        "geen van: Aantal leerlingen primair onderwijs in de regio moet ten minste 15.000 zijn, "
-        "is 12.000; Aantal leerlingen voortgezet onderwijs in de regio moet ten minste 15.000 zijn, "
-        "is nog niet vastgelegd; Aantal studenten mbo in de regio moet ten minste 9.000 zijn, "
-        "is nog niet vastgelegd"))
-    assert said(omvang, FULL) == CheckResult(
-        True, "Aantal leerlingen primair onderwijs in de regio moet ten minste 15.000 zijn, is 16.000")
+        "voor deze regio zijn geen schoolvestigingen vastgelegd; volgens de opgegeven gegevens: "
+        "PO 12.000 (15.000 nodig), VO nog niet vastgelegd (15.000 nodig), MBO nog niet vastgelegd "
+        "(9.000 nodig)"))
+    assert said(omvang, FULL) == CheckResult(True, (
+        "voor deze regio zijn geen schoolvestigingen vastgelegd; volgens de opgegeven gegevens: "
+        "PO 16.000 (15.000 nodig), VO nog niet vastgelegd (15.000 nodig), MBO nog niet vastgelegd "
+        "(9.000 nodig)"))
     plafond = requirement(shipped, "aanvulling", "binnen_plafond")
     assert said(plafond, region(facts={"aangevraagd_aanvulling": Decimal("300000.00")})).detail == (
         "Aangevraagd aanvullend bedrag (EUR) moet ten minste 0,01 en ten hoogste 250.000 zijn, "
@@ -270,13 +272,11 @@ def test_fact_checks_name_the_fact_by_its_label(shipped: dict[str, LoadedWorkflo
 
 def test_yes_no_facts(shipped: dict[str, LoadedWorkflow]) -> None:
     uniek = requirement(shipped, "subsidie", "vestigingen_uniek")
-    assert said(uniek, region(facts={"vestigingen_uniek": False})) == CheckResult(
-        False, "Elke schoolvestiging neemt aan ten hoogste één onderwijsregio deel: nee (moet ja zijn)")
-    assert said(uniek, EMPTY).detail == (
-        "Elke schoolvestiging neemt aan ten hoogste één onderwijsregio deel: "
-        "nog niet vastgelegd (moet ja zijn)")
-    assert said(uniek, region(facts={"vestigingen_uniek": True})) == CheckResult(
-        True, "Elke schoolvestiging neemt aan ten hoogste één onderwijsregio deel: ja")
+    fallback = ("voor deze regio zijn geen schoolvestigingen vastgelegd; volgens de opgegeven "
+                "gegevens: elke schoolvestiging neemt aan ten hoogste één onderwijsregio deel: ")
+    assert said(uniek, region(facts={"vestigingen_uniek": False})) == CheckResult(False, fallback + "nee")
+    assert said(uniek, EMPTY).detail == fallback + "nog niet vastgelegd"
+    assert said(uniek, region(facts={"vestigingen_uniek": True})) == CheckResult(True, fallback + "ja")
     aard = requirement(shipped, "aanvulling", "aard_gekozen")
     assert said(aard, region(facts={"aard_aanvulling": "verbreden"})).detail == (
         "Aard van de aanvulling: 'verbreden'")

@@ -718,7 +718,8 @@ def test_a_label_and_description_are_allowed_beside_a_check() -> None:
 
 def test_registry_names_include_the_combinators() -> None:
     assert REGISTRY.names == sorted(
-        ["after", "all", "any", "before", "case", "document", "fact", "not", "partner", "record", "role"]
+        ["after", "all", "any", "before", "case", "contiguous", "coverage_unique", "document", "fact", "not",
+         "partner", "record", "role", "size"]
     )
 
 

@@ -369,7 +369,7 @@ def test_migration_0005_keeps_the_outbox_and_allows_regionless_rows(backend_url:
     from sqlalchemy import inspect, text
 
     from onderwijsflow.store.db import Database
-    from onderwijsflow.store.migrate import alembic_config, upgrade
+    from onderwijsflow.store.migrate import HEAD, alembic_config, upgrade
 
     database = Database(backend_url)
     now = datetime(2025, 3, 28, 8, tzinfo=UTC)
@@ -386,7 +386,7 @@ def test_migration_0005_keeps_the_outbox_and_allows_regionless_rows(backend_url:
                 "subject, body, status, attempts, next_attempt_at, created_at) VALUES (1, 'log', "
                 "'<a@example.org>', 's@example.org', '[\"x@example.org\"]', '[]', 'Onderwerp', "
                 "'tekst', 'failed', 5, :now, :now)"), {"now": now})
-        assert upgrade(database)[1] == "0005"
+        assert upgrade(database)[1] == HEAD
         with database.connect() as connection, connection.begin():
             row = connection.execute(text(
                 "SELECT region_id, kind, status, attempts, escalated_at, attachment FROM outbox")).one()

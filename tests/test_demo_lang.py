@@ -273,20 +273,20 @@ TEXTS = {
     "nl": {"init": "database op revisie", "list": ("versie", "titel", "statussen", "overgangen"),
            "show": ("beginstatus: voorbereiding", "Statussen", "Overgangen", "Voorwaarden", "eindstatus",
                     "Besluiten", "besloten door"),
-           "valid": ": geldig (subsidie v2)",
+           "valid": ": geldig (subsidie v3)",
            "intact": "auditlog intact: {events} gebeurtenissen in 10 regio's",
-           "migrate": "[proefrun] 0 zaken van subsidie zouden naar versie 2 gaan",
-           "no version": "fout: workflow 'subsidie' heeft geen versie 9 (het bestand heeft versie 2)",
+           "migrate": "[proefrun] 0 zaken van subsidie zouden naar versie 3 gaan",
+           "no version": "fout: workflow 'subsidie' heeft geen versie 9 (het bestand heeft versie 3)",
            "unknown": "fout: geen workflow 'zwemles'",
            "help": ("Statussen, overgangen en voorwaarden van workflow NAME.",
                     "Controleer de hashketen van elke regio", "Het SQLite-bestand voor het verhaal")},
     "en": {"init": "database at revision", "list": ("version", "title", "states", "transitions"),
            "show": ("initial: voorbereiding", "States", "Transitions", "Requirements", "final",
                     "Decisions", "decided by"),
-           "valid": ": valid (subsidie v2)",
+           "valid": ": valid (subsidie v3)",
            "intact": "audit log intact: {events} events in 10 regions",
-           "migrate": "[dry run] 0 cases of subsidie would move to version 2",
-           "no version": "error: workflow 'subsidie' has no version 9 (the file has version 2)",
+           "migrate": "[dry run] 0 cases of subsidie would move to version 3",
+           "no version": "error: workflow 'subsidie' has no version 9 (the file has version 3)",
            "unknown": "error: no workflow 'zwemles'",
            "help": ("States, transitions and requirements of workflow NAME.",
                     "Verify the hash chain of every region", "The SQLite file to play the story in")},
@@ -312,7 +312,7 @@ def test_workflow_and_audit_commands_speak_the_language(demo_db: str, lang: str)
     assert '"ok": true' in events.out
     count = int(re.search(r'"events": (\d+)', events.out).group(1))  # type: ignore[union-attr]
     assert ok("audit", "verify").strip() == texts["intact"].format(events=count)
-    assert ok("workflow", "migrate", "subsidie", "--to", "2", "--dry-run").startswith(texts["migrate"])
+    assert ok("workflow", "migrate", "subsidie", "--to", "3", "--dry-run").startswith(texts["migrate"])
     missing = run("--lang", lang, "--db", demo_db, "workflow", "migrate", "subsidie", "--to", "9")
     assert missing.code == 4 and missing.line() == texts["no version"], str(missing)
     unknown = run("--lang", lang, "--db", demo_db, "workflow", "show", "zwemles")

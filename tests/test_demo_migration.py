@@ -90,7 +90,7 @@ def test_dry_runs_report_every_case_and_write_nothing(run: Run) -> None:
     assert moves["zeeland", None] == moves["zuid-limburg", None] == ("definitieve_status", "verkenning")
     assert moves["flevoland", None] == ("verkenning", "verkenning")
 
-    subsidie = run("workflow", "migrate", "subsidie", "--to", "2", "--dry-run", "--json")
+    subsidie = run("workflow", "migrate", "subsidie", "--to", "3", "--dry-run", "--json")
     assert subsidie["refused"] == []
     moves = _moves(subsidie)
     assert moves["friesland", "2026"] == ("concept_bij_re", "voorbereiding")
@@ -112,7 +112,7 @@ def test_dry_runs_report_every_case_and_write_nothing(run: Run) -> None:
 def test_migrating_both_keeps_the_audit_log_and_the_past(run: Run) -> None:
     regiovorming = run("workflow", "migrate", "regiovorming", "--to", "2", "--json")
     assert regiovorming["dry_run"] is False and len(regiovorming["cases"]) == 12
-    subsidie = run("workflow", "migrate", "subsidie", "--to", "2", "--json")
+    subsidie = run("workflow", "migrate", "subsidie", "--to", "3", "--json")
     assert subsidie["dry_run"] is False and subsidie["refused"] == []
 
     verified = run("audit", "verify", "--json")
@@ -125,7 +125,7 @@ def test_migrating_both_keeps_the_audit_log_and_the_past(run: Run) -> None:
     assert states["groningen"] == {"regiovorming": "verkenning", "subsidie/2026": "voorbereiding"}
     assert states["zeeland"] == {"regiovorming": "verkenning", "subsidie/2025": "deadline_verstreken"}
     assert states["zuid-limburg"] == {"regiovorming": "verkenning", "subsidie/2025": "afgewezen"}
-    assert run("workflow", "migrate", "subsidie", "--to", "2", "--json")["cases"] == []  # done once
+    assert run("workflow", "migrate", "subsidie", "--to", "3", "--json")["cases"] == []  # done once
 
     then = run("history", "leiden-duin-bollenstreek", "--as-of", "2025-02-01", "--json")
     assert then["state"] == {"regiovorming": "gesubsidieerd", "subsidie": "verleend"}
@@ -134,13 +134,13 @@ def test_migrating_both_keeps_the_audit_log_and_the_past(run: Run) -> None:
     migrated = [e for e in now if e["kind"] == "migrated"]
     assert [(e["workflow"], e["from"], e["to"], e["from_version"], e["to_version"]) for e in migrated] == [
         ("regiovorming", "gesubsidieerd", "actief", 1, 2),
-        ("subsidie", "in_uitvoering", "in_uitvoering", 1, 2),
+        ("subsidie", "in_uitvoering", "in_uitvoering", 1, 3),
     ]
     assert all(e["actor"] == "anne" and e["at"].startswith("2025-03-01T10:00") for e in migrated)
 
 
 def test_a_rejection_keeps_its_objection_period_when_migrated(run: Run) -> None:
     """Version 1 recorded no decision date: the period counts from entering the state, as it did."""
-    run("workflow", "migrate", "subsidie", "--to", "2", "--json")
+    run("workflow", "migrate", "subsidie", "--to", "3", "--json")
     rows = run("deadlines", "--region", "zuid-limburg", "--json")["deadlines"]
     assert any(r["milestone"] == "bezwaartermijn" and r["status"] in ("upcoming", "overdue") for r in rows)

@@ -543,7 +543,7 @@ def test_every_shipped_workflow_shows_and_validates(tmp_path: Path) -> None:
     assert "Traceback" not in run.err
     listed = {w["workflow"]: w for w in flow.json("workflow", "list")["workflows"]}
     assert {name: listed[name]["version"] for name in SHIPPED} == {
-        "voorlopers": 1, "subsidie": 2, "regiovorming": 2, "aanvulling": 1}
+        "voorlopers": 1, "subsidie": 3, "regiovorming": 2, "aanvulling": 1}
     for name in SHIPPED:
         shown = flow.json("workflow", "show", name)
         assert shown["workflow"] == name and shown["states"], name

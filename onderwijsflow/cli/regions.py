@@ -507,3 +507,74 @@ def _fields_text(settings: Settings, r: Mapping[str, Any]) -> str:
 
 
 COMMANDS = [region, partner, role, document, fact, record]
+
+
+# --- the national network: which municipalities and school locations a region covers ---------
+
+
+@region.command("add-municipality")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("code")
+@json_option
+@pass_settings
+def region_add_municipality(settings: Settings, /, slug: str, code: str, as_json: bool) -> None:
+    """Add municipality CODE (CBS code, e.g. GM0363) to the area of region SLUG."""
+    result = settings.app.add_municipality(slug, code)
+    _done(as_json, result, _("{name} ({code}) is now part of the area of {slug}").format(
+        name=result["name"], code=result["code"], slug=slug))
+
+
+@region.command("remove-municipality")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("code")
+@json_option
+@pass_settings
+def region_remove_municipality(settings: Settings, /, slug: str, code: str, as_json: bool) -> None:
+    """Take municipality CODE out of the area of region SLUG."""
+    result = settings.app.remove_municipality(slug, code)
+    _done(as_json, {**result, "removed": True},
+          _("{code} is no longer part of {slug}").format(code=result["code"], slug=slug))
+
+
+@region.command("add-location")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("code")
+@json_option
+@pass_settings
+def region_add_location(settings: Settings, /, slug: str, code: str, as_json: bool) -> None:
+    """Add school location CODE (DUO vestigingscode, e.g. 16AH00) to region SLUG."""
+    result = settings.app.add_location(slug, code)
+    _done(as_json, result, _("{name} ({code}) now takes part in {slug}").format(
+        name=result["name"], code=result["code"], slug=slug))
+
+
+@region.command("remove-location")
+@click.argument("slug", shell_complete=completion.slugs)
+@click.argument("code")
+@json_option
+@pass_settings
+def region_remove_location(settings: Settings, /, slug: str, code: str, as_json: bool) -> None:
+    """Take school location CODE out of region SLUG."""
+    result = settings.app.remove_location(slug, code)
+    _done(as_json, {**result, "removed": True},
+          _("{code} is no longer part of {slug}").format(code=result["code"], slug=slug))
+
+
+@region.command("network")
+@click.argument("slug", shell_complete=completion.slugs)
+@json_option
+@pass_settings
+def region_network(settings: Settings, /, slug: str, as_json: bool) -> None:
+    """The municipalities and school locations of region SLUG, and where a location is shared."""
+    result = settings.app.region_network(slug)
+    if as_json:
+        emit_json(result)
+        return
+    table(_("Municipalities of {slug}").format(slug=slug), [_("code"), _("name")],
+          [(m["code"], m["name"]) for m in result["municipalities"]],
+          empty=_("{slug} has no municipalities yet").format(slug=slug))
+    table(_("School locations of {slug}").format(slug=slug),
+          [_("code"), _("name"), _("sector"), _("pupils"), _("also in")],
+          [(loc["code"], loc["name"], loc["sector"], loc["pupils"], ", ".join(loc["also_in"]))
+           for loc in result["locations"]],
+          empty=_("{slug} has no school locations yet").format(slug=slug))

@@ -76,8 +76,9 @@ def report(settings: Settings, fmt: str | None, within: str | None, weeks: int |
         written = _write_report(data, fmt, output, section=section, dialect=dialect)
     if as_json:
         from onderwijsflow.cli.output import emit_json
+        from onderwijsflow.reporting.render import public
 
-        emit_json(data)
+        emit_json(public(data))
     elif output is not None:
         if len(written) == 1:
             click.echo(_("wrote the {format} report to {path}").format(format=fmt, path=written[0]),

@@ -45,12 +45,12 @@ from __future__ import annotations
 
 import gettext as _gettext
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dt_time
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -824,8 +824,163 @@ def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
     return CheckResult(len(recent) >= p.min, detail)
 
 
+# --- the national network: the regulation's geography (issue 13) -------------------------------
+
+
+def connected_parts(nodes: Iterable[str], pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """The connected parts of `nodes` under `pairs` (pairs outside `nodes` are ignored):
+    each part sorted, the largest part first."""
+    parent = {n: n for n in nodes}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for a, b in pairs:
+        if a in parent and b in parent:
+            parent[root(a)] = root(b)
+    parts: dict[str, list[str]] = {}
+    for n in sorted(parent):
+        parts.setdefault(root(n), []).append(n)
+    return sorted(parts.values(), key=lambda part: (-len(part), part[0]))
+
+
+class _NetworkParams(_Params):
+    _labels: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def fact_names(self) -> list[str]:
+        """The facts this check falls back to (checked against the workflow's facts)."""
+        return []
+
+
+class UniqueParams(_NetworkParams):
+    fact: str | None = None  # a bool fact that says the same, when no locations are recorded
+
+    def fact_names(self) -> list[str]:
+        return [self.fact] if self.fact else []
+
+
+class ContiguousParams(_NetworkParams):
+    fact: str | None = None  # a bool fact that says the same, when no area is recorded
+    exempt: str | None = None  # a bool fact marking a national region, exempt from this rule
+
+    def fact_names(self) -> list[str]:
+        return [f for f in (self.fact, self.exempt) if f]
+
+
+class SizeParams(_NetworkParams):
+    min: dict[str, int]  # sector -> pupils or students needed; met in at least one sector
+    facts: dict[str, str] = Field(default_factory=dict)  # sector -> the fact declaring the number
+
+    @field_validator("min", "facts")
+    @classmethod
+    def _sectors(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for sector in value:
+            _member(N_("sector"), SECTORS)(sector)
+        return value
+
+    def fact_names(self) -> list[str]:
+        return list(self.facts.values())
+
+
+def _fact_said(p: _NetworkParams, name: str, ctx: RegionContext) -> str:
+    return _("{fact}: {value}").format(fact=_lower_first(p._labels.get(name, _words(name))),
+                                       value=_value(ctx.facts.get(name)))
+
+
+def _declared(p: _NetworkParams, name: str | None, ctx: RegionContext, missing: str) -> CheckResult:
+    """The fallback to a declared bool fact, saying that the network data is missing
+    (`missing`: the msgid of that, translated when the sentence is read)."""
+    if name is None:
+        return CheckResult(False, lambda: _(missing))
+    ok = ctx.facts.get(name) is True
+    return CheckResult(ok, lambda: _("{missing}; from the declared facts: {fact}").format(
+        missing=_(missing), fact=_fact_said(p, name, ctx)))
+
+
+@check_type("coverage_unique", UniqueParams)
+def _coverage_unique(p: UniqueParams, ctx: RegionContext) -> CheckResult:
+    net = ctx.network
+    if net is None or not (net.locations or net.unknown):
+        return _declared(p, p.fact, ctx, N_("no school locations are recorded for this region"))
+    shared = sorted(net.elsewhere.items())
+    names = {loc.code: loc.name for loc in net.locations}
+    if not shared:
+        count = len(net.locations) + len(net.unknown)
+        return CheckResult(True, lambda: ngettext(
+            "the {n} school location takes part in this region only",
+            "each of the {n} school locations takes part in this region only", count).format(n=count))
+
+    def detail() -> str:
+        items = [_("{location} ({code}) is also in {regions}").format(
+            location=names.get(code, code), code=code, regions=join_and(list(others)))
+            for code, others in shared]
+        return _names(items, 3).replace(", ", "; ")
+
+    return CheckResult(False, detail)
+
+
+@check_type("contiguous", ContiguousParams)
+def _contiguous(p: ContiguousParams, ctx: RegionContext) -> CheckResult:
+    if p.exempt is not None and ctx.facts.get(p.exempt) is True:
+        return CheckResult(True, lambda: _("a national region, exempt from the contiguous area ({fact})")
+                           .format(fact=_fact_said(p, p.exempt or "", ctx)))
+    net = ctx.network
+    if net is None or not net.municipalities:
+        return _declared(p, p.fact, ctx, N_("no municipalities are recorded for this region"))
+    if not net.has_adjacency:
+        return _declared(p, p.fact, ctx, N_("no adjacency of municipalities is loaded"))
+    parts = connected_parts(net.municipalities, net.borders)
+    if len(parts) == 1:
+        count = len(parts[0])
+        return CheckResult(True, lambda: ngettext(
+            "the {n} municipality forms one contiguous area",
+            "the {n} municipalities form one contiguous area", count).format(n=count))
+
+    def detail() -> str:
+        said = ["(" + ", ".join(net.municipalities[c] for c in part) + ")" for part in parts]
+        return _("the municipalities form {n} separate parts: {parts}").format(
+            n=len(parts), parts=join_and(said))
+
+    return CheckResult(False, detail)
+
+
+@check_type("size", SizeParams)
+def _size(p: SizeParams, ctx: RegionContext) -> CheckResult:
+    net = ctx.network
+    if net is not None and net.locations:
+        counts = {sector: 0 for sector in p.min}
+        for loc in net.locations:
+            if loc.sector in counts:
+                counts[loc.sector] += loc.pupils or 0
+        ok = any(counts[s] >= need for s, need in p.min.items())
+
+        def found() -> str:
+            return _("pupils and students of the region's school locations: {counts}").format(
+                counts=", ".join(_("{sector} {found} ({needed} needed)").format(
+                    sector=s, found=_number(counts[s]), needed=_number(need)) for s, need in p.min.items()))
+
+        return CheckResult(ok, found)
+    values = {s: ctx.facts.get(p.facts[s]) if s in p.facts else None for s in p.min}
+    ok = any(isinstance(value, int | Decimal) and value >= p.min[s] for s, value in values.items())
+
+    def declared() -> str:
+        return _("no school locations are recorded for this region; from the declared facts: "
+                 "{counts}").format(
+            counts=", ".join(_("{sector} {found} ({needed} needed)").format(
+                sector=s, found=_value(values[s]), needed=_number(need)) for s, need in p.min.items()))
+
+    return CheckResult(ok, declared)
+
+
+NETWORK_CHECKS = ("coverage_unique", "contiguous", "size")
+
+
 BUILTIN: dict[str, CheckType] = {
-    c.name: c for c in (_partner, _role, _document, _fact, _case, _before, _after, _record)
+    c.name: c for c in (_partner, _role, _document, _fact, _case, _before, _after, _record,
+                        _coverage_unique, _contiguous, _size)
 }
 COMBINATORS = ("all", "any", "not")
 
@@ -1023,8 +1178,22 @@ class CheckRegistry:
             parsed._states = scope.state_labels.get(parsed.workflow, {})
         if kind.name == "record":
             parsed = _bind_record(parsed, scope)
-        evaluate = kind.evaluate
-        return lambda ctx: evaluate(parsed, ctx)
+        if isinstance(parsed, _NetworkParams):
+            _bind_facts(parsed, scope)
+        # partial, not a lambda: one Python frame less on every evaluation (the report makes
+        # some 10^5 of them).
+        return partial(kind.evaluate, parsed)
+
+
+def _bind_facts(p: _NetworkParams, scope: CompileScope) -> None:
+    """The facts a network check falls back to must be declared; their labels name them."""
+    for name in p.fact_names():
+        declared = scope.facts.get(name)
+        if declared is None:
+            raise CheckSpecError(_("fact '{name}' is not declared under facts:{suggestion}").format(
+                name=name, suggestion=suggest(name, scope.facts)), ("with",))
+        if getattr(declared, "label", None):
+            p._labels[name] = declared.label
 
 
 def _bind_record(p: Any, scope: CompileScope) -> Any:

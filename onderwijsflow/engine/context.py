@@ -54,6 +54,38 @@ class RecordInfo(NamedTuple):
     workflow: str | None = None
 
 
+class LocationInfo(NamedTuple):
+    """A school location of the region, as the reference data of the year describes it."""
+
+    code: str
+    name: str
+    sector: str
+    municipality: str
+    pupils: int | None = None
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """The region's place in the national network (reference data of `year`).
+
+    Attributes:
+        locations: the region's school locations found in the year's reference data.
+        unknown: the region's location codes the year's reference data lacks.
+        municipalities: the region's municipalities, code -> name.
+        borders: the pairs of the region's municipalities that share a border.
+        elsewhere: location code -> the other regions (names) it also takes part in.
+        has_adjacency: whether adjacency (or boundaries) of the year is loaded.
+    """
+
+    year: int | None = None
+    locations: tuple[LocationInfo, ...] = ()
+    unknown: tuple[str, ...] = ()
+    municipalities: dict[str, str] = field(default_factory=dict)
+    borders: frozenset[tuple[str, str]] = frozenset()
+    elsewhere: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    has_adjacency: bool = False
+
+
 @dataclass
 class RegionContext:
     """Everything checks may read, for one region at one moment.
@@ -65,6 +97,7 @@ class RegionContext:
         facts: the region's facts, overlaid by the evaluated case's own (``scope: case``).
         case_facts: case id -> that case's own facts.
         case_id: the case being evaluated (its records and facts come first).
+        network: the region's locations and municipalities (None: not read).
     """
 
     slug: str
@@ -80,6 +113,7 @@ class RegionContext:
     rounds: dict[str, dict[str, str]] = field(default_factory=dict)
     case_facts: dict[int, dict[str, Any]] = field(default_factory=dict)
     case_id: int | None = None
+    network: NetworkInfo | None = None
     _region_facts: dict[str, Any] | None = field(default=None, repr=False)
 
     def focus(self, case_id: int | None) -> None:

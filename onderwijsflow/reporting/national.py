@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ from onderwijsflow.service.snapshot import (
     case_moments,
     decode_json,
     raw,
-    read_snapshots,
+    stream_snapshots,
     utc,
 )
 from onderwijsflow.store.statuses import OPEN_MILESTONES, MilestoneStatus
@@ -82,8 +82,7 @@ class _Network:
 
     regions: _Rows
     cases: _Rows
-    milestones: _Rows
-    snapshots: Snapshots
+    milestones: Iterable[Any]  # streamed: read once, by `_deadlines`
     machines: dict[tuple[str, int], WorkflowMachine] = field(default_factory=dict)
     by_region: dict[int, list[_Row]] = field(default_factory=dict)
 
@@ -135,7 +134,23 @@ def national_report(
             network = _load(session, moment, horizon)
             for key in {(c.workflow, c.workflow_version) for c in network.cases}:
                 network.machines[key] = app.catalog.machine(session, *key)
-        return _compute(network, moment, horizon, within)
+            covered = _coverage(session)
+            # Computed while reading: the snapshots stream in region by region.
+            report = _compute(network, moment, horizon, within,
+                              stream_snapshots(session, sorted(r.id for r in network.regions),
+                                               moment, network.cases))
+        if covered is not None:
+            report["coverage"] = covered
+        return report
+
+
+def _coverage(session: Session) -> dict[str, Any] | None:
+    """The network's coverage, when reference data is loaded (else no such section)."""
+    from onderwijsflow.network.coverage import coverage
+    from onderwijsflow.network.store import latest_year
+    from onderwijsflow.store.network import Municipality
+
+    return coverage(session) if latest_year(session, Municipality) is not None else None
 
 
 def _as_moment(value: dt.datetime | dt.date) -> dt.datetime:
@@ -166,33 +181,33 @@ def _load(session: Session, now: dt.datetime, horizon: dt.datetime) -> _Network:
         regions=run(select(region.id, region.slug, region.name, region.coordinator)
                     .order_by(region.slug)).all(),
         cases=cases,
-        milestones=run(select(milestone.case_id, milestone.region_id, milestone.name, milestone.status,
-                              raw(milestone.due_at, "due_at"))
-                       .where(milestone.status.in_(OPEN_MILESTONES), milestone.due_at <= horizon)
-                       .order_by(milestone.due_at, milestone.id)).all(),
-        snapshots=read_snapshots(session, None, now, cases),
+        # Read once, in order, while the report is computed: streamed, not held.
+        milestones=session.connection().execution_options(stream_results=True, yield_per=2000).execute(
+            select(milestone.case_id, milestone.region_id, milestone.name, milestone.status,
+                   raw(milestone.due_at, "due_at"))
+            .where(milestone.status.in_(OPEN_MILESTONES), milestone.due_at <= horizon)
+            .order_by(milestone.due_at, milestone.id)),
     )
 
 
 # --- computing ----------------------------------------------------------------------------
 
 
-def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime,
-             within: Duration) -> dict[str, Any]:
-    """The report's ``dict`` from the loaded rows (no database from here on)."""
+def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime, within: Duration,
+             snapshots: Iterable[tuple[int, Snapshots]]) -> dict[str, Any]:
+    """The report's ``dict`` from the loaded rows and the regions' snapshots (a stream)."""
     for case in network.cases:
         network.by_region.setdefault(case.region_id, []).append(case)
     finals = {key: _final_states(m.definition) for key, m in network.machines.items()}
     active = {r.id for r in network.regions
               if _is_active(network.by_region.get(r.id, []), finals)}
-    blocking, blocked, missing = _blocking(network, now)
+    blocking, blocked, missing, led = _blocking(network, snapshots)
     overdue, upcoming = _deadlines(network, now)
     conversations = [row for row in overdue if row.pop("met_by", None)]
     no_coordinator = [_region_row(r) for r in network.regions
                       if r.id in active and not (r.coordinator or "").strip()]
     no_lead = [_region_row(r) for r in network.regions
-               if r.id in active and not any(x.role in LEAD_ROLES
-                                             for x in network.snapshots.roles.get(r.id, ()))]
+               if r.id in active and r.id not in led]
     return {
         "generated_at": iso_local(now),
         "weeks": _weeks(now, horizon),
@@ -313,7 +328,8 @@ def _blocker_rows(lacking: dict[_Need, set[str]], names_of: dict[str, str]) -> l
             for label, (names, workflows, slugs) in ordered]
 
 
-def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+def _blocking(network: _Network, snapshots: Iterable[tuple[int, Snapshots]],
+              ) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]], set[int]]:
     """Per requirement label, the regions where it is unmet for a next step that is due now.
 
     A next step is due now when its gates hold (an accountability step waits for the end of
@@ -324,15 +340,21 @@ def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]]
     with the compiled checks that ``WorkflowMachine.evaluate`` runs, on the same snapshot.
 
     Returns:
-        The labels, most regions first; the number of regions held back by any of them; and
+        The labels, most regions first; the number of regions held back by any of them;
         per case the values a ``record`` check with ``each:`` still misses (the themes
-        without an action).
+        without an action); and the ids of the regions with a programmamanager or
+        projectleider.
     """
     lacking: dict[_Need, set[str]] = defaultdict(set)
     missing: list[dict[str, Any]] = []
+    led: set[int] = set()
     plans: dict[tuple[str, int, str], _Plan] = {}
-    for region in network.regions:
-        cases = network.by_region.get(region.id)
+    by_id = {r.id: r for r in network.regions}
+    for region_id, snapshot in snapshots:  # one region at a time, in id order
+        region = by_id[region_id]
+        if any(x.role in LEAD_ROLES for x in snapshot.roles.get(region_id, ())):
+            led.add(region_id)
+        cases = network.by_region.get(region_id)
         if not cases:
             continue
         ctx: RegionContext | None = None
@@ -342,7 +364,7 @@ def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]]
             if not plan.steps:
                 continue
             if ctx is None:
-                ctx = network.snapshots.context(region.id, region.slug)
+                ctx = snapshot.context(region_id, region.slug)
             ctx.focus(case.id)
             ctx.params, ctx.milestones = plan.moments(case)
             passed: dict[str, bool] = {}
@@ -357,7 +379,8 @@ def _blocking(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]]
             missing.extend(_missing_values(plan, passed, ctx, region, case))
     blocked = set().union(*lacking.values())
     names_of = {r.slug: r.name for r in network.regions}
-    return _blocker_rows(lacking, names_of), len(blocked), missing
+    missing.sort(key=lambda row: row["region"])  # by region, each region's cases in order
+    return _blocker_rows(lacking, names_of), len(blocked), missing, led
 
 
 def _missing_values(plan: _Plan, passed: dict[str, bool], ctx: RegionContext, region: _Row,

@@ -282,7 +282,14 @@ def _csv(report: dict[str, Any]) -> str:
 
 def to_json(report: dict[str, Any]) -> str:
     """The report as one JSON document (UTF-8 text, not ASCII escapes)."""
-    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(public(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def public(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without the map's geometry (the coverage's boundaries), for JSON."""
+    if not isinstance(report.get("coverage"), dict):
+        return report
+    return {**report, "coverage": {k: v for k, v in report["coverage"].items() if k != "boundaries"}}
 
 
 # --- HTML --------------------------------------------------------------------------------------
@@ -299,7 +306,7 @@ th{background:#f2f5f8}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .totals{display:flex;flex-wrap:wrap;gap:.6rem;padding:0;list-style:none}
 .totals li{background:#f2f5f8;border-radius:.4rem;padding:.5rem .8rem;min-width:9rem}
 .totals b{display:block;font-size:1.4rem}
-svg.chart{width:100%;max-width:60rem;height:auto}
+svg.chart,svg.map{width:100%;max-width:60rem;height:auto}
 svg.chart text{font-size:13px;fill:#1c2733}svg.chart text.count{font-weight:600}
 rect.bar{fill:#1f6fb2}rect.bar.final{fill:#9aa7b4}
 .none{color:#5b6b7a;font-style:italic}ul.lead{font-size:1.05rem;font-weight:600}
@@ -328,6 +335,10 @@ def to_html(report: dict[str, Any]) -> str:
         if sentences:
             body.append('<ul class="lead">' + "".join(f"<li>{_e(s)}</li>" for s in sentences) + "</ul>")
         body.append(_html_table(columns, rows))
+    if report.get("coverage"):
+        from onderwijsflow.reporting.coverage import html_section
+
+        body.append(html_section(report["coverage"]))
     return (
         f'<!DOCTYPE html>\n<html lang="{i18n.current()}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'

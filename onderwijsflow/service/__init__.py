@@ -20,13 +20,14 @@ from onderwijsflow.service.facts import FactOps
 from onderwijsflow.service.history import HistoryOps
 from onderwijsflow.service.importing import ImportOps
 from onderwijsflow.service.migration import MigrationOps
+from onderwijsflow.service.network import NetworkOps
 from onderwijsflow.service.records import RecordOps
 from onderwijsflow.service.regions import RegionOps
 from onderwijsflow.service.users import UserOps
 
 
 class Onderwijsflow(AuditOps, RegionOps, FactOps, RecordOps, MigrationOps, BulkOps, ImportOps, HistoryOps,
-                    UserOps):
+                    UserOps, NetworkOps):
     """The application: every use case a coordinator has, usable from Python."""
 
     def init(self) -> dict[str, Any]:

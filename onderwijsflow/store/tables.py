@@ -334,3 +334,7 @@ class Outbox(SQLModel, table=True):
     #: ``{"filename", "content_type", "text"}``: one text attachment (the anchor's JSON).
     attachment: dict[str, Any] | None = Field(default=None, sa_column=_json(nullable=True))
     escalated_at: dt.datetime | None = None
+
+
+# The national network's tables (reference data and membership) share this metadata.
+from onderwijsflow.store import network as _network  # noqa: E402, F401
