@@ -151,3 +151,38 @@ def require_member(kind: str, word: str, choices: Iterable[str]) -> str | None:
         return None
     return _("unknown {kind} '{word}'{suggestion}; known: {known}").format(
         kind=_(kind), word=word, suggestion=suggest(word, choices), known=", ".join(choices))
+
+
+#: What each kind of audit event is called where a person reads it (the code where it is typed:
+#: ``history --kind fact_set``, and in JSON).
+EVENT_KINDS: dict[str, str] = {
+    "region_created": N_("region created"),
+    "region_updated": N_("region updated"),
+    "case_opened": N_("case opened"),
+    "transition": N_("transition"),
+    "refused": N_("refused"),
+    "migrated": N_("migrated to a new version"),
+    "fact_set": N_("fact set"),
+    "fact_unset": N_("fact unset"),
+    "partner_added": N_("partner added"),
+    "partner_removed": N_("partner removed"),
+    "role_assigned": N_("role assigned"),
+    "role_unassigned": N_("role unassigned"),
+    "document_added": N_("document added"),
+    "document_removed": N_("document removed"),
+    "record_added": N_("record added"),
+    "reminder_sent": N_("reminder sent"),
+    "reminder_failed": N_("reminder not delivered"),
+    "reminder_unknown": N_("reminder perhaps delivered"),
+    "reminder_resend": N_("reminder queued again"),
+    "delivery_escalated": N_("reported to the operators"),
+    "municipality_added": N_("municipality added"),
+    "municipality_removed": N_("municipality removed"),
+    "location_added": N_("school location added"),
+    "location_removed": N_("school location removed"),
+}
+
+
+def kind_word(kind: str) -> str:
+    """An event kind as a person reads it (an unknown kind: its code with spaces)."""
+    return label_for(EVENT_KINDS, kind)

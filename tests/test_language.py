@@ -17,6 +17,7 @@ from typing import Any
 import click
 import pytest
 
+from onderwijsflow import network as network_example
 from onderwijsflow.cli import cli
 from onderwijsflow.resources import shipped
 from tests.support import Flow, Run
@@ -101,7 +102,7 @@ def scenario(flow: Flow, slug: str, tmp: Path) -> list[tuple[str, Run]]:
     do("workflow show", "subsidie")
     do("workflow validate", str(shipped("workflows") / "subsidie.yaml"))
     do("workflow graph", "subsidie")
-    do("workflow migrate", "subsidie", "--to", "2", "--dry-run")
+    do("workflow migrate", "subsidie", "--to", "3", "--dry-run")
     do("import regions", str(csv), "--dry-run")
     do("import regions", str(csv))
     do("region create", slug, "--name", f"Regio {slug.title()}", "--province", "Utrecht",
@@ -115,6 +116,23 @@ def scenario(flow: Flow, slug: str, tmp: Path) -> list[tuple[str, Run]]:
     do("partner add", slug, "Pabo Utrecht", "--kind", "lerarenopleiding")
     do("partner add", slug, "Iets", "--kind", "beroepsgroe")  # a typo: suggestion
     do("partner list", slug)
+    example = Path(network_example.__file__).parent / "voorbeeld"
+    do("import municipalities", str(example / "gemeenten.csv"), "--year", "2025")
+    do("import locations", str(example / "vestigingen-po.csv"), "--year", "2025", "--sector", "PO")
+    do("import locations", str(example / "vestigingen-po.csv"), "--year", "2025")  # no sector: a mistake
+    do("import adjacency", str(example / "aangrenzend.csv"), "--year", "2025")
+    do("import boundaries", str(example / "gemeenten.geojson"), "--year", "2025")
+    do("reference example", "--year", "2025")
+    do("reference list", "municipalities")
+    do("region add-municipality", slug, "GM9001")
+    do("region add-municipality", slug, "GM9016")
+    do("region remove-municipality", slug, "GM9016")
+    do("region add-location", slug, "9AAA00")
+    do("region add-location", slug, "9ZZZ00")  # not found
+    do("region remove-location", slug, "9AAA00")
+    do("region network", slug)
+    do("coverage")
+    do("coverage", "--format", "md")
     do("partner remove", slug, "Pabo Utrecht")
     do("role assign", slug, "penvoerder", "Piet Jansen", "--email", "piet@example.org")
     do("role assign", slug, "programmamanager", "Anne de Vries")
@@ -145,6 +163,9 @@ def scenario(flow: Flow, slug: str, tmp: Path) -> list[tuple[str, Run]]:
     do("audit verify")
     do("audit anchor", "--out", str(tmp / f"anker-{slug}.json"))
     do("audit verify", "--anchor", str(tmp / f"anker-{slug}.json"))
+    do("dossier", slug, "--out", str(tmp / f"dossier-{slug}.html"))
+    do("dossier", slug, "--out", str(tmp / f"dossier-{slug}.docx"))  # not .html or .pdf
+    do("serve", "--host", "0.0.0.0")  # refused: no --trusted-proxy
     do("deadlines", "--within", "P2Y")
     do("deadlines", "--region", slug, "--ics", str(tmp / f"{slug}.ics"))
     do("scheduler tick")

@@ -19,15 +19,19 @@ PACKAGE = ROOT / "onderwijsflow"
 
 #: package -> the packages of onderwijsflow it must never import (directly or lazily).
 FORBIDDEN: dict[str, set[str]] = {
-    "definition": {"engine", "store", "service", "scheduler", "notify", "reporting", "cli", "demo"},
-    "engine": {"store", "service", "scheduler", "notify", "reporting", "cli", "demo"},
-    "store": {"engine", "service", "scheduler", "notify", "reporting", "cli", "demo"},
-    "service": {"scheduler", "reporting", "cli", "demo"},
-    "notify": {"service", "scheduler", "reporting", "cli", "demo"},
-    "scheduler": {"reporting", "cli", "demo"},
-    "reporting": {"scheduler", "cli", "demo"},
+    "definition": {"engine", "store", "service", "scheduler", "notify", "reporting", "cli", "demo",
+                   "web"},
+    "engine": {"store", "service", "scheduler", "notify", "reporting", "cli", "demo", "web"},
+    "store": {"engine", "service", "scheduler", "notify", "reporting", "cli", "demo", "web"},
+    "service": {"scheduler", "reporting", "cli", "demo", "web"},
+    "notify": {"service", "scheduler", "reporting", "cli", "demo", "web"},
+    "scheduler": {"reporting", "cli", "demo", "web"},
+    "reporting": {"scheduler", "cli", "demo", "web"},
     # The lean read path must not pull in the ORM, pydantic or the workflow language.
-    "lean": {"definition", "engine", "service", "scheduler", "notify", "reporting", "cli", "demo"},
+    "lean": {"definition", "engine", "service", "scheduler", "notify", "reporting", "cli", "demo",
+             "web"},
+    # The web view reads through the library, beside the CLI, never through it.
+    "web": {"cli"},
 }
 
 

@@ -81,9 +81,21 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 
 def _register() -> None:
-    from onderwijsflow.cli import audit, cases, importing, regions, report, scheduling, users, workflows
+    from onderwijsflow.cli import (
+        audit,
+        cases,
+        importing,
+        network,
+        regions,
+        report,
+        scheduling,
+        serve,
+        users,
+        workflows,
+    )
 
-    for module in (workflows, regions, cases, audit, scheduling, report, importing, users):
+    for module in (workflows, regions, cases, audit, scheduling, report, importing, users, network,
+                   serve):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -20,7 +20,8 @@ from onderwijsflow.cli.output import (
     short_time,
     table,
 )
-from onderwijsflow.i18n import N_, _, ngettext, pgettext
+from onderwijsflow.i18n import _, ngettext, pgettext
+from onderwijsflow.vocabulary import kind_word
 
 if TYPE_CHECKING:
     from onderwijsflow.lean.labels import Labels
@@ -237,36 +238,6 @@ def _history_columns() -> list[str]:
             pgettext("history column", "workflow"), pgettext("history column", "trigger"),
             pgettext("history column", "from"), pgettext("history column", "to"),
             pgettext("history column", "details"), pgettext("history column", "reason")]
-
-
-#: What each kind of audit event is called where a person reads it (the code where it is typed:
-#: ``history --kind fact_set``, and in JSON).
-EVENT_KINDS: dict[str, str] = {
-    "region_created": N_("region created"),
-    "region_updated": N_("region updated"),
-    "case_opened": N_("case opened"),
-    "transition": N_("transition"),
-    "refused": N_("refused"),
-    "migrated": N_("migrated to a new version"),
-    "fact_set": N_("fact set"),
-    "fact_unset": N_("fact unset"),
-    "partner_added": N_("partner added"),
-    "partner_removed": N_("partner removed"),
-    "role_assigned": N_("role assigned"),
-    "role_unassigned": N_("role unassigned"),
-    "document_added": N_("document added"),
-    "document_removed": N_("document removed"),
-    "record_added": N_("record added"),
-    "reminder_sent": N_("reminder sent"),
-    "reminder_failed": N_("reminder not delivered"),
-    "reminder_unknown": N_("reminder perhaps delivered"),
-    "reminder_resend": N_("reminder queued again"),
-}
-
-
-def kind_word(kind: str) -> str:
-    """An event kind as a person reads it (an unknown kind: its code with spaces)."""
-    return i18n.label_for(EVENT_KINDS, kind)
 
 
 def _details(event: dict[str, Any], labels: _Labels) -> str:

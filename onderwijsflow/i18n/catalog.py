@@ -1,6 +1,7 @@
 """Keep the Dutch catalog in step with the source: extract, merge, compile, check.
 
-Babel does the work (``extract_from_dir``, ``Catalog.update``, ``write_po``/``write_mo``); this
+Babel does the work (``extract_from_dir``, with Jinja2's extractor for the web view's
+templates; ``Catalog.update``, ``write_po``/``write_mo``); this
 module adds the one source Babel cannot read, the help texts of the click commands (docstrings
 and ``help=``), by walking the command tree, and a check that fails on a message without a
 Dutch translation, a stale catalog or a translation that lost a ``{placeholder}``.
@@ -44,8 +45,9 @@ def extract() -> Catalog:
     """Every message in the source: gettext calls, plus the CLI's help texts."""
     template = Catalog(domain=DOMAIN, project="onderwijsflow")
     for path, lineno, message, comments, context in extract_from_dir(
-        PACKAGE, method_map=[("**.py", "python")], keywords=KEYWORDS,
-        comment_tags=("Translators:",), strip_comment_tags=True,
+        PACKAGE, method_map=[("**.py", "python"), ("web/templates/**.html", "jinja2")],
+        options_map={"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        keywords=KEYWORDS, comment_tags=("Translators:",), strip_comment_tags=True,
     ):
         if any(part in path for part in _SKIP):
             continue
