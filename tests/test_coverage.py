@@ -228,3 +228,41 @@ def test_the_map_renders_in_a_headless_browser(flow: Flow, tmp_path: Path) -> No
                    env={**os.environ, "HOME": str(tmp_path)})
     assert shot.stat().st_size > 5000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_import_regions_takes_municipalities_and_locations(flow: Flow, tmp_path: Path) -> None:
+    """The regions file may carry the network: each new member is added and audited as
+    `region add-municipality` / `add-location` would; a re-import adds nothing again; a code
+    the reference data does not know is a problem with its line, and nothing is imported."""
+    path = tmp_path / "regions.csv"
+    path.write_text("slug,name,municipalities,locations\n"
+                    "oost,Regio Oost,0114|GM1680,16AH00\n"
+                    "noord,Regio Noord,GM0014|GM0363,21CD00\n", encoding="utf-8")
+    result = flow.json("import", "regions", str(path), "--json")
+    assert result["created"] == ["oost"] and result["updated"] == ["noord"]
+    oost = flow.json("region", "network", "oost")
+    assert [m["code"] for m in oost["municipalities"]] == ["GM0114", "GM1680"]
+    assert [loc["code"] for loc in oost["locations"]] == ["16AH00"]
+    added = [(e["kind"], e["data"]["new"]["code"]) for e in flow.events("noord")[-2:]]
+    assert added == [("municipality_added", "GM0363"), ("location_added", "21CD00")]
+    assert flow.json("import", "regions", str(path), "--json")["unchanged"] == ["oost", "noord"]
+    assert flow.ok("audit", "verify").code == 0
+
+    before = len(flow.events("oost"))
+    path.write_text("slug,name,municipalities,locations\n"
+                    "oost,Regio Oost,GM9999,16AH00\n"
+                    "zuid,Regio Zuid,,99ZZ00|bad\n", encoding="utf-8")
+    bad = flow("import", "regions", str(path))
+    assert bad.code == 2
+    assert bad.sentence() == ("error: regions.csv:3: 'bad' is not a vestigingscode (BRIN and two digits, "
+                              "e.g. 16AH00) (nothing was imported)")
+    path.write_text("slug,name,municipalities,locations\noost,Regio Oost,GM9999,16AH00\n"
+                    "zuid,Regio Zuid,,99ZZ00\n", encoding="utf-8")
+    unknown = flow("import", "regions", str(path))
+    assert unknown.code == 2 and unknown.err.splitlines() == [
+        "error: regions.csv:2: no municipality GM9999 in the reference data; import the CBS "
+        "municipalities first (and 1 more problem; nothing was imported)",
+        "error: regions.csv:3: no school location 99ZZ00 in the reference data; import the DUO "
+        "locations first"]
+    assert len(flow.events("oost")) == before
+    assert "zuid" not in [r["slug"] for r in flow.json("region", "list")["regions"]]

@@ -115,6 +115,12 @@ def municipality_code(value: str) -> str | None:
     return "GM" + digits.zfill(4)
 
 
+def location_code(value: str) -> str | None:
+    """A DUO vestigingscode (``16AH00``: BRIN and two digits) in capitals; None when it is none."""
+    text = value.strip().upper()
+    return text if _LOCATION.fullmatch(text) else None
+
+
 def _header_key(cell: str) -> str:
     return re.sub(r"\s+", " ", cell.strip().upper())
 

@@ -17,6 +17,9 @@ column          required  content
                           ``programmamanager:Jan Jansen:jan@example.org``
 ``fact:NAME``   no        one column per fact declared in a workflow (``fact:leerlingen_po``),
                           holding a value of the declared type; an empty cell sets nothing
+``municipalities`` no     the CBS codes of the municipalities the region covers,
+                          ``GM0363|GM0362`` (or ``0363``); they must be in the reference data
+``locations``   no        the DUO vestigingscodes of its school locations, ``16AH00|16AH01``
 ==============  ========  =====================================================================
 
 Column names are case-insensitive and may come in any order. Items of a list are separated
@@ -65,6 +68,7 @@ from onderwijsflow.service.base import SLUG
 from onderwijsflow.service.cases import CaseOps, _typed_params
 from onderwijsflow.service.planning import on_enter
 from onderwijsflow.store.audit import EventBatch
+from onderwijsflow.store.network import RegionLocation, RegionMunicipality
 from onderwijsflow.store.tables import Case, Fact, Partner, Region, RoleAssignment
 from onderwijsflow.validation import MAX_NAME, MAX_SLUG, MAX_TEXT, check_mailbox
 from onderwijsflow.vocabulary import PARTNER_KINDS, REGION_ROLES, SECTORS, require_member, suggest
@@ -73,6 +77,8 @@ __all__ = ["COLUMNS", "ImportOps", "PartnerItem", "PersonItem", "Progress", "Reg
 
 #: The plain columns, in the order the documentation lists them.
 COLUMNS: tuple[str, ...] = ("slug", "name", "provinces", "sectors", "coordinator", "partners", "people")
+#: The region's part of the national network (issue 13), by reference-data code.
+NETWORK_COLUMNS: tuple[str, ...] = ("municipalities", "locations")
 REQUIRED: tuple[str, ...] = ("slug", "name")
 #: What a sentence calls the value of a one-line column ("name 'X' contains a line break").
 _WHAT: dict[str, str] = {"slug": N_("slug"), "name": N_("name"), "coordinator": N_("coordinator")}
@@ -135,6 +141,8 @@ class RegionRow:
     partners: list[PartnerItem] = field(default_factory=list)
     people: list[PersonItem] = field(default_factory=list)
     facts: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (type, value)
+    municipalities: list[str] = field(default_factory=list)  # CBS codes, GM0363
+    locations: list[str] = field(default_factory=list)  # DUO vestigingscodes
 
 
 def read_regions_csv(path: str | Path, facts: Mapping[str, FactDef]) -> list[RegionRow]:
@@ -302,9 +310,10 @@ class _Parser:
                                       column=text, fact=fact))
                 return None
             return FACT_PREFIX + fact
-        if lowered not in COLUMNS:
+        if lowered not in COLUMNS and lowered not in NETWORK_COLUMNS:
             self.problem(1, _("unknown column '{column}'{suggestion}; columns are {columns} and "
-                              "fact:NAME").format(column=text, suggestion=suggest(lowered, COLUMNS),
+                              "fact:NAME").format(column=text,
+                                                  suggestion=suggest(lowered, COLUMNS + NETWORK_COLUMNS),
                                                   columns=", ".join(COLUMNS)))
             return None
         return lowered
@@ -341,6 +350,8 @@ class _RowReader:
         row.partners = self.partners()
         row.people = self.people()
         row.facts = self.fact_values()
+        row.municipalities = _unique(self.codes("municipalities"))
+        row.locations = _unique(self.codes("locations"))
         return row
 
     def check_width(self) -> None:
@@ -440,6 +451,22 @@ class _RowReader:
             found[role, parts[1]] = PersonItem(role, parts[1], email or None)
         return list(found.values())
 
+    def codes(self, column: str) -> list[str]:
+        """The municipality codes (normalised to GM0363) or vestigingscodes of a column."""
+        from onderwijsflow.network.readers import location_code, municipality_code
+
+        found = []
+        for item in self.text_items(column, column):
+            code = municipality_code(item) if column == "municipalities" else location_code(item)
+            if code is None:
+                message = (_("'{value}' is not a municipality code (GM0363 or 0363)")
+                           if column == "municipalities" else
+                           _("'{value}' is not a vestigingscode (BRIN and two digits, e.g. 16AH00)"))
+                self.problem(message.format(value=_short(item)))
+                continue
+            found.append(code)
+        return found
+
     # --- facts -------------------------------------------------------------------------
 
     def fact_values(self) -> dict[str, tuple[str, Any]]:
@@ -497,6 +524,13 @@ _FACTS = Fact.__table__  # type: ignore[attr-defined]
 _REGION_FIELDS = ("name", "provinces", "sectors", "coordinator")
 
 
+#: The membership tables by the file's column.
+_MEMBER_TABLES: dict[str, Any] = {
+    "municipalities": RegionMunicipality.__table__,  # type: ignore[attr-defined]
+    "locations": RegionLocation.__table__,  # type: ignore[attr-defined]
+}
+
+
 @dataclass
 class _Head:
     """One region as the import sees it: its own fields and the head of its audit chain."""
@@ -514,6 +548,7 @@ class _Known:
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> id, kind, sector
     people: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # -> id, email
     facts: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (type, value)
+    members: set[tuple[str, str]] = field(default_factory=set)  # (municipalities|locations, code)
 
 
 @dataclass(frozen=True)
@@ -556,7 +591,40 @@ def _load_existing(session: Session, slugs: Sequence[str]) -> tuple[dict[str, _H
             known[a.region_id].people[a.role, a.person] = {"id": a.id, "email": a.email}
         for f in session.execute(select(_FACTS).where(_FACTS.c.region_id.in_(chunk))):
             known[f.region_id].facts[f.name] = (f.type, f.value)
+        for column, members in _MEMBER_TABLES.items():
+            for region_id, code in session.execute(
+                    select(members.c.region_id, members.c.code).where(members.c.region_id.in_(chunk))):
+                known[region_id].members.add((column, code))
     return heads, known
+
+
+def _member_names(session: Session, rows: Sequence[RegionRow]) -> dict[tuple[str, str], str]:
+    """The name of every municipality and school location the file names, from the latest
+    year of the reference data that has it.
+
+    Raises:
+        UsageError: codes the reference data does not know, each with its line.
+    """
+    from onderwijsflow.network.store import table
+    from onderwijsflow.store.network import Municipality, SchoolLocation
+
+    names: dict[tuple[str, str], str] = {}
+    for column, model in (("municipalities", Municipality), ("locations", SchoolLocation)):
+        codes = sorted({code for row in rows for code in getattr(row, column)})
+        ref = table(model)
+        for chunk in _chunks(codes):
+            for code, name in session.execute(select(ref.code, ref.name).where(ref.code.in_(chunk))
+                                              .order_by(ref.year)):
+                names[column, code] = name  # the latest year comes last
+    unknown = [
+        (row.line, _("no municipality {code} in the reference data; import the CBS municipalities "
+                     "first") if column == "municipalities" else
+         _("no school location {code} in the reference data; import the DUO locations first"), code)
+        for row in rows for column in NETWORK_COLUMNS for code in getattr(row, column)
+        if (column, code) not in names]
+    if unknown:
+        raise _problems_error([f"{line}: {message.format(code=code)}" for line, message, code in unknown])
+    return names
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -567,11 +635,13 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
 class _Batch:
     """The writes of a batch of rows, collected and then sent kind by kind in one statement."""
 
-    def __init__(self, actor: str, at: datetime) -> None:
+    def __init__(self, actor: str, at: datetime, names: dict[tuple[str, str], str]) -> None:
         self.actor = actor
         self.at = at
+        self.names = names
         self.chain = EventBatch()
-        self.inserts: dict[Any, list[dict[str, Any]]] = {_PARTNERS: [], _ROLES: [], _FACTS: []}
+        self.inserts: dict[Any, list[dict[str, Any]]] = {
+            _PARTNERS: [], _ROLES: [], _FACTS: [], **{members: [] for members in _MEMBER_TABLES.values()}}
         self.region_updates: list[dict[str, Any]] = []
         self.partner_updates: list[dict[str, Any]] = []
         self.people_updates: list[dict[str, Any]] = []
@@ -597,6 +667,7 @@ class _Batch:
             self.person(head, person, known)
         for name, value in row.facts.items():
             self.fact(head, name, value, known)
+        self.members(head, row, known)
 
     def updated(self, head: _Head, row: RegionRow, known: _Known) -> bool:
         """The additive update of an existing region; True when anything changed."""
@@ -604,7 +675,22 @@ class _Batch:
         changes += [self.partner(head, partner, known) for partner in row.partners]
         changes += [self.person(head, person, known) for person in row.people]
         changes += [self.fact(head, name, value, known) for name, value in row.facts.items()]
+        changes.append(self.members(head, row, known))
         return any(changes)
+
+    def members(self, head: _Head, row: RegionRow, known: _Known) -> bool:
+        """``region add-municipality`` / ``add-location`` for each code not yet the region's."""
+        added = False
+        for column, kind in (("municipalities", "municipality_added"), ("locations", "location_added")):
+            for code in getattr(row, column):
+                if (column, code) in known.members:
+                    continue
+                known.members.add((column, code))
+                self.inserts[_MEMBER_TABLES[column]].append(
+                    {"region_id": head.id, "code": code, "added_at": self.at})
+                self.event(head, kind, {"new": {"code": code, "name": self.names[column, code]}})
+                added = True
+        return added
 
     def region(self, head: _Head, row: RegionRow) -> bool:
         """Take over a new name or coordinator; add provinces and sectors."""
@@ -721,6 +807,7 @@ class ImportOps(CaseOps):
             Conflict: someone created one of the regions meanwhile; nothing was written.
         """
         rows = read_regions_csv(path, self._declared_facts())
+        label = Path(path).name
         openings = self._openings()
         self.require_writer()
         outcome: dict[str, Any] = {"file": str(path), "rows": len(rows), "dry_run": dry_run,
@@ -728,10 +815,16 @@ class ImportOps(CaseOps):
         try:
             with self.writing() as session:
                 heads, known = _load_existing(session, [row.slug for row in rows])
+                try:
+                    names = _member_names(session, rows)
+                except UsageError as err:
+                    raise _problems_error([f"{label}:{problem}" for problem in
+                                           err.details.get("problems", [])]) from None
                 if progress is not None:
                     progress(0, len(rows))
                 for start in range(0, len(rows), _BATCH):
-                    self._import_batch(session, rows[start:start + _BATCH], heads, known, openings, outcome)
+                    self._import_batch(session, rows[start:start + _BATCH], heads, known, openings,
+                                       outcome, names)
                     if progress is not None:
                         progress(min(start + _BATCH, len(rows)), len(rows))
                 if dry_run:
@@ -761,8 +854,9 @@ class ImportOps(CaseOps):
     def _import_batch(
         self, session: Session, rows: Sequence[RegionRow], heads: dict[str, _Head],
         known: dict[int, _Known], openings: list[_Opening], outcome: dict[str, Any],
+        names: dict[tuple[str, str], str],
     ) -> None:
-        batch = _Batch(self.actor, self.now())
+        batch = _Batch(self.actor, self.now(), names)
         created = self._insert_regions(session, [row for row in rows if row.slug not in heads])
         cases = self._open_cases(session, list(created.values()), openings)
         for row in rows:
