@@ -669,6 +669,7 @@ def _act_look_back(app: Onderwijsflow, out: Console) -> None:
         out.print(f"history {FEATURED_SLUG} --as-of {day} → [bold]{escape(states)}[/bold]")
     out.print()
     _readiness(app, out, "beekdal", "regiovorming", "actief")
+    _network(app, out)
     report = app.verify_audit()
     _say(out, _("audit verify: the hash chain is {status}; {events} in {regions}").format(
         status=_("intact") if report["ok"] else _("BROKEN"),
@@ -677,6 +678,42 @@ def _act_look_back(app: Onderwijsflow, out: Console) -> None:
         "green" if report["ok"] else "red")
     out.print()
     _overview(app, out, _("Where everyone stands"))
+
+
+#: Which of the invented grid's municipalities (GM9001-GM9016, four rows of four) each region
+#: covers: neighbours in a row, one region in two parts, two municipalities in no region.
+NETWORK = {0: ("GM9001", "GM9002"), 1: ("GM9003", "GM9004"), 2: ("GM9005", "GM9006"),
+           3: ("GM9007", "GM9008"), 4: ("GM9009", "GM9010"), 5: ("GM9011", "GM9012"),
+           6: ("GM9013", "GM9016")}
+
+
+def _network(app: Onderwijsflow, out: Console) -> None:
+    """The national network on the invented reference data: each region's municipalities and
+    school locations, one school taking part in two regions, and what `coverage` says."""
+    app.import_example(year=2025)
+    locations = app.list_reference("locations", year=2025)["rows"]
+    for index, codes in NETWORK.items():
+        regio = _as(app, REGIONS[index])
+        for code in codes:
+            app.add_municipality(regio.slug, code)
+            for location in (loc for loc in locations if loc["municipality"] == code):
+                app.add_location(regio.slug, location["code"])
+    shared = next(loc for loc in locations if loc["municipality"] == NETWORK[1][0])
+    app.add_location(_as(app, REGIONS[0]).slug, shared["code"])  # also in its own region
+    found = app.coverage(year=2025)
+    parts = [r for r in found["regions"] if r["contiguous"] is False]
+    white = len(found["white_spots"]["municipalities"])
+    overlaps = len(found["overlaps"])
+    _say(out, _("The national network on invented reference data ({command}): {covered} of {total} "
+                "municipalities in a region, {white}, {overlaps}, {parts}; {report} shows the map.").format(
+        command="reference example", covered=sum(len(codes) for codes in NETWORK.values()), total=16,
+        white=ngettext("{n} white spot", "{n} white spots", white).format(n=white),
+        overlaps=ngettext("{n} school location in two regions", "{n} school locations in two regions",
+                          overlaps).format(n=overlaps),
+        parts=ngettext("{n} region in separate parts", "{n} regions in separate parts",
+                       len(parts)).format(n=len(parts)),
+        report="coverage --format html"))
+    out.print()
 
 
 SHOWN_RECORDS = ("voorlopersubsidie", "advies_re", "peilgesprek")

@@ -248,3 +248,16 @@ def test_demo_command_in_a_fresh_directory(tmp_path: Path) -> None:
     assert "audit verify" in done.stdout and "Traceback" not in done.stderr
     assert "no e-mail address" not in done.stderr  # every role that is notified has one
     assert (tmp_path / "onderwijsflow-demo.db").exists()
+
+
+def test_the_demo_places_the_regions_in_the_national_network(app: Onderwijsflow) -> None:
+    """The invented reference data and each region's municipalities and schools: two white
+    spots, one school in two regions, one region in two parts, and the application's
+    geography requirements read the network instead of the declared facts."""
+    found = app.coverage(year=2025)
+    assert [m["code"] for m in found["white_spots"]["municipalities"]] == ["GM9014", "GM9015"]
+    assert len(found["overlaps"]) == 1
+    assert [r["slug"] for r in found["regions"] if r["contiguous"] is False] == [REGIONS[6].slug]
+    kinds = [e["kind"] for e in app.history(REGIONS[0].slug, all_events=True)["events"]]
+    assert kinds.count("municipality_added") == 2 and kinds.count("location_added") >= 2
+    assert app.verify_audit()["ok"]
