@@ -383,3 +383,35 @@ def test_the_serve_command_serves_and_logs_views_to_a_file(demo_db: Path, tmp_pa
     view = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
     assert view["region"] == SLUG and view["view"] == "dossier" and view["client"] == "127.0.0.1"
     assert json.dumps(view, ensure_ascii=False) in err  # also on stderr
+
+
+def test_the_server_reads_through_a_connection_that_cannot_write(
+    demo_db: Path, tmp_path: Path, backend_url: str
+) -> None:
+    """`serve` opens the database read-only in the database itself (SQLite mode=ro,
+    PostgreSQL READ ONLY transactions): reading works, any write is refused by the database,
+    whatever the login may do."""
+    from onderwijsflow.errors import OnderwijsflowError
+    from onderwijsflow.service import Onderwijsflow
+    from onderwijsflow.store.db import read_only_url
+
+    assert read_only_url("sqlite:///x.db") == "sqlite:///x.db?mode=ro"
+    assert "default_transaction_read_only" in read_only_url("postgresql://u@h/db")
+    writer = Onderwijsflow.open(db=backend_url)
+    try:
+        writer.init()
+        writer.create_region("twente", name="Twente")
+    finally:
+        writer.close()
+    reader = Onderwijsflow.open(db=read_only_url(backend_url))
+    try:
+        assert reader.show_region("twente")["name"] == "Twente"
+        with pytest.raises(OnderwijsflowError, match="read-only"):
+            reader.create_region("rijnmond", name="Rijnmond")
+    finally:
+        reader.close()
+    again = Onderwijsflow.open(db=backend_url)
+    try:
+        assert [r["slug"] for r in again.list_regions()] == ["twente"]
+    finally:
+        again.close()

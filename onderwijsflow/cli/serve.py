@@ -50,11 +50,20 @@ def serve(settings: Settings, host: str, port: int, proxies: tuple[str, ...], us
     except ImportError as err:
         raise click.UsageError(_("the web view needs its extra: pip install 'onderwijsflow[web]' "
                                  "({module} is missing)").format(module=err.name)) from None
+    from onderwijsflow.service import Onderwijsflow
+    from onderwijsflow.store.db import read_only_url
+
     settings.app.ensure_ready()
+    # Read-only in the database itself, not only by having no write routes: the server's
+    # connections cannot write whatever its login may.
+    reader = Onderwijsflow.open(**{**settings.options, "db": read_only_url(settings.app.db_url)})
     configure_access_log(access_log)
     click.echo(_("onderwijsflow web view on http://{host}:{port}/ (Ctrl+C stops it)").format(
         host=f"[{host}]" if ":" in host else host, port=port), err=True)
-    run(build(settings.app, proxies=networks, user_header=user_header), host=host, port=port)
+    try:
+        run(build(reader, proxies=networks, user_header=user_header), host=host, port=port)
+    finally:
+        reader.close()
 
 
 @click.command()

@@ -89,6 +89,8 @@ class Database:
             self._sqlite_path = _sqlite_file(given)
             self._read_only_asked = _asks_read_only(given)
             given, self.read_only = _sqlite_open_url(given, self._sqlite_path, self._display_url)
+        else:
+            self.read_only = self._read_only_asked = _PG_READ_ONLY in str(given.query.get("options") or "")
         self.url = given
         self.engine: Engine = _create_engine(self.url, self._sqlite_path, self.read_only)
         # Shares the engine's pool and event hooks; only marks its connections read-only.
@@ -156,7 +158,10 @@ class Database:
                 read-only database (nothing was written).
         """
         if write and self.read_only:
-            message = (_("the database at {url} is read-only; its URL opens it with mode=ro, "
+            message = (_("the database at {url} is read-only; its URL makes every transaction "
+                         "read-only, so it can be read but nothing was written")
+                       if not self.is_sqlite else
+                       _("the database at {url} is read-only; its URL opens it with mode=ro, "
                          "so it can be read but nothing was written") if self._read_only_asked
                        else _("the database at {url} is read-only; the file, its directory or "
                               "the medium cannot be written, so it can be read but nothing was "
@@ -248,6 +253,25 @@ def read_one_snapshot(session: Session) -> None:
     already is one snapshot. Call before the first statement."""
     if dialect_of(session) != "sqlite":
         session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+
+
+#: The PostgreSQL session setting `read_only_url` adds: every transaction READ ONLY.
+_PG_READ_ONLY = "default_transaction_read_only=on"
+
+
+def read_only_url(text: str) -> str:
+    """The same database, opened so that nothing can be written through it whatever the
+    login may do: SQLite read-only (``mode=ro``, as for an auditor's copy), PostgreSQL with
+    every transaction ``READ ONLY`` (``default_transaction_read_only``). For the web view."""
+    url = _normalize(text)
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:") or _asks_read_only(url):
+            return url.render_as_string(hide_password=False)
+        return url.update_query_dict({"mode": "ro"}).render_as_string(hide_password=False)
+    options = url.query.get("options")
+    extra = f"-c {_PG_READ_ONLY}"
+    joined = f"{options} {extra}" if isinstance(options, str) and options else extra
+    return url.update_query_dict({"options": joined}).render_as_string(hide_password=False)
 
 
 def lock_for_migration(connection: Connection, key: int) -> None:
