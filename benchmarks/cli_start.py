@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +32,11 @@ def run(args: argparse.Namespace, work: Path) -> list[Figure]:
     app.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
     script = cli_script()
+    # The region was populated on the frozen workflows; `init` as the CLI runs it stores the
+    # shipped versions too, as any installation has them, so that the read commands find the
+    # workflow files they read already validated (else the lean path falls back).
+    subprocess.run([script, "--db", db_url, "init"], cwd=work, env=env, check=True,
+                   capture_output=True)
     py = sys.executable
     runs = args.cli_runs
     show = [script, "--db", db_url, "region", "show", "twente"]

@@ -14,14 +14,14 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import advance, advance_all, cli_start, engine, report, scheduler
+from benchmarks import advance, advance_all, cli_start, engine, report, scheduler, web
 from benchmarks.environment import DEFAULT_PG, header, use_frozen_workload
 from benchmarks.table import Figure, print_table, verdicts
 
 Sections = list[tuple[str, list[Figure]]]
 
 #: The sections, one per design §7 target, in the order they run (--skip, --only).
-SECTIONS = ["cli", "engine", "advance", "advance-all", "scheduler", "report"]
+SECTIONS = ["cli", "engine", "advance", "advance-all", "scheduler", "report", "web"]
 #: Names of the sections of the single-script benchmark, still accepted.
 ALIASES = {"persisted": ["advance", "advance-all"], "national": ["report"]}
 
@@ -37,6 +37,7 @@ def runners(args: argparse.Namespace, work: Path) -> dict[str, tuple[str, Callab
                         lambda: [(advance_all.TITLE, advance_all.run(args, work))]),
         "scheduler": ("5. scheduler tick on SQLite and PostgreSQL", lambda: scheduler.run(args, work)),
         "report": ("6. national scale: import, advance-all, report, memory", lambda: report.run(args, work)),
+        "web": ("7. web view: dossier page and board", lambda: [(web.TITLE, web.run(args, work))]),
     }
 
 

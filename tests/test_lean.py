@@ -336,3 +336,25 @@ def test_a_damaged_log_is_the_full_paths_to_name(demo_db: Path, tmp_path: Path,
         for lang in ("nl", "en"):
             _same(_lean(url, args, lang), _full(url, args, lang))
     assert _lean(url, ("audit", "verify"), "en").code != 0
+
+
+def test_a_case_on_an_older_workflow_version_reads_its_stored_labels(tmp_path: Path) -> None:
+    """A case still on a version the files no longer have (regiovorming 1, made with the
+    frozen 2024 workflows) is labelled from the version's stored text, read before the
+    connection closes: the lean output is the full output (it once failed with "Cannot
+    operate on a closed database")."""
+    from tests.support import frozen_child
+
+    db = tmp_path / "old.db"
+    url = f"sqlite:///{db}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
+    frozen = frozen_child({**base, "ONDERWIJSFLOW_DB": url})
+    for args in (("init",), ("region", "create", "twente", "--name", "Twente")):
+        subprocess.run([sys.executable, "-m", "onderwijsflow", *args], cwd=tmp_path, env=frozen,
+                       check=True, capture_output=True)
+    # The shipped files stored too, as an upgraded installation has them.
+    subprocess.run([sys.executable, "-m", "onderwijsflow", "--db", url, "init"], cwd=tmp_path,
+                   env=base, check=True, capture_output=True)
+    shown = _lean(url, ("region", "show", "twente"), "en")
+    assert shown.code == 0 and "regiovorming" in shown.out, str(shown)
+    _same(shown, _full(url, ("region", "show", "twente"), "en"))

@@ -173,6 +173,8 @@ class Labels:
         """As `RegionOps.workflow_definition`: the file's version when it is the one asked
         (or none is), else the stored text of `version`, else the file's."""
         assert self._verified, "verify() first"
+        if version is not None and (workflow, version) in self._parsed:
+            return self._parsed[workflow, version]  # read before the connection closed
         on_disk = self._files.get(workflow)
         if on_disk is not None and (version is None or on_disk[0] == version):
             return self._load(workflow, on_disk[0], on_disk[1])

@@ -67,7 +67,16 @@ def main(argv: list[str] | None = None) -> None:
     db = work / "speed.db"
     if not db.exists():
         build(db, work, args.regions)
-    measure(db, args.repeat)
+    regions, rows = measure(db, args.repeat)
+    print(f"{regions} regions; median and slowest of {args.repeat} runs, ms (server time, in process)")
+    print(f"{'what':42} {'median':>8} {'max':>8} {'target':>8}")
+    for label, median, most, target in rows:
+        verdict = "" if target is None else ("meets" if median <= target else "misses")
+        print(f"{label:42} {median:8.1f} {most:8.1f} {target or '':>8} {verdict}")
+
+
+#: One measured row: what, median ms, slowest ms, the §7 target in ms (None: none).
+Row = tuple[str, float, float, int | None]
 
 
 def build(db: Path, work: Path, count: int) -> None:
@@ -87,8 +96,9 @@ def build(db: Path, work: Path, count: int) -> None:
     print(f"built {db} with {count} + 10 regions in {time.perf_counter() - start:.1f} s")
 
 
-def measure(db: Path, repeat: int) -> None:
-    """Time the pages and their library calls over `db`."""
+def measure(db: Path, repeat: int) -> tuple[int, list[Row]]:
+    """Time the pages and their library calls over `db`: the number of regions, and a row per
+    page or call (``benchmarks.web`` puts them beside the CLI's equivalents)."""
     import asyncio
 
     import httpx
@@ -127,14 +137,13 @@ def measure(db: Path, repeat: int) -> None:
         ("/api/regions/lindedal", get("/api/regions/lindedal"), None),
         ("dossier file (HTML, with audit verify)", get("/regios/lindedal/dossier.html"), None),
     ]
-    print(f"{regions} regions; median and slowest of {repeat} runs, ms (server time, in process)")
-    print(f"{'what':42} {'median':>8} {'max':>8} {'target':>8}")
+    measured: list[Row] = []
     for label, action, target in rows:
         median, most = timed(action, repeat if target != 1000 else max(3, repeat // 3))
-        verdict = "" if target is None else ("meets" if median <= target else "misses")
-        print(f"{label:42} {median:8.1f} {most:8.1f} {target or '':>8} {verdict}")
+        measured.append((label, median, most, target))
     loop.close()
     app.close()
+    return regions, measured
 
 
 if __name__ == "__main__":
