@@ -266,3 +266,15 @@ def test_import_regions_takes_municipalities_and_locations(flow: Flow, tmp_path:
         "locations first"]
     assert len(flow.events("oost")) == before
     assert "zuid" not in [r["slug"] for r in flow.json("region", "list")["regions"]]
+
+
+def test_counts_are_shown_with_the_languages_separators() -> None:
+    """Tables, Markdown and HTML show 13.923 (nl) / 13,923 (en); CSV keeps the number."""
+    from onderwijsflow import i18n
+    from onderwijsflow.reporting.coverage import shown
+
+    with i18n.using("nl"):
+        assert shown(13923) == "13.923"
+    with i18n.using("en"):
+        assert shown(13923) == "13,923"
+    assert shown(True) is True and shown("GM0363") == "GM0363" and shown(None) is None

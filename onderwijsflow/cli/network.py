@@ -170,10 +170,11 @@ def coverage(settings: Settings, /, year: int | None, sector: str | None, fmt: s
     if fmt == "json":
         emit_json(_public(data))
     elif fmt == "table":
-        from onderwijsflow.reporting.coverage import sections
+        from onderwijsflow.reporting.coverage import sections, shown
 
         for title, columns, rows in sections(data):
-            table(title, columns, rows, empty=f"{title}: {_('None.')}")
+            table(title, columns, [[shown(v) for v in row] for row in rows],
+                  empty=f"{title}: {_('None.')}")
     else:
         click.echo(render(data, fmt), nl=False)
 

@@ -39,6 +39,14 @@ def _verdict(region: dict[str, Any]) -> str:
         n=len(region["parts"]), parts=" | ".join(", ".join(part) for part in region["parts"]))
 
 
+def shown(value: Any) -> Any:
+    """A cell as a person reads it: counts with the language's separators (13.923 / 13,923);
+    CSV keeps the plain number a spreadsheet reads."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return i18n.format_number(value)
+    return value
+
+
 def sections(data: dict[str, Any]) -> list[_Section]:
     """(title, columns, rows) of each table of the report."""
     white = data["white_spots"]
@@ -93,7 +101,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
             continue
         lines.append("| " + " | ".join(columns) + " |")
         lines.append("|" + "---|" * len(columns))
-        lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(str(shown(v)).replace("|", "\\|") for v in row) + " |" for row in rows]
         lines.append("")
     return "\n".join(lines)
 
@@ -106,7 +114,7 @@ def _html_table(columns: Sequence[str], rows: list[list[Any]]) -> str:
     if not rows:
         return f'<p class="none">{_e(_("None."))}</p>'
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{_e(shown(v))}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
