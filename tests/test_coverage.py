@@ -278,3 +278,35 @@ def test_counts_are_shown_with_the_languages_separators() -> None:
     with i18n.using("en"):
         assert shown(13923) == "13,923"
     assert shown(True) is True and shown("GM0363") == "GM0363" and shown(None) is None
+
+
+def test_the_streamed_snapshots_are_the_read_snapshots(flow: Flow) -> None:
+    """The national report streams each region's snapshot (`stream_snapshots`); advance and
+    the tick read them in batches (`read_snapshots`). Both builders give every region the
+    same context, its network included."""
+    from sqlmodel import select
+
+    from onderwijsflow.service import Onderwijsflow
+    from onderwijsflow.service.snapshot import read_snapshots, stream_snapshots
+    from onderwijsflow.store.tables import Case, Region
+
+    app = Onderwijsflow.open(db=flow.url)
+    try:
+        with app.reading() as session:
+            regions = sorted(session.exec(select(Region)).all(), key=lambda r: r.id or 0)
+            cases = list(session.exec(select(Case)).all())
+            ids = [r.id for r in regions if r.id is not None]
+            now = app.now()
+            batch = read_snapshots(session, ids, now)
+            slugs = {r.id: r.slug for r in regions}
+            streamed = {rid: snap.context(rid, slugs[rid])
+                        for rid, snap in stream_snapshots(session, ids, now, cases)}
+        assert sorted(streamed) == ids
+        for rid in ids:
+            one, other = batch.context(rid, slugs[rid]), streamed[rid]
+            for part in ("partners", "roles", "documents", "facts", "records", "cases", "rounds",
+                         "network"):
+                assert getattr(one, part) == getattr(other, part), (slugs[rid], part)
+        assert any(streamed[rid].network.locations for rid in ids)
+    finally:
+        app.close()

@@ -176,6 +176,8 @@ def stream_snapshots(
     partner, role, document, fact, case, record, case_fact = (
         metadata.tables[t.__tablename__].c
         for t in (Partner, RoleAssignment, Document, Fact, Case, Record, CaseFact))
+    # The network's membership is small (codes per region): read whole, before the streams.
+    network = read_network(session, None)
     connection = session.connection().execution_options(stream_results=True, yield_per=2000)
 
     def stream(query: Any, region_column: Any, *order: Any) -> _Merged:
@@ -209,6 +211,8 @@ def stream_snapshots(
         out.records = {rid: [_record_info(*row[1:]) for row in records.take(rid)]}
         out.facts = _facts(facts.take(rid))
         out.case_facts = _facts(row[1:] for row in own_facts.take(rid))
+        if rid in network:
+            out.network = {rid: network[rid]}
         for c in by_region.pop(rid, ()):
             out.states.setdefault(rid, {}).setdefault(c.workflow, []).append(c.state)
             if c.round:
