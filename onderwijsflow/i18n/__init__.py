@@ -64,16 +64,20 @@ def explicit() -> bool:
 
 
 def current() -> str:
-    """The language in effect."""
+    """The language in effect (asked for every message: kept cheap)."""
     if _chosen is not None:
         return _chosen
     env = os.environ.get(ENV)
-    if env:
-        try:
-            return normalize(env)
-        except LanguageError:
-            return DEFAULT
-    return DEFAULT
+    return _from_environment(env) if env else DEFAULT
+
+
+@cache
+def _from_environment(value: str) -> str:
+    """The language an ``ONDERWIJSFLOW_LANG`` value names (the default for a bad one)."""
+    try:
+        return normalize(value)
+    except LanguageError:
+        return DEFAULT
 
 
 @contextmanager
