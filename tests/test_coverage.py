@@ -310,3 +310,16 @@ def test_the_streamed_snapshots_are_the_read_snapshots(flow: Flow) -> None:
         assert any(streamed[rid].network.locations for rid in ids)
     finally:
         app.close()
+
+
+def test_without_reference_data_coverage_says_what_to_load(tmp_path: Path, backend_url: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("simulated_clock: true\n", encoding="utf-8")
+    empty = Flow(backend_url, config, shipped("workflows"), NOW)
+    empty.ok("init")
+    said = empty.ok("coverage").out
+    assert said.startswith("no reference data loaded yet: import the CBS municipalities") and "None" not in said
+    assert empty.json("coverage", "--json")["year"] is None
+    assert empty.ok("reference", "list", "locations").out.strip() == "no school locations loaded"
+    dutch = Flow(backend_url, config, shipped("workflows"), NOW, lang="nl")
+    assert dutch.ok("reference", "list", "municipalities").out.strip() == "geen gemeenten geladen"

@@ -12,10 +12,13 @@ import click
 from onderwijsflow.cli import Settings, pass_settings
 from onderwijsflow.cli.importing import import_group
 from onderwijsflow.cli.output import emit_json, json_option, say, table
-from onderwijsflow.i18n import _, format_number
+from onderwijsflow.i18n import N_, _, format_number
 
 #: As :data:`onderwijsflow.service.network.REFERENCE_KINDS` (not imported: start-up stays cheap).
 KINDS = ["municipalities", "locations", "adjacency"]
+#: What a person calls each kind of reference data.
+KIND_LABELS = {"municipalities": N_("municipalities"), "locations": N_("school locations"),
+               "adjacency": N_("pairs of neighbouring municipalities")}
 #: As :data:`onderwijsflow.reporting.coverage.FORMATS`.
 FORMATS = ["table", "md", "csv", "json", "html"]
 SECTORS = click.Choice(["PO", "VO", "MBO"], case_sensitive=False)
@@ -123,9 +126,10 @@ def reference_list(settings: Settings, /, kind: str, year: int | None, as_json: 
         return
     rows = result["rows"]
     columns = list(rows[0]) if rows else []
-    table(_("{kind} ({year})").format(kind=kind, year=result["year"]), columns,
+    label = _(KIND_LABELS[kind])
+    table(_("{kind} ({year})").format(kind=label, year=result["year"]), columns,
           [[row[c] for c in columns] for row in rows],
-          empty=_("no {kind} loaded").format(kind=kind))
+          empty=_("no {kind} loaded").format(kind=label))
 
 
 @reference.command("example")
@@ -160,6 +164,11 @@ def coverage(settings: Settings, /, year: int | None, sector: str | None, fmt: s
 
     data = settings.app.coverage(year=year, sector=sector)
     fmt = fmt or ("json" if as_json else "table")
+    if data.get("year") is None and fmt != "json":
+        say(_("no reference data loaded yet: import the CBS municipalities and the DUO school "
+              "locations (onderwijsflow import municipalities FILE, import locations FILE), or try "
+              "the invented example (onderwijsflow reference example)"))
+        return
     if output is not None:
         Path(output).write_text(render(data, fmt), encoding="utf-8")
         if as_json:
