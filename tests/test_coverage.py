@@ -318,8 +318,10 @@ def test_without_reference_data_coverage_says_what_to_load(tmp_path: Path, backe
     empty = Flow(backend_url, config, shipped("workflows"), NOW)
     empty.ok("init")
     said = empty.ok("coverage").out
-    assert said.startswith("no reference data loaded yet: import the CBS municipalities") and "None" not in said
+    assert said.startswith("no reference data loaded yet: import the CBS municipalities")
+    assert "None" not in said
     assert empty.json("coverage", "--json")["year"] is None
-    assert empty.ok("reference", "list", "locations").out.strip() == "no school locations loaded"
+    listed = empty.ok("reference", "list", "locations").out.strip()
+    assert listed == "no school locations loaded"
     dutch = Flow(backend_url, config, shipped("workflows"), NOW, lang="nl")
     assert dutch.ok("reference", "list", "municipalities").out.strip() == "geen gemeenten geladen"
