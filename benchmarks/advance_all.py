@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 from benchmarks import peers
 from benchmarks.floors import sqlite_floor
 from benchmarks.seeding import TRIGGER, clone_regions, populate
 from benchmarks.table import Figure, Ref, Target
-from benchmarks.timing import OutOfTime, profile
+from benchmarks.timing import advance_all_within, profile
 
 TITLE = "4. advance-all on SQLite (one call over every case)"
 WORKFLOW, IN_STATE = "regiovorming", "aanvraag_ingediend"
@@ -84,33 +83,12 @@ def run(args: argparse.Namespace, work: Path) -> list[Figure]:
     # A fresh application object; one warm-up advance (on another region) pays the one-time costs.
     app = Onderwijsflow.open(db=db_url, actor="bench")
     app.advance("warm-template", TRIGGER)
-    progress = {"done": 0}
-    deadline = time.perf_counter() + args.advance_budget
-
-    def tick(done: int, _total: int) -> None:
-        progress["done"] = done
-        if time.perf_counter() > deadline:
-            raise OutOfTime
-
-    start, start_cpu = time.perf_counter(), time.process_time()
-    moved: int | None = None
-    refused: int | None = None
-    result: dict[str, Any] = {}
-    try:
-        result = app.advance_all(TRIGGER, workflow=WORKFLOW, in_state=IN_STATE, progress=tick)
-        moved, refused = len(result["moved"]), len(result["refused"])
-    except OutOfTime:
-        pass
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    done = progress["done"]
-    if refused:
-        raise RuntimeError(f"advance-all set-up is wrong: {refused} cases refused")
     sample = [all_slugs[0], all_slugs[-1]]
-    broken = [f"{b['region']} seq {b['seq']}: {b['reason']}" for s in sample
-              for b in app.verify_audit(s)["broken"]]
+    run_ = advance_all_within(app, TRIGGER, WORKFLOW, IN_STATE, args.advance_budget, sample)
     app.close()
-    print(f"  onderwijsflow: advance-all {done:,} cases in {elapsed:.1f} s; audit chains of {len(sample)} "
-          f"sample regions {'intact' if not broken else 'BROKEN: ' + '; '.join(broken)}", flush=True)
+    done, moved, elapsed, cpu = run_.done, run_.moved, run_.wall, run_.cpu
+    print(f"  onderwijsflow: advance-all {done:,} cases in {elapsed:.1f} s; {run_.chains(len(sample))}",
+          flush=True)
     stopped = (f" Stopped after {done:,} of {count:,} cases: the {args.advance_budget:.0f} s budget "
                "was spent." if moved is None else f" {moved:,} cases moved, none refused.")
 

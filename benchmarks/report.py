@@ -29,7 +29,7 @@ from benchmarks.environment import PgSchema, pg_target
 from benchmarks.floors import insert_floor
 from benchmarks.seeding import NATIONAL_TRIGGER, seed_national_extras, write_regions_csv
 from benchmarks.table import Figure, Ref, Target
-from benchmarks.timing import OutOfTime, profile
+from benchmarks.timing import advance_all_within, profile
 
 TITLE = "national report"
 
@@ -171,35 +171,14 @@ def national_run(label: str, url: str, csv_path: Path, count: int, args: argpars
                             f"{child['rss_peak']:.0f} MB after the report.")]
 
     # 2. advance-all over the regiovorming cases the import opened (all in verkenning).
-    progress = {"done": 0}
-    deadline = time.perf_counter() + args.advance_budget
-
-    def tick(done: int, _total: int) -> None:
-        progress["done"] = done
-        if time.perf_counter() > deadline:
-            raise OutOfTime
-
-    start, start_cpu = time.perf_counter(), time.process_time()
-    moved: int | None = None
-    refused: int | None = None
-    try:
-        outcome = app.advance_all(NATIONAL_TRIGGER, workflow="regiovorming", in_state="verkenning",
-                                  progress=tick)
-        moved, refused = len(outcome["moved"]), len(outcome["refused"])
-    except OutOfTime:
-        pass
-    adv_wall, adv_cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    done = progress["done"]
-    if refused:
-        raise RuntimeError(f"advance-all set-up is wrong: {refused} cases refused")
     sample = [f"n{0:05d}", f"n{count - 1:05d}"]
-    broken = [f"{b['region']} seq {b['seq']}: {b['reason']}" for s in sample
-              for b in app.verify_audit(s)["broken"]]
+    run_ = advance_all_within(app, NATIONAL_TRIGGER, "regiovorming", "verkenning", args.advance_budget,
+                              sample)
     app.close()
+    done, moved, adv_wall, adv_cpu = run_.done, run_.moved, run_.wall, run_.cpu
     stopped = (f" Stopped after {done:,} of {count:,}: the {args.advance_budget:.0f} s budget "
                "(--advance-budget) was spent." if moved is None else f" {moved:,} moved, none refused.")
-    print(f"  {label}: advance-all {done:,} cases in {adv_wall:.1f} s; audit chains of "
-          f"{len(sample)} sample regions {'intact' if not broken else 'BROKEN: ' + '; '.join(broken)}",
+    print(f"  {label}: advance-all {done:,} cases in {adv_wall:.1f} s; {run_.chains(len(sample))}",
           flush=True)
 
     # 3. the report, in a fresh process (peak RSS is a per-process high-water mark).

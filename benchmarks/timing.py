@@ -143,6 +143,53 @@ class OutOfTime(Exception):
     """Raised from advance_all's progress callback when the time budget is spent."""
 
 
+@dataclass
+class AdvanceAllRun:
+    """One timed `advance_all`: how far it got in its budget, and whether chains still hold."""
+
+    done: int  # cases moved or refused when it ended (the last batch reported)
+    moved: int | None  # None: the budget ran out first
+    wall: float
+    cpu: float
+    broken: list[str]
+
+    def chains(self, sample: int) -> str:
+        """The audit-chain verdict of the sampled regions, for a progress line."""
+        verdict = "intact" if not self.broken else "BROKEN: " + "; ".join(self.broken)
+        return f"audit chains of {sample} sample regions {verdict}"
+
+
+def advance_all_within(app: Any, trigger: str, workflow: str, in_state: str, budget: float,
+                       sample: list[str]) -> AdvanceAllRun:
+    """`app.advance_all` until done or `budget` seconds passed (checked after each batch), then
+    `verify_audit` of the `sample` regions.
+
+    Raises:
+        RuntimeError: a case was refused (the set-up is wrong, not the code under test).
+    """
+    progress = {"done": 0}
+    deadline = time.perf_counter() + budget
+
+    def tick(done: int, _total: int) -> None:
+        progress["done"] = done
+        if time.perf_counter() > deadline:
+            raise OutOfTime
+
+    start, start_cpu = time.perf_counter(), time.process_time()
+    moved: int | None = None
+    try:
+        outcome = app.advance_all(trigger, workflow=workflow, in_state=in_state, progress=tick)
+        moved, refused = len(outcome["moved"]), len(outcome["refused"])
+        if refused:
+            raise RuntimeError(f"advance-all set-up is wrong: {refused} cases refused")
+    except OutOfTime:
+        pass
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    broken = [f"{b['region']} seq {b['seq']}: {b['reason']}" for slug in sample
+              for b in app.verify_audit(slug)["broken"]]
+    return AdvanceAllRun(progress["done"], moved, wall, cpu, broken)
+
+
 def timed_loop(items: list[str], budget: float, step: Callable[[str], Any]) -> tuple[int, float, float]:
     """Run `step` over `items` until done or `budget` seconds passed: (count, wall s, CPU s)."""
     done = 0
