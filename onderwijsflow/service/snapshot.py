@@ -93,6 +93,12 @@ class Snapshots:
     rounds: dict[int, dict[str, dict[str, str]]] = field(default_factory=dict)
     network: dict[int, NetworkInfo] = field(default_factory=dict)
 
+    def add_case(self, case: CaseRef) -> None:
+        """A case's state, for the ``case`` checks of its region's other cases."""
+        self.states.setdefault(case.region_id, {}).setdefault(case.workflow, []).append(case.state)
+        if case.round:
+            self.rounds.setdefault(case.region_id, {}).setdefault(case.workflow, {})[case.round] = case.state
+
     def context(self, region_id: int, slug: str) -> RegionContext:
         """A fresh snapshot of one region (its lists are shared with this object: read only)."""
         return RegionContext(
@@ -110,6 +116,47 @@ class Snapshots:
         )
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One kind of snapshot row, read the same way by both builders: its select (the region id
+    first), the column it is kept by, its order within a region, and how its rows become the
+    snapshot's part (None: facts, a name -> value mapping)."""
+
+    name: str
+    query: Any
+    region: Any
+    order: tuple[Any, ...]
+    make: Callable[..., Any] | None
+
+    def grouped(self, rows: Iterable[Any]) -> Any:
+        """``region_id -> part`` from rows whose first column is the region id."""
+        return _facts(rows) if self.make is None else _grouped(rows, self.make)
+
+
+def _document_info(kind: str, title: str, ref: str | None, day: dt.date | None,
+                   added: Any) -> DocumentInfo:
+    return DocumentInfo(kind, title, ref, day, utc(added))
+
+
+def _parts() -> tuple[_Part, ...]:
+    partner, role, document, fact, record = (
+        metadata.tables[t.__tablename__].c for t in (Partner, RoleAssignment, Document, Fact, Record))
+    return (
+        _Part("partners", select(partner.region_id, partner.name, partner.kind, partner.sector),
+              partner.region_id, (partner.id,), PartnerInfo),
+        _Part("roles", select(role.region_id, role.role, role.person, role.email), role.region_id,
+              (role.id,), RoleInfo),
+        _Part("documents", select(document.region_id, document.kind, document.title, document.ref,
+                                  document.date, raw(document.added_at, "added")),
+              document.region_id, (document.id,), _document_info),
+        _Part("facts", select(fact.region_id, fact.name, fact.type, as_text(fact.value, "value")),
+              fact.region_id, (fact.name,), None),
+        _Part("records", select(record.region_id, record.kind, as_text(record.fields, "fields"),
+                                raw(record.at, "at"), record.case_id, record.workflow),
+              record.region_id, (record.id,), _record_info),
+    )
+
+
 def read_snapshots(
     session: Session, region_ids: Sequence[int] | None, now: dt.datetime,
     cases: Iterable[CaseRef] | None = None,
@@ -120,36 +167,21 @@ def read_snapshots(
         cases: the regions' cases, when the caller has read them already (else selected).
     """
     run = session.connection().execute
-    partner, role, document, fact, case, record, case_fact = (
-        metadata.tables[t.__tablename__].c
-        for t in (Partner, RoleAssignment, Document, Fact, Case, Record, CaseFact))
+    case, case_fact = (metadata.tables[t.__tablename__].c for t in (Case, CaseFact))
 
     def rows(query: Any, region_column: Any) -> Any:
         # fetchall: one driver call instead of a fetchone per row.
         return run(query if region_ids is None else query.where(region_column.in_(region_ids))).all()
 
     out = Snapshots(now)
-    out.partners = _grouped(rows(select(partner.region_id, partner.name, partner.kind, partner.sector),
-                                 partner.region_id), PartnerInfo)
-    out.roles = _grouped(rows(select(role.region_id, role.role, role.person, role.email),
-                              role.region_id), RoleInfo)
-    out.documents = _grouped(
-        ((rid, kind, title, ref, day, utc(added)) for rid, kind, title, ref, day, added in rows(
-            select(document.region_id, document.kind, document.title, document.ref, document.date,
-                   raw(document.added_at, "added")), document.region_id)), DocumentInfo)
-    out.facts = _facts(rows(select(fact.region_id, fact.name, fact.type, as_text(fact.value, "value")),
-                            fact.region_id))
-    out.records = _grouped(rows(
-        select(record.region_id, record.kind, as_text(record.fields, "fields"), raw(record.at, "at"),
-               record.case_id, record.workflow).order_by(record.id), record.region_id), _record_info)
+    for part in _PARTS:
+        setattr(out, part.name, part.grouped(rows(part.query.order_by(*part.order), part.region)))
     if cases is None:
         cases = rows(select(case.id, case.region_id, case.workflow, case.state, case.round)
                      .order_by(case.id), case.region_id)
     case_ids: list[int] = []
     for c in cases:
-        out.states.setdefault(c.region_id, {}).setdefault(c.workflow, []).append(c.state)
-        if c.round:
-            out.rounds.setdefault(c.region_id, {}).setdefault(c.workflow, {})[c.round] = c.state
+        out.add_case(c)
         if c.id is not None:
             case_ids.append(c.id)
     query = select(case_fact.case_id, case_fact.name, case_fact.type, as_text(case_fact.value, "value"))
@@ -173,9 +205,7 @@ def stream_snapshots(
         region_ids: every region's id, ascending (regions without rows get empty parts).
         cases: every case, in any order (their states feed ``case`` checks).
     """
-    partner, role, document, fact, case, record, case_fact = (
-        metadata.tables[t.__tablename__].c
-        for t in (Partner, RoleAssignment, Document, Fact, Case, Record, CaseFact))
+    case, case_fact = (metadata.tables[t.__tablename__].c for t in (Case, CaseFact))
     # The network's membership is small (codes per region): read whole, before the streams.
     network = read_network(session, None)
     connection = session.connection().execution_options(stream_results=True, yield_per=2000)
@@ -183,17 +213,7 @@ def stream_snapshots(
     def stream(query: Any, region_column: Any, *order: Any) -> _Merged:
         return _Merged(connection.execute(query.order_by(region_column, *order)))
 
-    partners = stream(select(partner.region_id, partner.name, partner.kind, partner.sector),
-                      partner.region_id, partner.id)
-    roles = stream(select(role.region_id, role.role, role.person, role.email), role.region_id, role.id)
-    documents = stream(select(document.region_id, document.kind, document.title, document.ref,
-                              document.date, raw(document.added_at, "added")),
-                       document.region_id, document.id)
-    facts = stream(select(fact.region_id, fact.name, fact.type, as_text(fact.value, "value")),
-                   fact.region_id, fact.name)
-    records = stream(select(record.region_id, record.kind, as_text(record.fields, "fields"),
-                            raw(record.at, "at"), record.case_id, record.workflow),
-                     record.region_id, record.id)
+    streams = [(part, stream(part.query, part.region, *part.order)) for part in _PARTS]
     own_facts = stream(select(case.region_id, case_fact.case_id, case_fact.name, case_fact.type,
                               as_text(case_fact.value, "value"))
                        .join_from(metadata.tables[CaseFact.__tablename__],
@@ -204,19 +224,13 @@ def stream_snapshots(
         by_region[c.region_id].append(c)
     for rid in region_ids:
         out = Snapshots(now)
-        out.partners = {rid: [PartnerInfo(*row[1:]) for row in partners.take(rid)]}
-        out.roles = {rid: [RoleInfo(*row[1:]) for row in roles.take(rid)]}
-        out.documents = {rid: [DocumentInfo(kind, title, ref, day, utc(added))
-                               for _, kind, title, ref, day, added in documents.take(rid)]}
-        out.records = {rid: [_record_info(*row[1:]) for row in records.take(rid)]}
-        out.facts = _facts(facts.take(rid))
+        for part, rows in streams:
+            setattr(out, part.name, part.grouped(rows.take(rid)))
         out.case_facts = _facts(row[1:] for row in own_facts.take(rid))
         if rid in network:
             out.network = {rid: network[rid]}
         for c in by_region.pop(rid, ()):
-            out.states.setdefault(rid, {}).setdefault(c.workflow, []).append(c.state)
-            if c.round:
-                out.rounds.setdefault(rid, {}).setdefault(c.workflow, {})[c.round] = c.state
+            out.add_case(c)
         yield rid, out
 
 
@@ -342,3 +356,6 @@ def _facts(rows: Iterable[Any]) -> dict[int, dict[str, Any]]:
         out[owner][name] = None if raw_value is None else stored_value(kind, raw_value)
     return dict(out)
 
+
+#: The parts of a snapshot both builders read (built once: selects are immutable).
+_PARTS = _parts()
