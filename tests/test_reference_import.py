@@ -216,3 +216,23 @@ def test_the_shipped_example_loads(flow: Flow) -> None:
     done = flow.json("reference", "example", "--year", "2025")
     assert (done["municipalities"], done["locations"]) == (16, 68)
     assert done["pairs"] == 24  # a 4 x 4 grid: 12 horizontal and 12 vertical borders
+
+
+def test_names_in_the_files_are_bounded_and_one_line(flow: Flow, tmp_path: Path) -> None:
+    """A name with a control character, or longer than a name may be, is a problem with its
+    line, as anywhere else a name comes in (issue 9), and nothing is imported."""
+    from onderwijsflow.store.network import Municipality, SchoolLocation
+
+    bad = flow("import", "municipalities",
+               str(write(tmp_path / "g.csv", CBS.replace(";Groningen;", ";Gron\x07ingen;", 1))))
+    assert bad.code == 2
+    assert bad.sentence().startswith("error: g.csv:2: municipality name")
+    assert "control character" in bad.sentence()
+    assert count(tmp_path / "o.db", Municipality) == 0
+    flow.ok("import", "municipalities", str(write(tmp_path / "g.csv", CBS)), "--year", "2025")
+    long = flow("import", "locations", str(write(tmp_path / "po.csv", PO_OLD.replace(
+        "OBS 't Eenspan", "X" * 201), "cp1252")), "--sector", "PO", "--year", "2025")
+    assert long.code == 2
+    assert long.sentence().startswith("error: po.csv:2: school name")
+    assert "longer than 200 characters" in long.sentence()
+    assert count(tmp_path / "o.db", SchoolLocation) == 0

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from onderwijsflow.errors import UsageError
-from onderwijsflow.i18n import _, ngettext
+from onderwijsflow.i18n import N_, _, ngettext
+from onderwijsflow.validation import check_name
 
 __all__ = [
     "NETWORK_SECTORS",
@@ -128,6 +129,15 @@ def _header_key(cell: str) -> str:
 class _Table:
     """A CSV file's header and rows, with a problem list naming file and line."""
 
+    def name(self, line: int, value: str, what: str) -> str | None:
+        """`value` as a name (one line, no control characters, bounded: validation.check_name);
+        None and a problem on `line` otherwise. `what` is a msgid."""
+        try:
+            return check_name(value, what)
+        except ValueError as err:
+            self.problem(line, str(err))
+            return None
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[tuple[int, str]] = []
@@ -217,7 +227,11 @@ def read_municipalities(path: str | Path) -> list[MunicipalityRow]:
                 code=code, line=seen[code]))
             continue
         seen[code] = line
-        rows.append(MunicipalityRow(line, code, name, _cell(cells, province_at) or None))
+        province = _cell(cells, province_at)
+        if table.name(line, name, N_("municipality name")) is None or (
+                province and table.name(line, province, N_("province")) is None):
+            continue
+        rows.append(MunicipalityRow(line, code, name, province or None))
     if not rows and not table.problems:
         table.problem(1, _("the file holds no municipalities"))
     table.fail()
@@ -299,7 +313,10 @@ def read_locations(path: str | Path, *, sector: str | None = None) -> list[Locat
             table.problem(line, _("vestiging {code}: '{value}' is not a number of pupils").format(
                 code=code, value=_cell(cells, count_at)))
             continue
-        rows.append(LocationRow(line, code, _cell(cells, name_at) or code, row_sector, municipality, pupils))
+        name = _cell(cells, name_at) or code
+        if table.name(line, name, N_("school name")) is None:
+            continue
+        rows.append(LocationRow(line, code, name, row_sector, municipality, pupils))
     if not rows and not table.problems:
         table.problem(1, _("the file holds no school locations"))
     table.fail()
