@@ -78,3 +78,65 @@ def test_help_exits_0(tmp_path: Path, how: str, bytecode_cache: Path) -> None:
     assert result.stdout.startswith("Usage: onderwijsflow")
     for command_name in ("advance", "check", "history", "region", "audit"):
         assert command_name in result.stdout
+
+
+def test_the_lazy_command_table_names_each_module_s_commands() -> None:
+    """`COMMAND_MODULES` (what the group imports on demand) is what the modules define."""
+    import importlib
+
+    from onderwijsflow.cli import COMMAND_MODULES
+
+    defined = {command.name: module
+               for module in set(COMMAND_MODULES.values())
+               for command in importlib.import_module(f"onderwijsflow.cli.{module}").COMMANDS}
+    assert defined == COMMAND_MODULES
+
+
+SHOW_PROBE = """
+import sys
+
+import onderwijsflow.cli
+
+try:
+    onderwijsflow.cli.main(["region", "show", "nowhere"])
+except SystemExit:
+    pass
+print(sorted(name for name in sys.modules if name.startswith("onderwijsflow.cli.")),
+      file=sys.stderr)
+"""
+
+
+def test_a_command_imports_only_its_own_module(tmp_path: Path, bytecode_cache: Path) -> None:
+    probe = subprocess.run([sys.executable, "-c", SHOW_PROBE], cwd=tmp_path,
+                           env=_env(tmp_path, bytecode_cache), capture_output=True, text=True,
+                           timeout=60)
+    loaded = probe.stderr.strip().splitlines()[-1]
+    assert "onderwijsflow.cli.regions" in loaded
+    for other in ("cases", "audit", "importing", "network", "report", "scheduling", "serve",
+                  "users", "workflows"):
+        assert f"onderwijsflow.cli.{other}'" not in loaded, loaded
+
+
+def test_a_command_loaded_later_speaks_the_language_chosen_before() -> None:
+    """A command imported after `--lang` was applied is translated on arrival."""
+    from click.testing import CliRunner
+
+    from onderwijsflow.cli import cli
+
+    result = CliRunner().invoke(cli, ["--lang", "nl", "report", "--help"])
+    english = CliRunner().invoke(cli, ["--lang", "en", "report", "--help"])
+    assert result.exit_code == english.exit_code == 0
+    assert result.output != english.output
+    assert "Gebruik:" in result.output
+
+
+def test_a_group_extended_by_another_module_has_all_its_subcommands() -> None:
+    """`import` is defined in one module and the reference imports in another."""
+    from click.testing import CliRunner
+
+    from onderwijsflow.cli import cli
+
+    result = CliRunner().invoke(cli, ["--lang", "en", "import", "--help"])
+    assert result.exit_code == 0, result.output
+    for sub in ("regions", "municipalities", "locations", "adjacency", "boundaries"):
+        assert sub in result.output

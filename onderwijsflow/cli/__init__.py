@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from onderwijsflow import __version__, i18n
+from onderwijsflow.cli.lazy import LazyGroup
 from onderwijsflow.cli.localize import install_click_translations, localize
 from onderwijsflow.i18n import N_, _
 
@@ -47,7 +48,29 @@ class Settings:
 pass_settings = click.make_pass_decorator(Settings)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: Each command and the module that defines it (imported when the command is used).
+COMMAND_MODULES = {
+    **dict.fromkeys(("init", "workflow", "demo"), "workflows"),
+    **dict.fromkeys(("region", "partner", "role", "document", "fact", "record"), "regions"),
+    **dict.fromkeys(("start", "advance", "advance-all", "check", "history"), "cases"),
+    "audit": "audit",
+    **dict.fromkeys(("scheduler", "deadlines"), "scheduling"),
+    "report": "report",
+    "import": "importing",
+    **dict.fromkeys(("user", "policy"), "users"),
+    **dict.fromkeys(("reference", "coverage"), "network"),
+    **dict.fromkeys(("serve", "dossier"), "serve"),
+}
+#: Modules that add subcommands to another module's group: `import municipalities` and the
+#: other reference imports are defined beside the network's commands.
+EXTENSIONS = {"import": ("network",)}
+
+
+@click.group(cls=LazyGroup,
+             lazy={name: [f"onderwijsflow.cli.{m}" for m in (module, *EXTENSIONS.get(name, ()))]
+                   for name, module in COMMAND_MODULES.items()},
+             on_load=localize,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="onderwijsflow")
 @click.option("--db", envvar="ONDERWIJSFLOW_DB", metavar="URL",
               help="Database URL [default: sqlite:///onderwijsflow.db; env ONDERWIJSFLOW_DB].")
@@ -80,27 +103,6 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     ctx.call_on_close(settings.close)
 
 
-def _register() -> None:
-    from onderwijsflow.cli import (
-        audit,
-        cases,
-        importing,
-        network,
-        regions,
-        report,
-        scheduling,
-        serve,
-        users,
-        workflows,
-    )
-
-    for module in (workflows, regions, cases, audit, scheduling, report, importing, users, network,
-                   serve):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 install_click_translations()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from onderwijsflow import i18n
+from onderwijsflow.cli.lazy import LazyGroup
 
 _SOURCE = "_onderwijsflow_source"
 HELP_OPTION = "Show this message and exit."  # click's text, in its catalog below
@@ -42,7 +43,9 @@ def _texts(command: click.Command) -> Iterator[tuple[Any, tuple[str, ...]]]:
             yield param, ("help",)
     if isinstance(command, click.Group):
         yield command, ("subcommand_metavar",)
-        for sub in command.commands.values():
+        # A lazy group's commands not imported yet are translated when they are.
+        subs = command.loaded if isinstance(command, LazyGroup) else command.commands
+        for sub in subs.values():
             yield from _texts(sub)
 
 
