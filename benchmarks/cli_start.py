@@ -31,6 +31,9 @@ def run(args: argparse.Namespace, work: Path) -> list[Figure]:
     populate(app, "twente")
     app.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
+    # As installed: pip compiles the package's bytecode, so the warm-up run writes it here too
+    # (a machine with PYTHONDONTWRITEBYTECODE set would otherwise compile every module each run).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     script = cli_script()
     # The region was populated on the frozen workflows; `init` as the CLI runs it stores the
     # shipped versions too, as any installation has them, so that the read commands find the
