@@ -30,6 +30,8 @@ FORBIDDEN: dict[str, set[str]] = {
     # The lean read path must not pull in the ORM, pydantic or the workflow language.
     "lean": {"definition", "engine", "service", "scheduler", "notify", "reporting", "cli", "demo",
              "web"},
+    # Region snapshots in plain SQL: below the store's ORM, shared with the lean `check`.
+    "snapshot": {"store", "service", "scheduler", "notify", "reporting", "cli", "demo", "web"},
     # The web view reads through the library, beside the CLI, never through it.
     "web": {"cli"},
 }

@@ -313,12 +313,13 @@ class NetworkOps(CaseOps):
 
     def region_network(self, slug: str) -> dict[str, Any]:
         """The region's municipalities and school locations (with names where known)."""
-        from onderwijsflow.network.store import read_network
+        from onderwijsflow.service.snapshot import driver_run
+        from onderwijsflow.snapshot.network import read_network
 
         with self.reading() as session:
             region = self.region_in(session, slug)
             assert region.id is not None
-            info = read_network(session, [region.id]).get(region.id)
+            info = read_network(driver_run(session), [region.id]).get(region.id)
         if info is None:
             return {"region": slug, "municipalities": [], "locations": []}
         return {"region": slug, "year": info.year,
