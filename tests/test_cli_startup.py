@@ -140,3 +140,25 @@ def test_a_group_extended_by_another_module_has_all_its_subcommands() -> None:
     assert result.exit_code == 0, result.output
     for sub in ("regions", "municipalities", "locations", "adjacency", "boundaries"):
         assert sub in result.output
+
+
+def test_the_catalog_reads_the_english_source_of_help_shown_in_dutch() -> None:
+    """Commands are translated as they load; the extractor still reads what the source says."""
+    from onderwijsflow import i18n
+    from onderwijsflow.cli import cli
+    from onderwijsflow.cli.localize import localize
+    from onderwijsflow.i18n.catalog import help_texts
+
+    try:
+        with i18n.using("nl"):
+            localize(cli)
+            partner = cli.get_command(None, "partner")  # type: ignore[arg-type]
+            assert partner is not None
+            texts = dict((where, text) for where, text in help_texts())
+            shown = partner.commands["add"].params  # type: ignore[attr-defined]
+            kind = next(p for p in shown if p.name == "kind")
+            assert kind.help.startswith("schoolbestuur, lerarenopleiding") and " of " in kind.help
+    finally:
+        localize(cli)
+    assert texts["cli/onderwijsflow/partner/add/--kind"] == (
+        "schoolbestuur, lerarenopleiding, beroepsgroep, vakbond, gemeente or overig.")

@@ -31,6 +31,13 @@ def localize(root: click.Command) -> None:
             setattr(obj, attr, i18n.gettext(text) if text else text)
 
 
+def original(obj: Any, attr: str) -> str | None:
+    """The English text of `obj`'s `attr` as written in the source, whatever language it
+    was translated into since (commands are translated as they are imported)."""
+    kept: dict[str, str | None] = obj.__dict__.get(_SOURCE, {})
+    return kept[attr] if attr in kept else getattr(obj, attr, None)
+
+
 def _texts(command: click.Command) -> Iterator[tuple[Any, tuple[str, ...]]]:
     yield command, ("help", "short_help", "epilog", "options_metavar")
     # Click builds the --help option on first use and keeps it (with its text of that moment).

@@ -64,13 +64,15 @@ def help_texts() -> Iterator[tuple[str, str]]:
     import click
 
     from onderwijsflow.cli import cli
+    from onderwijsflow.cli.localize import original
 
     def walk(command: click.Command, path: str) -> Iterator[tuple[str, str]]:
-        for text in (command.help, command.short_help, command.epilog):
+        for attr in ("help", "short_help", "epilog"):
+            text = original(command, attr)
             if text:
                 yield f"cli/{path}", text
         for param in command.params:
-            help_text = getattr(param, "help", None)
+            help_text = original(param, "help")
             if help_text:
                 yield f"cli/{path}/--{param.name}", help_text
         if isinstance(command, click.Group):
