@@ -137,8 +137,8 @@ class SubsidieRows:
     its moments computed by the product's own `due_moment` and `reminder_moments`."""
 
     def __init__(self, app: Any) -> None:
+        from onderwijsflow.deadline_rules import reminder_moments
         from onderwijsflow.engine.milestones import due_moment
-        from onderwijsflow.service.planning import reminder_moments
 
         self.definition = app.catalog.current("subsidie").definition
         self.spec = next(m for m in self.definition.milestones if m.name == "deadline_aanvraag")

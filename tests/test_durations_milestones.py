@@ -10,14 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onderwijsflow.clock import LOCAL, to_local
+from onderwijsflow.deadline_rules import is_working_day, next_working_day, previous_working_day
 from onderwijsflow.definition.durations import Duration
 from onderwijsflow.definition.model import DueDef, MilestoneDef
-from onderwijsflow.engine.milestones import (
-    due_moment,
-    is_working_day,
-    next_working_day,
-    previous_working_day,
-)
+from onderwijsflow.engine.milestones import due_moment
 
 # --- Duration.parse ------------------------------------------------------------------------
 

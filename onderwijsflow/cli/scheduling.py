@@ -139,15 +139,27 @@ def resend(settings: Settings, delivery_id: int, as_json: bool) -> None:
 def deadlines(settings: Settings, within: str | None, region: str | None, ics_file: str | None,
               as_json: bool) -> None:
     """Coming and overdue milestones; iCalendar export."""
+    from onderwijsflow.clock import wall_clock
+    from onderwijsflow.deadline_rules import status_label
     from onderwijsflow.definition.durations import Duration
     from onderwijsflow.errors import UsageError
-    from onderwijsflow.scheduler.deadlines import deadlines as list_deadlines
+    from onderwijsflow.lean.deadlines import read_deadlines
+    from onderwijsflow.lean.reader import lean_read
 
     try:
         span = Duration.parse(within) if within else None
     except ValueError as err:
         raise UsageError(f"--within: {err}") from None
-    rows = list_deadlines(settings.app, within=span, region=region)
+    # The lean path (sqlite3, no ORM) when it can: it runs on the wall clock, as the full
+    # path does without --now (with --now, the application's clock and the full path).
+    lean = lean_read(settings.options, lambda reader: read_deadlines(
+        reader, parse=Duration.parse, within=span, region=region))
+    if lean is not None:
+        rows, now = lean[0], wall_clock
+    else:
+        from onderwijsflow.scheduler.deadlines import deadlines as list_deadlines
+
+        rows, now = list_deadlines(settings.app, within=span, region=region), settings.app.now
     written = 0
     if ics_file:
         from pathlib import Path
@@ -156,14 +168,13 @@ def deadlines(settings: Settings, within: str | None, region: str | None, ics_fi
 
         target = Path(ics_file)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(to_ics(rows, stamp=settings.app.now()))
+        tmp.write_bytes(to_ics(rows, stamp=now()))
         tmp.replace(target)
         written = len(events(rows))
     if as_json:
         emit_json({"deadlines": rows})
         return
     from onderwijsflow.cli.output import short_time
-    from onderwijsflow.scheduler.deadlines import status_label
 
     table(_("Deadlines"), [_("due"), _("status"), _("region"), _("workflow"), _("milestone")],
           [(short_time(r["due"]), status_label(r["status"]), r["region_name"], _workflow(r),

@@ -7,49 +7,13 @@ next working day (Algemene termijnenwet).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, date, datetime
 from typing import Any
 
 from onderwijsflow.clock import END_OF_DAY, LOCAL, local_moment, to_local
+from onderwijsflow.deadline_rules import next_working_day
 from onderwijsflow.definition.durations import Duration
 from onderwijsflow.definition.model import DueDef, MilestoneDef
-
-
-@lru_cache(maxsize=64)
-def _holidays(year: int) -> frozenset[date]:
-    """The *algemeen erkende feestdagen* of the Algemene termijnenwet (art. 3) in `year`.
-
-    The `holidays` package lists Dutch public holidays, but has Bevrijdingsdag only in
-    lustrum years (2025, 2030); the termijnenwet counts the fifth of May every year and
-    puts Good Friday on a par with the holidays (art. 3(2)).
-    """
-    import holidays
-    from dateutil.easter import easter
-
-    days = set(holidays.country_holidays("NL", years=year, language="nl"))
-    days.add(date(year, 5, 5))
-    days.add(easter(year) - timedelta(days=2))
-    return frozenset(days)
-
-
-def is_working_day(day: date) -> bool:
-    """Not a Saturday, Sunday or public holiday in the sense of the Algemene termijnenwet."""
-    return day.weekday() < 5 and day not in _holidays(day.year)
-
-
-def next_working_day(day: date) -> date:
-    """`day` itself when it is a working day, else the first working day after it."""
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
-
-
-def previous_working_day(day: date) -> date:
-    """`day` itself when it is a working day, else the last working day before it."""
-    while not is_working_day(day):
-        day -= timedelta(days=1)
-    return day
 
 
 def due_moment(

@@ -56,10 +56,19 @@ class _Workflow:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.states: Mapping[str, Any] = data.get("states") or {}
         self.facts: Mapping[str, Any] = data.get("facts") or {}
+        #: The raw `title` and `milestones` (`deadlines` shows them; validated, so a text
+        #: and a list of mappings, which `lean.deadlines` checks again before trusting).
+        self.title: Any = data.get("title")
+        self.milestones: Any = data.get("milestones") or ()
 
     def state_label(self, state: str) -> str:
         found = self.states.get(state)
         return str(found["label"]) if isinstance(found, Mapping) else state
+
+    def milestone(self, name: str) -> Mapping[str, Any] | None:
+        """The first milestone called `name` (as `deadlines` picks its spec), or None."""
+        return next((m for m in self.milestones
+                     if isinstance(m, Mapping) and m.get("name") == name), None)
 
 
 @cache
@@ -191,6 +200,21 @@ class Labels:
         if key not in self._parsed:
             self._parsed[key] = _parse(text)
         return self._parsed[key]
+
+    def workflow(self, workflow: str, version: int) -> _Workflow | None:
+        """As `Catalog.machine(...).definition`: the file's definition when it is `version`,
+        else the stored text of `version`; None when neither is there (the full path then
+        refuses), unlike the labels' fallback to the file. Verify first."""
+        assert self._verified, "verify() first"
+        on_disk = self._files.get(workflow)
+        if on_disk is not None and on_disk[0] == version:
+            return self._load(workflow, version, on_disk[1])
+        if (workflow, version) in self._parsed:
+            return self._parsed[workflow, version]
+        row = self.connection.execute(
+            "SELECT text FROM workflow_versions WHERE name = ? AND version = ?",
+            (workflow, version)).fetchone()
+        return self._load(workflow, version, str(row[0])) if row is not None else None
 
     def state_label(self, workflow: str, state: str, version: int | None = None) -> str:
         """The label of `state` in `workflow` (at `version`), or the state's name."""

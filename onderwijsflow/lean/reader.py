@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from onderwijsflow.lean.labels import Labels, load_yaml
 from onderwijsflow.lean.sqlite import connect_sqlite
 
-__all__ = ["Reader", "lean_read", "open_reader"]
+__all__ = ["Reader", "lean_read", "open_reader", "shipped_configuration"]
 
 T = TypeVar("T")
 
@@ -37,6 +37,12 @@ def _shipped(name: str) -> Path:
                             else "onderwijsflow.config")
     finder: Callable[[str], Path] = getattr(owner, "shipped", resources.shipped)
     return finder(name)
+
+
+def shipped_configuration() -> Any:
+    """The shipped configuration's data: all the lean path reads, as it never runs with
+    ``--config`` (`deadlines` takes its `reminder_time`)."""
+    return load_yaml((_shipped("config") / "onderwijsflow.yaml").read_text(encoding="utf-8"))
 
 
 def _defaults() -> tuple[str, str] | None:

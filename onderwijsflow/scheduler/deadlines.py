@@ -15,16 +15,13 @@ when it is exported again (`onderwijsflow.scheduler.ical`):
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
-from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from onderwijsflow.clock import iso_local, to_local
-from onderwijsflow.i18n import N_, label_for
-from onderwijsflow.service.planning import reminder_moments
+from onderwijsflow.clock import iso_local
+from onderwijsflow.deadline_rules import all_day, deadline_status, lineage, reminder_moments, uid
 from onderwijsflow.shapes import DeadlineJson
 from onderwijsflow.store.statuses import OPEN_MILESTONES, MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Region
@@ -34,22 +31,6 @@ if TYPE_CHECKING:
 
     from onderwijsflow.definition.durations import Duration
     from onderwijsflow.service import Onderwijsflow
-
-#: The host part of every event UID: the same in every database, so a copy keeps its UIDs.
-UID_DOMAIN = "onderwijsflow"
-
-#: How a person reads the `status` codes of a deadline (the codes stay in JSON).
-STATUS_LABELS: dict[str, str] = {
-    "upcoming": N_("upcoming"),
-    "overdue": N_("overdue"),
-    "met": N_("met"),
-}
-
-
-def status_label(status: str) -> str:
-    """A deadline's status as a person reads it, in the current language."""
-    return label_for(STATUS_LABELS, status)
-
 
 def deadlines(
     app: Onderwijsflow, *, within: Duration | None = None, region: str | None = None
@@ -80,7 +61,7 @@ def deadlines(
         history = _history(session, {ms.case_id for ms, _reg in rows})
         out: list[DeadlineJson] = []
         for ms, reg in rows:
-            status = _status(ms, now)
+            status = deadline_status(ms.status, ms.due_at, now)
             if status == MilestoneStatus.MET and within is not None and ms.due_at < now:
                 continue
             case = session.get(Case, ms.case_id)
@@ -88,7 +69,7 @@ def deadlines(
             definition = app.catalog.machine(session, case.workflow, case.workflow_version).definition
             spec = next((m for m in definition.milestones if m.name == ms.name), None)
             recurring = spec is not None and spec.every is not None
-            ordinal, sequence, modified = _lineage(history[(ms.case_id, ms.name)], ms, recurring)
+            ordinal, sequence, modified = lineage(history[(ms.case_id, ms.name)], ms, recurring)
             moments = list(reminder_moments(spec, ms.due_at, app.config.reminder_time)) if spec else []
             out.append({
                 "region": reg.slug,
@@ -109,42 +90,11 @@ def deadlines(
                 "recurring": recurring,
                 "reminders": [offset for offset, _moment in moments],
                 "reminders_at": [moment.isoformat() for _offset, moment in moments],
-                "uid": _uid(reg.slug, ms.workflow, case.round, ms.name, ordinal if recurring else None),
+                "uid": uid(reg.slug, ms.workflow, case.round, ms.name, ordinal if recurring else None),
                 "sequence": sequence,
                 "last_modified": modified.isoformat(),
             })
         return out
-
-
-def all_day(due: dt.datetime) -> bool:
-    """Does `due` name a day rather than a moment? A calendar shows such a milestone as an
-    all-day event.
-
-    A date without a time of day is the end of that day (`clock.END_OF_DAY`, 23:59:59 local);
-    a workflow that writes ``time: "23:59"`` means the same (the e-mail reminder says "einde
-    van de dag"), and ``time: "00:00"`` (the day something begins) names that day too.
-    """
-    local = to_local(due)
-    return (local.hour, local.minute) in ((23, 59), (0, 0))
-
-
-def end_of_day(due: dt.datetime) -> bool:
-    """Is `due` the end of its day (23:59 local)?"""
-    local = to_local(due)
-    return (local.hour, local.minute) == (23, 59)
-
-
-def _status(ms: Milestone, now: dt.datetime) -> str:
-    if ms.status == MilestoneStatus.PENDING:
-        return "overdue" if ms.due_at < now else "upcoming"
-    return ms.status
-
-
-def _uid(region: str, workflow: str, round_: str, milestone: str, occurrence: int | None) -> str:
-    """``leiden.subsidie.2025.deadline_aanvraag@onderwijsflow`` (no round: left out; a
-    recurring milestone adds its occurrence, ``....peilgesprek.3@onderwijsflow``)."""
-    parts = [region, workflow, round_, milestone, str(occurrence) if occurrence else ""]
-    return ".".join(p for p in parts if p) + f"@{UID_DOMAIN}"
 
 
 def _history(session: Session, case_ids: set[int]) -> dict[tuple[int, str], list[Milestone]]:
@@ -159,27 +109,3 @@ def _history(session: Session, case_ids: set[int]) -> dict[tuple[int, str], list
     ):
         found[(row.case_id, row.name)].append(row)
     return found
-
-
-def _lineage(rows: list[Milestone], ms: Milestone, recurring: bool) -> tuple[int, int, dt.datetime]:
-    """(occurrence, sequence, last modified) of `ms` as a calendar sees it.
-
-    A one-off milestone is one calendar event whatever happened to it: every row of it is a
-    version of that event. A recurring milestone is one event per occurrence; an occurrence
-    is known by the start of its window (`opens_at`), which a move keeps while the row (and
-    its `occurrence` number) is replaced, so it is counted by distinct windows.
-    """
-    def window(row: Milestone) -> dt.datetime:
-        return row.opens_at or row.planned_at
-
-    if recurring:
-        windows = sorted({window(r) for r in rows})
-        ordinal = windows.index(window(ms)) + 1
-        versions = [r for r in rows if window(r) == window(ms) and r.occurrence <= ms.occurrence]
-    else:
-        ordinal = 1
-        versions = [r for r in rows if r.occurrence <= ms.occurrence]
-    sequence = sum(1 for before, after in pairwise(versions)
-                   if after.due_at != before.due_at)
-    modified = max([r.planned_at for r in versions] + [r.closed_at for r in versions if r.closed_at])
-    return ordinal, sequence, modified

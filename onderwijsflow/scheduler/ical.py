@@ -24,8 +24,8 @@ from typing import Any, cast
 
 from onderwijsflow import i18n
 from onderwijsflow.clock import LOCAL, to_local
+from onderwijsflow.deadline_rules import UID_DOMAIN, end_of_day, status_label
 from onderwijsflow.i18n import _
-from onderwijsflow.scheduler.deadlines import UID_DOMAIN, end_of_day, status_label
 
 PRODID = "-//onderwijsflow//deadlines//NL"
 #: How long a timed deadline occupies the calendar.

@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select, update
 
-from onderwijsflow.clock import local_moment, to_local
+from onderwijsflow.clock import to_local
+from onderwijsflow.deadline_rules import reminder_moments
 from onderwijsflow.definition.model import MilestoneDef, WorkflowDef
-from onderwijsflow.engine.milestones import due_moment, previous_working_day
+from onderwijsflow.engine.milestones import due_moment
 from onderwijsflow.store.statuses import OPEN_REMINDERS, MilestoneStatus, ReminderStatus
 from onderwijsflow.store.tables import Case, Milestone, Reminder
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    pass
 
 
 
@@ -111,20 +112,6 @@ def plan(
     session.add(Reminder(milestone_id=row.id, region_id=case.region_id, kind=final_kind,
                          due_at=due, updated_at=entered_at))
     return row
-
-
-def reminder_moments(
-    spec: MilestoneDef, due: dt.datetime, reminder_time: dt.time
-) -> Iterable[tuple[str, dt.datetime]]:
-    """(offset, moment) per `remind:` offset: `reminder_time` local on the day the offset
-    lies before the due date; under the termijnenwet a non-working day moves back."""
-    due_day = to_local(due).date()
-    for offset in spec.remind:
-        day = offset.before(due_day)
-        assert isinstance(day, dt.date)
-        if spec.termijnenwet:
-            day = previous_working_day(day)
-        yield offset.text, local_moment(day, reminder_time)
 
 
 def in_window(row: Milestone, day: dt.date) -> bool:

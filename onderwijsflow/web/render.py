@@ -46,7 +46,7 @@ def _kind(kind: str) -> str:
 
 
 def _status(status: str) -> str:
-    from onderwijsflow.scheduler.deadlines import status_label
+    from onderwijsflow.deadline_rules import status_label
 
     return status_label(status)
 
