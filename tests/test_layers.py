@@ -32,6 +32,8 @@ FORBIDDEN: dict[str, set[str]] = {
              "web"},
     # Region snapshots in plain SQL: below the store's ORM, shared with the lean `check`.
     "snapshot": {"store", "service", "scheduler", "notify", "reporting", "cli", "demo", "web"},
+    # `check`'s lean path: the language and the engine, but neither the ORM nor the service.
+    "readiness": {"store", "service", "scheduler", "notify", "reporting", "cli", "demo", "web"},
     # The web view reads through the library, beside the CLI, never through it.
     "web": {"cli"},
 }

@@ -138,11 +138,16 @@ def _show_advance(settings: Settings, result: Mapping[str, Any], as_json: bool) 
 def check(settings: Settings, slug: str, workflow: str | None, round_: str | None,
           target: str | None, as_json: bool) -> None:
     """Readiness: each possible trigger, allowed or which requirements are unmet."""
-    result = settings.app.check(slug, workflow=workflow, round=round_, target=target)
+    from onderwijsflow.readiness.lean import lean_check
+
+    # The lean path (sqlite3, no ORM) when it can: the same checks on the same snapshot.
+    lean = lean_check(settings.options, slug, workflow=workflow, round_=round_, target=target)
+    result = lean[0] if lean is not None else settings.app.check(
+        slug, workflow=workflow, round=round_, target=target)
     if as_json:
         emit_json(result)
         return
-    labels = _Labels(settings)
+    labels = _Labels(settings, lean=lean[1] if lean is not None else None)
     case = result["workflow"]
     say(_("{region}: {workflow} is in state ‘{state}’.").format(
         region=esc(slug), workflow=esc(case),

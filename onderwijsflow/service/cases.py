@@ -17,11 +17,12 @@ from sqlmodel import Session, col, select
 from onderwijsflow.definition.model import WorkflowDef, coerce_value, dump_value
 from onderwijsflow.errors import Conflict, NotFound, Refused, UsageError
 from onderwijsflow.i18n import _, ngettext
+from onderwijsflow.readiness.answer import check_json
 from onderwijsflow.service.base import Base
 from onderwijsflow.service.decisions import DecisionInput, DecisionRecord, check_reason, validate_decision
 from onderwijsflow.service.planning import on_enter
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
-from onderwijsflow.shapes import AdvanceJson, CheckJson, StepJson, TriggerJson
+from onderwijsflow.shapes import AdvanceJson, CheckJson
 from onderwijsflow.store.audit import EventBatch
 from onderwijsflow.store.db import compare_and_set_case, counts_each_row_of_executemany
 from onderwijsflow.store.statuses import MilestoneStatus
@@ -394,34 +395,7 @@ class CaseOps(Base):
             case, machine = self._case(session, region, workflow, round, cases=cases)
             ctx = for_case(region_context(session, region, self.now(), cases), case,
                            machine.definition)
-            roles = self._roles()
-            triggers: list[TriggerJson] = [
-                {"trigger": r.trigger, "label": r.label, "dest": r.dest, "allowed": r.allowed,
-                 "permitted": r.permitted, "unmet": [u.as_dict() for u in r.unmet]}
-                for r in machine.readiness(case.state, ctx, roles)
-            ]
-            out: CheckJson = {
-                "region": slug, "workflow": case.workflow, "round": case.round or None,
-                "state": case.state, "state_label": machine.definition.state_label(case.state),
-                "triggers": triggers,
-            }
-            if target is not None:
-                out["target"] = target
-                out["path"] = _path_json(machine, case.state, target, ctx)
-            return out
-
-
-def _path_json(machine: WorkflowMachine, state: str, target: str, ctx: Any) -> list[StepJson]:
-    path = machine.path_to(state, target)
-    if path is None:
-        raise Refused(_("state '{target}' cannot be reached from '{state}' in {workflow}")
-                      .format(target=target, state=state, workflow=machine.name))
-    steps: list[StepJson] = []
-    for t in path:
-        unmet = [r.as_dict() for r in machine.evaluate(t.requires, ctx) if not r.passed]
-        steps.append({"trigger": t.trigger, "label": t.label or t.trigger, "dest": t.dest,
-                      "unmet": unmet})
-    return steps
+            return check_json(slug, case, machine, ctx, self._roles(), target)
 
 
 def _refusal_sentence(slug: str, decision: Decision) -> str:
