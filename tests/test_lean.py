@@ -358,3 +358,24 @@ def test_a_case_on_an_older_workflow_version_reads_its_stored_labels(tmp_path: P
     shown = _lean(url, ("region", "show", "twente"), "en")
     assert shown.code == 0 and "regiovorming" in shown.out, str(shown)
     _same(shown, _full(url, ("region", "show", "twente"), "en"))
+
+
+def test_a_second_region_show_reads_no_yaml(tmp_path: Path) -> None:
+    """The first lean start parses the workflow files and configuration; the next one reads
+    them from the cache and never imports PyYAML."""
+    from tests.support import library
+
+    db = tmp_path / "cache.db"
+    with library(db) as app:
+        app.init()
+        app.create_region("oost", name="Oost", sectors=["PO"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    runs = [subprocess.run([sys.executable, "-X", "importtime", "-m", "onderwijsflow", "--db",
+                            f"sqlite:///{db}", "region", "show", "oost"],
+                           env=env, capture_output=True, text=True, check=True) for _ in range(2)]
+    first, second = ({line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()
+                      if line.startswith("import time:")} for run in runs)
+    assert "sqlalchemy" not in first | second, "the lean path answered"
+    assert "yaml" in first and "yaml" not in second
+    assert runs[0].stdout == runs[1].stdout and "Oost" in runs[1].stdout

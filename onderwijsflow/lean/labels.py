@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["FactInfo", "FactLike", "LabelSource", "Labels", "fast_loader", "load_yaml"]
+__all__ = ["FactInfo", "FactLike", "LabelSource", "Labels", "fast_loader", "load_yaml", "read_yaml"]
 
 #: As `yamlsafe.MAX_BYTES` (a test keeps them equal): a larger file the full path refuses.
 _MAX_BYTES = 4_000_000
@@ -106,8 +106,16 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=fast_loader())  # a safe loader
 
 
+def read_yaml(text: str) -> Any:
+    """`text` as data, as :func:`load_yaml` reads it, kept parsed between runs
+    (:mod:`onderwijsflow.lean.yamlcache`): a later start reads JSON instead of YAML."""
+    from onderwijsflow.lean.yamlcache import cached_parse
+
+    return cached_parse(text, load_yaml)
+
+
 def _parse(text: str) -> _Workflow:
-    data = load_yaml(text)
+    data = read_yaml(text)
     if not isinstance(data, Mapping):
         raise ValueError("not a workflow")
     return _Workflow(data)

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from onderwijsflow.lean.labels import Labels, load_yaml
+from onderwijsflow.lean.labels import Labels, read_yaml
 from onderwijsflow.lean.sqlite import connect_sqlite
 
 __all__ = ["Reader", "lean_read", "open_reader", "shipped_configuration"]
@@ -41,14 +41,13 @@ def _shipped(name: str) -> Path:
 
 def shipped_configuration() -> Any:
     """The shipped configuration's data: all the lean path reads, as it never runs with
-    ``--config`` (`deadlines` takes its `reminder_time`)."""
-    return load_yaml((_shipped("config") / "onderwijsflow.yaml").read_text(encoding="utf-8"))
+    ``--config`` (the database and language, `deadlines`' `reminder_time`, `check`'s actors)."""
+    return read_yaml((_shipped("config") / "onderwijsflow.yaml").read_text(encoding="utf-8"))
 
 
 def _defaults() -> tuple[str, str] | None:
     """The shipped configuration's database URL and language (None: not plain text)."""
-    path = _shipped("config") / "onderwijsflow.yaml"
-    data = load_yaml(path.read_text(encoding="utf-8"))
+    data = shipped_configuration()
     if not isinstance(data, Mapping):
         return None
     database, language = data.get("database"), data.get("language", "nl")
