@@ -14,11 +14,12 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Protocol
 
-from onderwijsflow.clock import local_moment, to_local
+from onderwijsflow.clock import iso_local, local_moment, to_local
 from onderwijsflow.i18n import N_, label_for
+from onderwijsflow.shapes import DeadlineJson
 
 __all__ = ["STATUS_LABELS", "UID_DOMAIN", "Occurrence", "Offset", "Reminding", "all_day",
-           "deadline_status", "end_of_day", "is_working_day", "lineage", "next_working_day",
+           "deadline_row", "deadline_status", "end_of_day", "is_working_day", "lineage", "next_working_day",
            "previous_working_day", "reminder_moments", "status_label", "uid"]
 
 #: The host part of every event UID: the same in every database, so a copy keeps its UIDs.
@@ -148,7 +149,17 @@ def uid(region: str, workflow: str, round_: str | None, milestone: str,
 
 
 class Occurrence(Protocol):
-    """A stored milestone row as :func:`lineage` reads it (an ORM `Milestone` or a tuple)."""
+    """A stored milestone row as :func:`lineage` and :func:`deadline_row` read it (an ORM
+    `Milestone` or a tuple)."""
+
+    @property
+    def case_id(self) -> int: ...
+
+    @property
+    def workflow(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
     @property
     def occurrence(self) -> int: ...
@@ -191,3 +202,36 @@ def lineage(rows: Sequence[Occurrence], ms: Occurrence,
     sequence = sum(1 for before, after in pairwise(versions) if after.due_at != before.due_at)
     modified = max([r.planned_at for r in versions] + [r.closed_at for r in versions if r.closed_at])
     return ordinal, sequence, modified
+
+
+def deadline_row(ms: Occurrence, history: Sequence[Occurrence], *, region: str, region_name: str,
+                 workflow_title: str, round_: str | None, state: str, state_label: str,
+                 status: str, label: str | None, recurring: bool,
+                 reminders: Sequence[tuple[str, dt.datetime]]) -> DeadlineJson:
+    """One row of `deadlines` (design §4 and the calendar's fields) for the stored
+    occurrence `ms`, `history` being every occurrence of its milestone (see :func:`lineage`)
+    and `reminders` its (offset, moment) pairs."""
+    ordinal, sequence, modified = lineage(history, ms, recurring)
+    return {
+        "region": region,
+        "region_name": region_name,
+        "workflow": ms.workflow,
+        "workflow_title": workflow_title,
+        "round": round_ or None,
+        "state": state,
+        "state_label": state_label,
+        "milestone": ms.name,
+        "label": label or ms.name,
+        "due": iso_local(ms.due_at),
+        "due_utc": ms.due_at.isoformat(),
+        "all_day": all_day(ms.due_at),
+        "status": status,
+        "case_id": ms.case_id,
+        "occurrence": ms.occurrence,
+        "recurring": recurring,
+        "reminders": [offset for offset, _moment in reminders],
+        "reminders_at": [moment.isoformat() for _offset, moment in reminders],
+        "uid": uid(region, ms.workflow, round_, ms.name, ordinal if recurring else None),
+        "sequence": sequence,
+        "last_modified": modified.isoformat(),
+    }

@@ -160,3 +160,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def demo_database(where: Path) -> Path:
+    """The demo's database, made in `where` by ``onderwijsflow demo`` in a child process
+    (the shipped workflows and configuration, whatever this process has patched)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
+    subprocess.run([sys.executable, "-m", "onderwijsflow", "demo"], cwd=where, env=env,
+                   check=True, capture_output=True)
+    path = where / "onderwijsflow-demo.db"
+    assert path.is_file()
+    return path

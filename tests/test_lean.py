@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from onderwijsflow.resources import shipped
-from tests.support import Run, invoke
+from tests.support import Run, demo_database, invoke
 
 pytestmark = pytest.mark.shipped_workflows
 
@@ -64,13 +64,7 @@ FALLBACKS = [
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's database, made by ``onderwijsflow demo`` in a child process."""
-    where = tmp_path_factory.mktemp("lean")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
-    subprocess.run([sys.executable, "-m", "onderwijsflow", "demo"], cwd=where, env=env,
-                   check=True, capture_output=True)
-    path = where / "onderwijsflow-demo.db"
-    assert path.is_file()
-    return path
+    return demo_database(tmp_path_factory.mktemp("lean"))
 
 
 def _env(url: str, lang: str | None) -> dict[str, str | None]:

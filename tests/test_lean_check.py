@@ -17,22 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from onderwijsflow.resources import shipped
-from tests.support import Run, invoke
+from tests.support import Run, demo_database, invoke
+from tests.test_lean import SHIPPED_CONFIG, _env, _same
 
 pytestmark = pytest.mark.shipped_workflows
-
-SHIPPED_CONFIG = shipped("config") / "onderwijsflow.yaml"
-
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's database, made by ``onderwijsflow demo`` in a child process."""
-    where = tmp_path_factory.mktemp("lean-check")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
-    subprocess.run([sys.executable, "-m", "onderwijsflow", "demo"], cwd=where, env=env,
-                   check=True, capture_output=True)
-    return where / "onderwijsflow-demo.db"
+    return demo_database(tmp_path_factory.mktemp("lean-check"))
 
 
 def _cases(db: Path) -> list[tuple[str, str, str | None, str]]:
@@ -41,13 +34,6 @@ def _cases(db: Path) -> list[tuple[str, str, str | None, str]]:
         return [(slug, workflow, round_ or None, state) for slug, workflow, round_, state in
                 connection.execute("SELECT r.slug, c.workflow, c.round, c.state FROM cases c "
                                    "JOIN regions r ON r.id = c.region_id ORDER BY r.slug, c.id")]
-
-
-def _env(url: str, lang: str) -> dict[str, str | None]:
-    env: dict[str, str | None] = {f"ONDERWIJSFLOW_{name}": None
-                                  for name in ("DB", "CONFIG", "WORKFLOWS", "ACTOR", "NOW", "LANG")}
-    env.update({"ONDERWIJSFLOW_DB": url, "ONDERWIJSFLOW_LANG": lang, "COLUMNS": "160"})
-    return env
 
 
 def _both(db: Path, args: tuple[str, ...], lang: str, monkeypatch: pytest.MonkeyPatch, *,
@@ -65,11 +51,6 @@ def _both(db: Path, args: tuple[str, ...], lang: str, monkeypatch: pytest.Monkey
             patch.setattr(Settings, "app", property(refuse))
         lean = invoke(args, _env(url, lang))
     return lean, full
-
-
-def _same(lean: Run, full: Run) -> None:
-    assert (lean.code, lean.out, lean.err) == (full.code, full.out, full.err), \
-        f"lean:\n{lean}\nfull:\n{full}"
 
 
 def _case_args(slug: str, workflow: str, round_: str | None) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from onderwijsflow.resources import shipped
-from tests.support import Run
+from tests.support import Run, demo_database
 from tests.test_lean import SHIPPED_CONFIG, _env, _full, _lean, _same
 
 pytestmark = pytest.mark.shipped_workflows
@@ -49,13 +49,7 @@ FALLBACKS = [
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's database, made by ``onderwijsflow demo`` in a child process."""
-    where = tmp_path_factory.mktemp("lean-deadlines")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
-    subprocess.run([sys.executable, "-m", "onderwijsflow", "demo"], cwd=where, env=env,
-                   check=True, capture_output=True)
-    path = where / "onderwijsflow-demo.db"
-    assert path.is_file()
-    return path
+    return demo_database(tmp_path_factory.mktemp("lean-deadlines"))
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from onderwijsflow.deadline_rules import all_day, deadline_status, lineage, reminder_moments, uid
+from onderwijsflow.deadline_rules import deadline_row, deadline_status, reminder_moments
 
 if TYPE_CHECKING:
     from onderwijsflow.lean.reader import Reader
@@ -140,31 +140,12 @@ def read_deadlines(reader: Reader, *, parse: Callable[[str], Span], within: Span
         raw = definition.milestone(ms.name)
         spec = _spec(raw, parse) if raw is not None else None
         recurring = spec is not None and spec.recurring
-        ordinal, sequence, modified = lineage(history[ms.case_id, ms.name], ms, recurring)
         moments = list(reminder_moments(spec, ms.due_at, reminder_time)) if spec else []
-        out.append({
-            "region": slug,
-            "region_name": region_name,
-            "workflow": ms.workflow,
-            "workflow_title": definition.title,
-            "round": round_ or None,
-            "state": state,
-            "state_label": definition.state_label(state),
-            "milestone": ms.name,
-            "label": (spec.label if spec else None) or ms.name,
-            "due": _iso_local(ms.due_at),
-            "due_utc": ms.due_at.isoformat(),
-            "all_day": all_day(ms.due_at),
-            "status": status,
-            "case_id": ms.case_id,
-            "occurrence": ms.occurrence,
-            "recurring": recurring,
-            "reminders": [offset for offset, _moment in moments],
-            "reminders_at": [moment.isoformat() for _offset, moment in moments],
-            "uid": uid(slug, ms.workflow, round_, ms.name, ordinal if recurring else None),
-            "sequence": sequence,
-            "last_modified": modified.isoformat(),
-        })
+        out.append(deadline_row(
+            ms, history[ms.case_id, ms.name], region=slug, region_name=region_name,
+            workflow_title=definition.title, round_=round_, state=state,
+            state_label=definition.state_label(state), status=status,
+            label=spec.label if spec else None, recurring=recurring, reminders=moments))
     return out
 
 
@@ -222,9 +203,3 @@ def _spec(raw: Mapping[str, Any], parse: Callable[[str], Span]) -> _Spec:
     remind = raw.get("remind")
     return _Spec(label, every is not None,
                  _durations(remind, parse) if remind is not None else (), termijnenwet)
-
-
-def _iso_local(moment: datetime) -> str:
-    from onderwijsflow.clock import iso_local
-
-    return iso_local(moment)

@@ -134,14 +134,9 @@ def _actor_allowed(connection: sqlite3.Connection, actor: str | None) -> bool:
     database (as `Base._enforce_policy`)."""
     if actor is None:
         return True
-    import getpass
-    import os
+    from onderwijsflow.login import login_name
 
-    try:
-        login = getpass.getuser()
-    except (KeyError, OSError):
-        login = os.environ.get("USER", "unknown")
-    if actor == login:
+    if actor == login_name():
         return True
     row = connection.execute("SELECT practice FROM policy WHERE id = 1").fetchone()
     return row is not None and bool(row[0])

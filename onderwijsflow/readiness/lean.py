@@ -13,8 +13,6 @@ that is not the only one asked for, actors listed in the shipped configuration, 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from typing import Any
 from onderwijsflow.clock import Clock
 from onderwijsflow.lean.labels import Labels
 from onderwijsflow.lean.reader import open_reader, shipped_configuration
+from onderwijsflow.login import login_name
 from onderwijsflow.readiness.answer import check_json
 from onderwijsflow.shapes import CheckJson
 from onderwijsflow.snapshot.focus import for_case
@@ -112,7 +111,7 @@ def _the_case(cases: Sequence[LeanCase], workflow: str | None, round_: str | Non
 def _roles(connection: sqlite3.Connection, actor: str | None) -> frozenset[str] | None:
     """The asker's roles as the service's policy gives them on SQLite: the stored users once
     there are any, else the configuration (which lists no actors here: everyone, every role)."""
-    name = actor or _login()
+    name = actor or login_name()
     users = {str(user): (roles, active) for user, roles, active in connection.execute(
         "SELECT name, CAST(roles AS TEXT), active FROM policy_users")}
     if users:
@@ -122,11 +121,3 @@ def _roles(connection: sqlite3.Connection, actor: str | None) -> frozenset[str] 
     if not isinstance(configuration, Mapping) or configuration.get("actors"):
         raise LookupError("actors")  # the configuration's actors: the service applies them
     return None
-
-
-def _login() -> str:
-    """The login, as the service names the actor when none is given."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")

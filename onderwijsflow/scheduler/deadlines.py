@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from onderwijsflow.clock import iso_local
-from onderwijsflow.deadline_rules import all_day, deadline_status, lineage, reminder_moments, uid
+from onderwijsflow.deadline_rules import deadline_row, deadline_status, reminder_moments
 from onderwijsflow.shapes import DeadlineJson
 from onderwijsflow.store.statuses import OPEN_MILESTONES, MilestoneStatus
 from onderwijsflow.store.tables import Case, Milestone, Region
@@ -69,31 +68,12 @@ def deadlines(
             definition = app.catalog.machine(session, case.workflow, case.workflow_version).definition
             spec = next((m for m in definition.milestones if m.name == ms.name), None)
             recurring = spec is not None and spec.every is not None
-            ordinal, sequence, modified = lineage(history[(ms.case_id, ms.name)], ms, recurring)
             moments = list(reminder_moments(spec, ms.due_at, app.config.reminder_time)) if spec else []
-            out.append({
-                "region": reg.slug,
-                "region_name": reg.name,
-                "workflow": ms.workflow,
-                "workflow_title": definition.title,
-                "round": case.round or None,
-                "state": case.state,
-                "state_label": definition.state_label(case.state),
-                "milestone": ms.name,
-                "label": (spec.label if spec else None) or ms.name,
-                "due": iso_local(ms.due_at),
-                "due_utc": ms.due_at.isoformat(),
-                "all_day": all_day(ms.due_at),
-                "status": status,
-                "case_id": ms.case_id,
-                "occurrence": ms.occurrence,
-                "recurring": recurring,
-                "reminders": [offset for offset, _moment in moments],
-                "reminders_at": [moment.isoformat() for _offset, moment in moments],
-                "uid": uid(reg.slug, ms.workflow, case.round, ms.name, ordinal if recurring else None),
-                "sequence": sequence,
-                "last_modified": modified.isoformat(),
-            })
+            out.append(deadline_row(
+                ms, history[(ms.case_id, ms.name)], region=reg.slug, region_name=reg.name,
+                workflow_title=definition.title, round_=case.round, state=case.state,
+                state_label=definition.state_label(case.state), status=status,
+                label=spec.label if spec else None, recurring=recurring, reminders=moments))
         return out
 
 

@@ -6,8 +6,6 @@ transaction; the helpers here give it the region, the audit writer and the permi
 
 from __future__ import annotations
 
-import getpass
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ from onderwijsflow.clock import Clock, parse_moment
 from onderwijsflow.config import Config, load_config
 from onderwijsflow.errors import ConfigError, NotFound, Refused, UsageError
 from onderwijsflow.i18n import _
+from onderwijsflow.login import login_name
 from onderwijsflow.resources import shipped
 from onderwijsflow.store import audit
 from onderwijsflow.store.db import Database
@@ -51,7 +50,7 @@ class Base:
         self.config = config
         self.db_url = db_url or config.database
         self.workflows_dir = Path(workflows) if workflows else shipped("workflows")
-        self.actor = actor or _os_user()
+        self.actor = actor or login_name()
         self.clock = clock or Clock()
         #: `init` makes a new database a practice database (None: `default_practice`).
         self.practice = practice
@@ -193,7 +192,7 @@ class Base:
                 users = {str(row.name): row for row in connection.execute(
                     select(pg.policy_users)).all()}  # type: ignore[call-overload]
                 if self.db.is_sqlite:
-                    login, group_roles = _os_user(), None
+                    login, group_roles = login_name(), None
                     powerful = True
                 else:
                     login, group_roles = pg.login_roles(connection)
@@ -421,10 +420,3 @@ def validate_slug(slug: str) -> str:
                 slug=slug)
         )
     return slug
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")
