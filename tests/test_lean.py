@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from onderwijsflow.resources import shipped
-from tests.support import Run, demo_database, invoke
+from tests.support import Run, cli_imports, demo_database, invoke
 
 pytestmark = pytest.mark.shipped_workflows
 
@@ -146,16 +146,12 @@ def test_no_orm_nor_pydantic_is_imported(demo_db: Path) -> None:
     for args in (["region", "show", "duinzicht"], ["region", "list"],
                  ["history", "duinzicht", "--all"], ["history", "duinzicht", "--event", "2"],
                  ["region", "show", "duinzicht", "--json"]):
-        done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "onderwijsflow", "--db",
-             f"sqlite:///{demo_db}", *args], env=env, capture_output=True, text=True, check=True)
-        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
-                    if line.startswith("import time:")}
+        out, imported = cli_imports(demo_db, *args, env=env)
         heavy = sorted(name for name in imported
                        if name.split(".")[0] in {"sqlmodel", "sqlalchemy", "pydantic", "alembic"}
                        or name.startswith("onderwijsflow.service"))
         assert not heavy, f"{args}: {heavy[:5]}"
-        assert done.stdout
+        assert out
 
 
 def test_a_read_only_database(demo_db: Path, tmp_path: Path, no_app: None) -> None:
@@ -365,11 +361,8 @@ def test_a_second_region_show_reads_no_yaml(tmp_path: Path) -> None:
         app.create_region("oost", name="Oost", sectors=["PO"])
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-    runs = [subprocess.run([sys.executable, "-X", "importtime", "-m", "onderwijsflow", "--db",
-                            f"sqlite:///{db}", "region", "show", "oost"],
-                           env=env, capture_output=True, text=True, check=True) for _ in range(2)]
-    first, second = ({line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()
-                      if line.startswith("import time:")} for run in runs)
+    (out, first), (again, second) = (cli_imports(db, "region", "show", "oost", env=env)
+                                     for _ in range(2))
     assert "sqlalchemy" not in first | second, "the lean path answered"
     assert "yaml" in first and "yaml" not in second
-    assert runs[0].stdout == runs[1].stdout and "Oost" in runs[1].stdout
+    assert out == again and "Oost" in again

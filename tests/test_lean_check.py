@@ -9,15 +9,12 @@ regions in the national network, so the coverage checks are compared too.
 from __future__ import annotations
 
 import getpass
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import Run, demo_database, invoke
+from tests.support import Run, cli_imports, demo_database, invoke
 from tests.test_lean import SHIPPED_CONFIG, _env, _same
 
 pytestmark = pytest.mark.shipped_workflows
@@ -152,12 +149,6 @@ def test_stored_users_decide_what_is_permitted(tmp_path: Path,
 
 def test_the_lean_check_imports_no_orm(demo_db: Path) -> None:
     """In a fresh process `check` imports neither SQLModel nor SQLAlchemy."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "onderwijsflow", "--db",
-         f"sqlite:///{demo_db}", "check", "beekdal"], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
-                if line.startswith("import time:")}
+    _out, imported = cli_imports(demo_db, "check", "beekdal")
     assert "onderwijsflow.readiness.lean" in imported
     assert not {"sqlalchemy", "sqlmodel", "onderwijsflow.service"} & imported

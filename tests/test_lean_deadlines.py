@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 import pytest
 
 from onderwijsflow.resources import shipped
-from tests.support import Run, demo_database
+from tests.support import Run, cli_imports, demo_database
 from tests.test_lean import SHIPPED_CONFIG, _env, _full, _lean, _same
 
 pytestmark = pytest.mark.shipped_workflows
@@ -194,18 +192,14 @@ def test_no_orm_nor_pydantic_is_imported(demo_db: Path, tmp_path: Path) -> None:
     for args in (["deadlines"], ["deadlines", "--json"],
                  ["deadlines", "--within", "P8W", "--region", "duinzicht"],
                  ["deadlines", "--ics", str(tmp_path / "deadlines.ics")]):
-        done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "onderwijsflow", "--db",
-             f"sqlite:///{demo_db}", *args], env=env, capture_output=True, text=True, check=True)
-        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
-                    if line.startswith("import time:")}
+        out, imported = cli_imports(demo_db, *args, env=env)
         heavy = sorted(name for name in imported
                        if name.split(".")[0] in {"sqlmodel", "sqlalchemy", "pydantic", "alembic"}
                        or (name.startswith(("onderwijsflow.service", "onderwijsflow.scheduler.",
                                            "onderwijsflow.definition.model"))
                        and name != "onderwijsflow.scheduler.ical"))
         assert not heavy, f"{args}: {heavy[:5]}"
-        assert done.stdout
+        assert out
 
 
 def test_changed_workflow_files_fall_back(demo_db: Path, tmp_path: Path) -> None:
