@@ -57,14 +57,14 @@ def lean_check(options: Mapping[str, Any], slug: str, *, workflow: str | None = 
         labels = reader.labels()
         if labels is None or not labels.preload():
             return None
-        return _check(reader.connection, labels, options, slug, workflow, round_, target), labels
+        return _check(reader.connection, options, slug, workflow, round_, target), labels
     except Exception:  # anything unexpected, a refusal included: the full path answers
         return None
     finally:
         reader.close()
 
 
-def _check(connection: sqlite3.Connection, labels: Labels, options: Mapping[str, Any], slug: str,
+def _check(connection: sqlite3.Connection, options: Mapping[str, Any], slug: str,
            workflow: str | None, round_: str | None, target: str | None) -> CheckJson:
     from onderwijsflow.engine.loading import load_workflow_text
     from onderwijsflow.engine.machine import WorkflowMachine
