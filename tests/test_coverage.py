@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -325,3 +326,17 @@ def test_without_reference_data_coverage_says_what_to_load(tmp_path: Path, backe
     assert listed == "no school locations loaded"
     dutch = Flow(backend_url, config, shipped("workflows"), NOW, lang="nl")
     assert dutch.ok("reference", "list", "municipalities").out.strip() == "geen gemeenten geladen"
+
+
+def test_the_network_of_no_regions_is_empty() -> None:
+    """A batch without regions (a tick with nothing due) reads no network: no ``IN ()``."""
+    from onderwijsflow.snapshot.network import read_network
+
+    asked: list[str] = []
+
+    def run(sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        asked.append(sql)
+        return []
+
+    assert read_network(run, []) == {}
+    assert asked == []

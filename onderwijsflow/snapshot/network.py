@@ -24,6 +24,8 @@ EMPTY_NETWORK = NetworkInfo()
 def read_network(run: Run, region_ids: Sequence[int] | None) -> dict[int, NetworkInfo]:
     """Each region's :class:`NetworkInfo` (only regions with membership), by region id."""
     ids = list(region_ids) if region_ids is not None else None
+    if ids == []:
+        return {}
     # One statement for both membership tables: most snapshots have none, and this is all
     # they cost.
     both = ("SELECT 'l', region_id, code FROM region_locations{l} UNION ALL "
