@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import String, cast, type_coerce
@@ -39,22 +40,22 @@ class RegionRef(Protocol):
     def slug(self) -> str: ...
 
 
-def driver_run(session: Session, **options: Any) -> Run:
+def driver_run(session: Session, *, batch: int | None = None) -> Run:
     """Run the snapshot's SQL on the session's connection, through the driver itself.
 
     Args:
-        options: execution options (``stream_results=True, yield_per=N``: a cursor that
-            fetches as it is read, for the national report).
+        batch: stream the rows, fetched this many at a time (a server-side cursor on
+            PostgreSQL), for the national report; None: every row at once.
     """
     connection = session.connection()
-    if options:
-        connection = connection.execution_options(**options)
+    if batch is not None:
+        connection = connection.execution_options(stream_results=True)
     qmark = connection.dialect.paramstyle == "qmark"
 
     def run(sql: str, params: Sequence[Any]) -> Iterable[Sequence[Any]]:
         result = connection.exec_driver_sql(sql if qmark else sql.replace("?", "%s"),
                                             tuple(params))
-        return result if options else result.all()
+        return result.all() if batch is None else chain.from_iterable(result.partitions(batch))
 
     return run
 
@@ -72,7 +73,7 @@ def stream_snapshots(
 ) -> Iterator[tuple[int, Snapshots]]:
     """Every region's snapshot rows, one region at a time (see `rows.stream_snapshots`)."""
     return rows.stream_snapshots(driver_run(session),
-                                 driver_run(session, stream_results=True, yield_per=2000),
+                                 driver_run(session, batch=2000),
                                  region_ids, now, cases)
 
 
