@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["HASHED_FIELDS", "canonical_json", "event_hash"]
+__all__ = ["HASHED_FIELDS", "canonical_json", "event_hash", "moment_text"]
 
 #: The event fields covered by its hash, i.e. every column except ``id`` and ``hash``.
 HASHED_FIELDS: tuple[str, ...] = (
@@ -47,21 +47,23 @@ def canonical_json(value: Any) -> str:
         TypeError: `value` holds something JSON cannot represent.
         ValueError: `value` holds NaN or an infinity.
     """
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_encode,
-    )
+    return _CANONICAL.encode(value)
+
+
+def moment_text(value: datetime) -> str:
+    """An aware moment as canonical JSON holds it: ISO 8601 in UTC with microseconds.
+
+    Raises:
+        TypeError: `value` is naive.
+    """
+    if value.utcoffset() is None:
+        raise TypeError(f"naive datetime {value!r} cannot be hashed; use an aware one")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
-        if value.utcoffset() is None:
-            raise TypeError(f"naive datetime {value!r} cannot be hashed; use an aware one")
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        return moment_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -69,6 +71,12 @@ def _encode(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value)
     raise TypeError(f"{type(value).__name__} {value!r} is not JSON-serialisable")
+
+
+#: The encoder of `canonical_json`, made once: ``json.dumps`` with these options builds a new
+#: encoder on every call, a measurable part of writing an event in bulk work.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False, default=_encode)
 
 
 def event_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:

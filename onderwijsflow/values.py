@@ -42,9 +42,8 @@ def coerce_value(kind: ValueType, raw: Any, *, places: int | None = None) -> Any
             return False
         raise ValueError(_("expected true or false (ja/nee), got {value}").format(value=repr(raw)))
     if kind == "int":
-        whole = _("expected a whole number, got {value}")
         if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-            raise ValueError(whole.format(value=validation.show(raw)))
+            raise _not_whole(raw)
         text = str(int(raw)) if isinstance(raw, float) else str(raw).strip().replace("_", "")
         if len(text) > 25:  # far beyond 64 bits; and int() of thousands of digits is slow
             raise ValueError(_("{value} is too large; a whole number lies between {low} and {high}")
@@ -53,7 +52,7 @@ def coerce_value(kind: ValueType, raw: Any, *, places: int | None = None) -> Any
         try:
             number = int(text)
         except ValueError:
-            raise ValueError(whole.format(value=validation.show(raw))) from None
+            raise _not_whole(raw) from None
         return validation.check_int(number)
     if kind == "decimal":
         if isinstance(raw, bool):
@@ -81,6 +80,12 @@ def coerce_value(kind: ValueType, raw: Any, *, places: int | None = None) -> Any
                                  .format(value=validation.show(raw))) from None
         return validation.check_date(day)
     raise ValueError(_("unknown value type {kind}").format(kind=repr(kind)))
+
+
+def _not_whole(raw: Any) -> ValueError:
+    """The error for a value that is not a whole number (translated only when raised: reading
+    every region's facts otherwise looks the sentence up once per value)."""
+    return ValueError(_("expected a whole number, got {value}").format(value=validation.show(raw)))
 
 
 def stored_value(kind: str, raw: Any) -> Any:

@@ -37,7 +37,10 @@ the language onderwijsflow speaks when the sentence is read. :func:`translator` 
             min=p.min, found=", ".join(found) or _("none")))
 
 Give the sentence as a ``lambda`` (built when read, so in the reader's language) and format
-*after* translating, with named fields. A message the plug-in's catalog lacks, or a language
+*after* translating, with named fields. A plug-in may also say what decides its outcome
+(``check_type(name, params, reads=lambda p: frozenset({"partners"}))``, names from
+:data:`INPUTS`) so that the national report evaluates it once per distinct input; without
+``reads`` it is evaluated for every case. A message the plug-in's catalog lacks, or a language
 it has no catalog for, is shown as written in the source. ``_.ngettext`` does plurals.
 """
 
@@ -145,20 +148,49 @@ class CheckSpecError(ValueError):
 
 @dataclass(frozen=True)
 class CheckType:
-    """A registered check: its name, parameter model and evaluation function."""
+    """A registered check: its name, parameter model and evaluation function.
+
+    `reads`, when given, names (for the parsed parameters) every input whose value decides
+    whether the check passes: :data:`INPUTS` lists the names. Bulk work that only counts what
+    passes (the national report) then evaluates the check once per distinct input instead of
+    once per region. None (a plug-in's default): the check may read anything.
+    """
 
     name: str
     params: type[BaseModel]
     evaluate: Callable[[Any, RegionContext], CheckResult]
+    reads: Callable[[Any], frozenset[str]] | None = None
 
 
-def check_type(name: str, params: type[BaseModel]) -> Callable[[Callable[..., CheckResult]], CheckType]:
+def check_type(
+    name: str, params: type[BaseModel], reads: Callable[[Any], frozenset[str]] | None = None,
+) -> Callable[[Callable[..., CheckResult]], CheckType]:
     """Decorator that turns ``evaluate(params, ctx)`` into a :class:`CheckType`."""
 
     def wrap(func: Callable[..., CheckResult]) -> CheckType:
-        return CheckType(name=name, params=params, evaluate=func)
+        return CheckType(name=name, params=params, evaluate=func, reads=reads)
 
     return wrap
+
+
+#: The inputs a check's `reads` may name: :class:`RegionContext` fields, and
+#: ``document_kinds`` for the kinds of the documents alone (their dates and titles aside).
+INPUTS = frozenset({"partners", "roles", "documents", "document_kinds", "facts", "cases",
+                    "rounds", "milestones", "params", "now", "records", "case_id", "network"})
+
+
+def check_reads(check: Compiled) -> frozenset[str] | None:
+    """The inputs (see :data:`INPUTS`) that decide whether a compiled check passes; None when
+    unknown (a plug-in check, or a callable not compiled by a :class:`CheckRegistry`)."""
+    found: frozenset[str] | None = getattr(check, "reads", None)
+    return found
+
+
+def _with_reads(check: Compiled, reads: frozenset[str] | None) -> Compiled:
+    """`check`, marked with what decides its outcome (a function attribute: no wrapper, so
+    no extra call on every evaluation)."""
+    check.reads = reads  # type: ignore[attr-defined]
+    return check
 
 
 class Translator:
@@ -326,17 +358,16 @@ def _names(names: list[str], shown: int = 5) -> str:
     return _("{names} and {more} more").format(names=listed, more=len(names) - shown)
 
 
-@check_type("partner", PartnerParams)
+@check_type("partner", PartnerParams, lambda p: frozenset({"partners"}))
 def _partner(p: PartnerParams, ctx: RegionContext) -> CheckResult:
-    found = sum(
-        1 for x in ctx.partners if x.kind == p.kind and (p.sector is None or x.sector == p.sector)
-    )
+    # The matching partners, listed once: counted here, named by the sentence.
+    matching = [x for x in ctx.partners
+                if x.kind == p.kind and (p.sector is None or x.sector == p.sector)]
+    found = len(matching)
     if found >= p.min:
         def present() -> str:
-            names = [x.name for x in ctx.partners
-                     if x.kind == p.kind and (p.sector is None or x.sector == p.sector)]
             return _("{partners} as partner: {names}").format(
-                partners=_partner_name(p, found), names=_names(names))
+                partners=_partner_name(p, found), names=_names([x.name for x in matching]))
 
         return CheckResult(True, present)
     if found == 0 and p.min == 1:
@@ -367,7 +398,7 @@ def _no_role(roles: str) -> str:
     return _("no {roles} appointed yet").format(roles=roles)
 
 
-@check_type("role", RoleParams)
+@check_type("role", RoleParams, lambda p: frozenset({"roles"}))
 def _role(p: RoleParams, ctx: RegionContext) -> CheckResult:
     holders: dict[str, list[str]] = {}
     for r in ctx.roles:
@@ -419,7 +450,8 @@ def _missing(documents: str, since: date | None) -> str:
     return _("{document} dated {day} or later is missing").format(document=documents, day=_day(since))
 
 
-@check_type("document", DocumentParams)
+@check_type("document", DocumentParams, lambda p: frozenset(
+    {"document_kinds"} if p.since is None else {"documents", "params"}))
 def _document(p: DocumentParams, ctx: RegionContext) -> CheckResult:
     found = [d for d in ctx.documents if d.kind == p.kind]
     since = None
@@ -490,7 +522,7 @@ def _equal(value: Any, wanted: Any) -> bool:
     return bool(value == wanted)
 
 
-@check_type("fact", FactParams)
+@check_type("fact", FactParams, lambda p: frozenset({"facts"}))
 def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
     value: Any = ctx.facts.get(p.name)
     if p.set is not None:
@@ -517,14 +549,16 @@ def _fact(p: FactParams, ctx: RegionContext) -> CheckResult:
         ok = False
 
     def detail() -> str:
+        # Only the bounds the sentence names are written out (each is a number to format).
+        fact, said = _fact_name(p), _value(value)
         if p.min is not None and p.max is not None:
-            message = _("{fact} must be at least {min} and at most {max}, is {value}")
-        elif p.min is not None:
-            message = _("{fact} must be at least {min}, is {value}")
-        else:
-            message = _("{fact} must be at most {max}, is {value}")
-        return message.format(fact=_fact_name(p), min=_value(p.min), max=_value(p.max),
-                              value=_value(value))
+            return _("{fact} must be at least {min} and at most {max}, is {value}").format(
+                fact=fact, min=_value(p.min), max=_value(p.max), value=said)
+        if p.min is not None:
+            return _("{fact} must be at least {min}, is {value}").format(
+                fact=fact, min=_value(p.min), value=said)
+        return _("{fact} must be at most {max}, is {value}").format(
+            fact=fact, max=_value(p.max), value=said)
 
     return CheckResult(ok, detail)
 
@@ -552,7 +586,7 @@ class CaseParams(_Params):
         return (value,) if isinstance(value, str) else value
 
 
-@check_type("case", CaseParams)
+@check_type("case", CaseParams, lambda p: frozenset({"cases" if p.round is None else "rounds"}))
 def _case(p: CaseParams, ctx: RegionContext) -> CheckResult:
     if p.round is not None:
         state = ctx.rounds.get(p.workflow, {}).get(p.round)
@@ -658,6 +692,14 @@ def _what(p: MomentParams) -> str:
     return what
 
 
+def _moment_reads(p: MomentParams) -> frozenset[str]:
+    """What a ``before``/``after`` check's outcome depends on: now, and what its moment counts
+    from (a parameter of the case, a milestone, or a date given in the spec)."""
+    if p.param is not None:
+        return frozenset({"now", "params"})
+    return frozenset({"now", "milestones"}) if p.milestone is not None else frozenset({"now"})
+
+
 _BEFORE = {
     "milestone": N_("must be before {what} ({when})"),
     "param": N_("must be before {when} ({what})"),
@@ -680,12 +722,12 @@ def _timed(p: MomentParams, ctx: RegionContext, sentences: dict[str, str],
         what=_what(p), when=i18n.format_datetime(moment)))
 
 
-@check_type("before", MomentParams)
+@check_type("before", MomentParams, _moment_reads)
 def _before(p: MomentParams, ctx: RegionContext) -> CheckResult:
     return _timed(p, ctx, _BEFORE, lambda moment: ctx.now < moment)
 
 
-@check_type("after", MomentParams)
+@check_type("after", MomentParams, _moment_reads)
 def _after(p: MomentParams, ctx: RegionContext) -> CheckResult:
     return _timed(p, ctx, _AFTER, lambda moment: ctx.now >= moment)
 
@@ -773,7 +815,7 @@ def _field_name(p: RecordParams, name: str) -> str:
     return _lower_first(label) if label else _words(name)
 
 
-@check_type("record", RecordParams)
+@check_type("record", RecordParams, lambda p: frozenset({"records", "case_id", "now"}))
 def _record(p: RecordParams, ctx: RegionContext) -> CheckResult:
     found = ctx.records_of(p.kind)
     numeric = p._numeric
@@ -900,7 +942,7 @@ def _declared(p: _NetworkParams, name: str | None, ctx: RegionContext, missing: 
         missing=_(missing), fact=_fact_said(p, name, ctx)))
 
 
-@check_type("coverage_unique", UniqueParams)
+@check_type("coverage_unique", UniqueParams, lambda p: frozenset({"network", "facts"}))
 def _coverage_unique(p: UniqueParams, ctx: RegionContext) -> CheckResult:
     net = ctx.network
     if net is None or not (net.locations or net.unknown):
@@ -922,7 +964,7 @@ def _coverage_unique(p: UniqueParams, ctx: RegionContext) -> CheckResult:
     return CheckResult(False, detail)
 
 
-@check_type("contiguous", ContiguousParams)
+@check_type("contiguous", ContiguousParams, lambda p: frozenset({"network", "facts"}))
 def _contiguous(p: ContiguousParams, ctx: RegionContext) -> CheckResult:
     if p.exempt is not None and ctx.facts.get(p.exempt) is True:
         return CheckResult(True, lambda: _("a national region, exempt from the contiguous area ({fact})")
@@ -947,7 +989,7 @@ def _contiguous(p: ContiguousParams, ctx: RegionContext) -> CheckResult:
     return CheckResult(False, detail)
 
 
-@check_type("size", SizeParams)
+@check_type("size", SizeParams, lambda p: frozenset({"network", "facts"}))
 def _size(p: SizeParams, ctx: RegionContext) -> CheckResult:
     net = ctx.network
     if net is not None and net.locations:
@@ -1125,7 +1167,11 @@ class CheckRegistry:
                 children.append(self.compile(item, scope, seen))
             except CheckSpecError as err:
                 raise CheckSpecError(str(err), ("with", i, *err.path)) from None
-        return _COMBINE[name](children)
+        reads: frozenset[str] | None = frozenset()
+        for child in children:
+            child_reads = check_reads(child)
+            reads = None if reads is None or child_reads is None else reads | child_reads
+        return _with_reads(_COMBINE[name](children), reads)
 
     def _leaf(self, kind: CheckType, params: Any, scope: CompileScope) -> Compiled:
         try:
@@ -1182,7 +1228,8 @@ class CheckRegistry:
             _bind_facts(parsed, scope)
         # partial, not a lambda: one Python frame less on every evaluation (the report makes
         # some 10^5 of them).
-        return partial(kind.evaluate, parsed)
+        return _with_reads(partial(kind.evaluate, parsed),
+                           None if kind.reads is None else kind.reads(parsed))
 
 
 def _bind_facts(p: _NetworkParams, scope: CompileScope) -> None:

@@ -11,7 +11,11 @@ Cost control: the cases of one round share their parameters, so a case's paramet
 milestone moments are read from the JSON text and worked out once per distinct (version,
 state, parameters, and where a milestone counts from it, moment of entering the state) and
 shared, read-only, by the snapshots; what a next step requires is worked out once per
-(version, state). The work per region is building its snapshot and running its checks.
+(version, state). Only pass/fail counts here, and a built-in check declares what decides it
+(partner kinds, roles, document kinds, the case's parameters and moments: see
+:func:`onderwijsflow.engine.checks.check_reads`), so such a check runs once per distinct value
+of those inputs rather than once per region; the rest (facts, records, the network, plug-ins)
+run for every case. The work per region is building its snapshot and the keys of its inputs.
 
 A region is *closed* when all its cases are in a final state (rejected, withdrawn, merged,
 dissolved); closed regions are counted, but not listed as lacking a coordinator or a lead.
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -31,6 +35,7 @@ from sqlalchemy import select
 from onderwijsflow.clock import iso_local
 from onderwijsflow.definition.durations import Duration
 from onderwijsflow.definition.model import DueDef
+from onderwijsflow.engine.checks import Compiled, check_reads
 from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import UsageError
 from onderwijsflow.i18n import _
@@ -349,6 +354,7 @@ def _blocking(network: _Network, snapshots: Iterable[tuple[int, Snapshots]],
     missing: list[dict[str, Any]] = []
     led: set[int] = set()
     plans: dict[tuple[str, int, str], _Plan] = {}
+    known: dict[Hashable, _Known] = {}
     by_id = {r.id: r for r in network.regions}
     for region_id, snapshot in snapshots:  # one region at a time, in id order
         region = by_id[region_id]
@@ -358,6 +364,7 @@ def _blocking(network: _Network, snapshots: Iterable[tuple[int, Snapshots]],
         if not cases:
             continue
         ctx: RegionContext | None = None
+        region_keys: dict[str, Hashable] = {}
         for case in cases:
             key = (case.workflow, case.workflow_version, case.state)
             plan = plans.get(key) or plans.setdefault(key, _Plan.of(network.machines[key[:2]], case.state))
@@ -365,18 +372,21 @@ def _blocking(network: _Network, snapshots: Iterable[tuple[int, Snapshots]],
                 continue
             if ctx is None:
                 ctx = snapshot.context(region_id, region.slug)
-            ctx.focus(case.id)
-            ctx.params, ctx.milestones = plan.moments(case)
-            passed: dict[str, bool] = {}
-            for gates, needs in plan.steps:
-                if not all(gate(ctx).passed for gate in gates):
-                    continue
-                for need, check in needs:
-                    if need[1] not in passed:
-                        passed[need[1]] = check(ctx).passed
-                    if not passed[need[1]]:
-                        lacking[need].add(region.slug)
-            missing.extend(_missing_values(plan, passed, ctx, region, case))
+            # What is known for the cases whose shared inputs equal this one's.
+            inputs = (key, *[_input_key(name, ctx, case, plan, region_keys) for name in plan.inputs])
+            found = known.get(inputs)
+            if found is None:
+                found = known[inputs] = _Known()
+            if found.outcome is not None:
+                passed, unmet = found.outcome
+            else:
+                ctx.focus(case.id)
+                ctx.params, ctx.milestones = plan.moments(case)
+                passed, unmet = plan.evaluate(ctx, found)
+                if plan.each_checks:
+                    missing.extend(_missing_values(plan, passed, ctx, region, case))
+            for need in unmet:
+                lacking[need].add(region.slug)
     blocked = set().union(*lacking.values())
     names_of = {r.slug: r.name for r in network.regions}
     missing.sort(key=lambda row: row["region"])  # by region, each region's cases in order
@@ -418,15 +428,21 @@ class _Plan:
         relative: whether a milestone active in the state counts from entering it.
         cache: the case parameters and milestone moments per (parameters, entered), shared
             by the cases that have them; checks only read them.
+        shared: the requirements whose checks read only inputs that regions share (see
+            `_SHARED_INPUTS`): evaluated once per distinct value of their `inputs`.
+        whole: whether every requirement is shared, so that a case's whole outcome is.
     """
 
     definition: WorkflowDef
     state: str
-    steps: list[tuple[list[Callable[[RegionContext], CheckResult]], list[_Step]]]
+    steps: list[tuple[list[tuple[str, Compiled]], list[_Step]]]
     relative: bool
     each_checks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     cache: dict[tuple[Any, Any, Any], tuple[dict[str, Any], dict[str, dt.datetime]]] = field(
         default_factory=dict)
+    shared: frozenset[str] = frozenset()
+    inputs: tuple[str, ...] = ()
+    whole: bool = False
 
     @classmethod
     def of(cls, machine: WorkflowMachine, state: str) -> _Plan:
@@ -440,7 +456,7 @@ class _Plan:
         for t in definition.transitions_from(state):
             if t.dest in final or t.decision is not None or t.optional or not t.requires:
                 continue
-            gates = [compiled[n] for n in t.requires if labels[n].check in _GATE_CHECKS]
+            gates = [(n, compiled[n]) for n in t.requires if labels[n].check in _GATE_CHECKS]
             needs = [((labels[n].label, n, definition.workflow), compiled[n])
                      for n in t.requires if labels[n].check not in _GATE_CHECKS]
             steps.append((gates, needs))
@@ -448,12 +464,54 @@ class _Plan:
                          and isinstance(labels[n].with_, dict) and labels[n].with_.get("each")})
         relative = any(m.every is not None or (isinstance(m.due, DueDef) and m.due.after is not None)
                        for m in definition.milestones if state in m.active_in)
-        return cls(definition, state, steps, relative, list(each.items()))
+        names = {n for t in definition.transitions_from(state) for n in t.requires}
+        reads = {n: check_reads(compiled[n]) for n in names}
+        shared = frozenset(n for n, r in reads.items() if r is not None and r <= _SHARED_INPUTS)
+        inputs = tuple(sorted(set().union(*(reads[n] or () for n in shared))))
+        return cls(definition, state, steps, relative, list(each.items()), shared=shared,
+                   inputs=inputs, whole=shared == names)
+
+    def evaluate(self, ctx: RegionContext, known: _Known) -> tuple[dict[str, bool], list[_Need]]:
+        """Whether each requirement of the next steps due now passes, and those that do not.
+
+        As ``check`` does, only the steps whose gates hold count, and each requirement is
+        evaluated once. `known` holds the outcomes of the plan's `shared` checks for the
+        cases whose shared inputs equal this one's: found there, or worked out and kept
+        there; the other checks run for this case. When every check is shared, the whole
+        outcome is kept there too.
+        """
+        shared = known.passed
+
+        def passes(name: str, check: Compiled) -> bool:
+            if name not in self.shared:
+                return check(ctx).passed
+            found = shared.get(name)
+            if found is None:
+                found = shared[name] = check(ctx).passed
+            return found
+
+        passed: dict[str, bool] = {}
+        unmet: list[_Need] = []
+        for gates, needs in self.steps:
+            if not all(passes(name, gate) for name, gate in gates):
+                continue
+            for need, check in needs:
+                if need[1] not in passed:
+                    passed[need[1]] = passes(need[1], check)
+                if not passed[need[1]]:
+                    unmet.append(need)
+        if self.whole:
+            known.outcome = (passed, unmet)
+        return passed, unmet
+
+    def moments_key(self, case: _Row) -> tuple[Any, Any, Any]:
+        """What the case's parameters and milestone moments are worked out from."""
+        return (case.params, case.entered if self.relative else None,
+                case.decided_on if self.relative else None)
 
     def moments(self, case: _Row) -> tuple[dict[str, Any], dict[str, dt.datetime]]:
         """The case's parameters and milestone moments, as ``for_case`` fills them in."""
-        key = (case.params, case.entered if self.relative else None,
-               case.decided_on if self.relative else None)
+        key = self.moments_key(case)
         found = self.cache.get(key)
         if found is None:
             found = self.cache[key] = self._compute(*key)
@@ -464,6 +522,56 @@ class _Plan:
         values = dict(decode_json(params) or {})
         decided = dt.date.fromisoformat(decided_on) if isinstance(decided_on, str) else decided_on
         return values, case_moments(self.definition, self.state, values, utc(entered), decided)
+
+
+@dataclass
+class _Known:
+    """What is known for the cases of one plan with equal shared inputs: whether each shared
+    requirement passes, and the whole outcome when every requirement is shared."""
+
+    passed: dict[str, bool] = field(default_factory=dict)
+    outcome: tuple[dict[str, bool], list[_Need]] | None = None
+
+
+def _role_key(ctx: RegionContext) -> Hashable:
+    """The roles, with each person as the order of first appearance: who holds what counts
+    (how many people hold a role), not their names."""
+    people: dict[str, int] = {}
+    return tuple([(r.role, people.setdefault(r.person, len(people))) for r in ctx.roles])
+
+
+#: For each input a check may read (`check_reads`) that regions share, the hashable key of
+#: its value in a region's snapshot, keeping exactly what a check's outcome can depend on.
+_REGION_KEYS: dict[str, Callable[[RegionContext], Hashable]] = {
+    "partners": lambda ctx: tuple([(x.kind, x.sector) for x in ctx.partners]),
+    "roles": _role_key,
+    "document_kinds": lambda ctx: tuple([d.kind for d in ctx.documents]),
+    "documents": lambda ctx: tuple([(d.kind, d.date, d.added) for d in ctx.documents]),
+    "cases": lambda ctx: tuple([(w, tuple(states)) for w, states in ctx.cases.items()]),
+    "rounds": lambda ctx: tuple([(w, tuple(rounds.items())) for w, rounds in ctx.rounds.items()]),
+    "now": lambda ctx: ctx.now,
+}
+#: The inputs of the checks a plan evaluates once per distinct value rather than per case:
+#: the region-wide ones above, and the case's parameters and milestone moments (which the
+#: cases of a round share). Not facts (figures such as pupil numbers differ per region, and
+#: a key holding them would share nothing), records or the network (no cheap key): checks
+#: reading those, and plug-ins (which may read anything), run for every case.
+_SHARED_INPUTS = frozenset({*_REGION_KEYS, "params", "milestones"})
+
+
+def _input_key(name: str, ctx: RegionContext, case: _Row, plan: _Plan,
+               region_keys: dict[str, Hashable]) -> Hashable:
+    """The key of input `name` (one of `_SHARED_INPUTS`) for `case`; region-wide keys are
+    worked out once per region, in `region_keys`."""
+    if name == "params":
+        params: str | None = case.params  # the JSON text: equal text, equal parameters
+        return params
+    if name == "milestones":
+        return plan.moments_key(case)  # what the plan works the moments out from
+    found = region_keys.get(name)
+    if found is None:
+        found = region_keys[name] = _REGION_KEYS[name](ctx)
+    return found
 
 
 # --- (c) milestones overdue and coming --------------------------------------------------------

@@ -114,20 +114,22 @@ class BulkOps(CaseOps):
         regions = {r.id: r for r in session.exec(region_query)}
         contexts = region_contexts(session, list(regions.values()), self.now())
         batch = CaseBatch() if write else None
+        roles = self._roles()  # the actor's, the same for every case of the batch
         with session.no_autoflush:
             for case in cases:
                 result = self._decide_one(session, case, regions[case.region_id],
-                                          contexts[case.region_id], trigger, reason, given, batch)
+                                          contexts[case.region_id], trigger, reason, given, batch,
+                                          roles)
                 (moved if result["ok"] else refused).append(result)
         if batch is not None:
             batch.write(session)
 
     def _decide_one(self, session: Any, case: Case, region: Region, ctx: RegionContext,
                     trigger: str, reason: str | None, given: DecisionInput,
-                    batch: CaseBatch | None) -> AdvanceJson:
+                    batch: CaseBatch | None, roles: frozenset[str] | None) -> AdvanceJson:
         machine = self.catalog.machine(session, case.workflow, case.workflow_version)
         decision = machine.fire(case.state, trigger, for_case(ctx, case, machine.definition),
-                                actor_roles=self._roles())
+                                actor_roles=roles)
         ruling = self._ruling(machine, decision, given, required=batch is not None, bulk=True)
         if batch is not None:
             assert case.id is not None

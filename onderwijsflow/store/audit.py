@@ -31,6 +31,7 @@ from sqlmodel import Session, col
 from onderwijsflow.chain import HASHED_FIELDS as HASHED_FIELDS
 from onderwijsflow.chain import canonical_json as canonical_json
 from onderwijsflow.chain import event_hash as event_hash
+from onderwijsflow.chain import moment_text
 from onderwijsflow.clock import wall_clock
 from onderwijsflow.errors import NotFound
 from onderwijsflow.i18n import _, ngettext
@@ -184,7 +185,11 @@ def _hash_with_data(prev_hash: str, fields: Mapping[str, Any], data_text: str) -
     encoding it a second time. Sorted, ``data`` comes right before ``from_state``, and in
     canonical JSON ``,"from_state":`` can only be that key (a quote inside a string value is
     escaped), so splicing gives exactly the text `event_hash` encodes."""
-    rest = canonical_json({name: fields.get(name) for name in HASHED_FIELDS if name != "data"})
+    # The moments as the text canonical JSON gives them: the same output, without the
+    # encoder calling back into Python for each of them.
+    hashed = {name: fields.get(name) for name in HASHED_FIELDS if name != "data"}
+    rest = canonical_json({name: moment_text(value) if isinstance(value, datetime) else value
+                           for name, value in hashed.items()})
     content = rest.replace(',"from_state":', ',"data":' + data_text + ',"from_state":', 1)
     return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
 

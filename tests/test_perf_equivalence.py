@@ -1,0 +1,124 @@
+"""Shortcuts of the national report give what evaluating every check for every case gives.
+
+The report evaluates a requirement once per distinct value of what decides it (the inputs a
+built-in check declares with ``reads``), and keeps a plan's whole outcome when all its checks
+are shared. Two things must hold for that to change nothing: each declaration names every input
+the check's pass/fail depends on, and the report's keys of those inputs keep all of it. The
+first is tried on every requirement of the shipped workflows over mixed snapshots of a small
+network; the second by comparing the report with one computed without any sharing, on a
+network whose regions share partner kinds, roles and documents but differ in names, people,
+dates and figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onderwijsflow.clock import Clock, parse_moment
+from onderwijsflow.engine.checks import INPUTS, check_reads
+from onderwijsflow.engine.context import RegionContext
+from onderwijsflow.reporting import national
+from onderwijsflow.service import Onderwijsflow
+from onderwijsflow.service.snapshot import for_case, region_cases, region_context
+from tests.test_report import REPORT_AT, build_network, make_app, region
+
+#: The snapshot field behind each input a check may declare (the kinds of the documents are
+#: in their list).
+FIELD = {name: name for name in INPUTS} | {"document_kinds": "documents"}
+
+
+def _more_regions(app: Onderwijsflow) -> None:
+    """Regions like those of `build_network` in what checks count, unlike them in the rest."""
+    region(app, "fenna", coordinator="f@re.example",
+           partners=[("Fenna Scholen", "schoolbestuur"), ("Pabo Fenna", "lerarenopleiding")],
+           documents=["intentieverklaring", "arbeidsmarktanalyse", "plan_van_aanpak"],
+           facts={"leerlingen_po": "14000"})
+    app.assign_role("fenna", "programmamanager", "Femke")
+    app.assign_role("fenna", "projectleider", "Femke")
+    app.advance("fenna", "dien_aanvraag_in", workflow="regiovorming")
+    region(app, "gouda", coordinator="g@re.example",
+           partners=[("Gouda PO", "schoolbestuur"), ("Hogeschool Gouda", "lerarenopleiding"),
+                     ("CNV Gouda", "vakbond")],
+           documents=["intentieverklaring", "arbeidsmarktanalyse"],
+           facts={"leerlingen_po": "16000", "opgeleide_studenten_2023": "149"})
+    app.assign_role("gouda", "programmamanager", "Gerrit")
+    app.assign_role("gouda", "projectleider", "Gea")
+    app.advance("gouda", "dien_aanvraag_in", workflow="regiovorming")
+    app.start_case("gouda", "subsidie", round="2025")
+    region(app, "hoorn", coordinator=None, partners=[("Hoorn Onderwijs", "schoolbestuur")])
+    app.start_case("hoorn", "subsidie", round="2025")
+    region(app, "ijssel", coordinator=None, partners=[("Pabo IJssel", "lerarenopleiding")])
+
+
+@pytest.fixture(scope="module")
+def network_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("equivalence")
+    path = directory / "network.db"
+    app = make_app(directory, path)
+    try:
+        build_network(app)
+        _more_regions(app)
+    finally:
+        app.close()
+    return path
+
+
+@pytest.fixture
+def app(tmp_path: Path, network_db: Path) -> Any:
+    target = tmp_path / "network.db"
+    for source in network_db.parent.glob(network_db.name + "*"):
+        shutil.copyfile(source, tmp_path / (target.name + source.name[len(network_db.name):]))
+    application = make_app(tmp_path, target, clock=Clock(parse_moment(REPORT_AT)))
+    yield application
+    application.close()
+
+
+@pytest.mark.parametrize("at", [REPORT_AT, "2025-03-01T09:00", "2026-01-15T09:00"])
+def test_the_report_with_shared_outcomes_is_the_report_without(app: Onderwijsflow, at: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    moment = parse_moment(at)
+    shared = national.national_report(app, now=moment)
+    monkeypatch.setattr(national, "_SHARED_INPUTS", frozenset())  # every check, every case
+    assert national.national_report(app, now=moment) == shared
+    assert shared["blocking"]  # something was compared
+
+
+def _contexts(app: Onderwijsflow) -> list[tuple[RegionContext, str, str]]:
+    """Every case's snapshot, as `check` builds it: (context, workflow, version)."""
+    out = []
+    with app.reading() as session:
+        for slug in ("amstel", "bollen", "carre", "delta", "eems", "fenna", "gouda", "hoorn",
+                     "ijssel"):
+            found = app.region_in(session, slug)
+            cases = region_cases(session, found)
+            for case in cases:
+                machine = app.catalog.machine(session, case.workflow, case.workflow_version)
+                ctx = region_context(session, found, app.now(), cases)
+                out.append((for_case(ctx, case, machine.definition), case.workflow,
+                            str(case.workflow_version)))
+    return out
+
+
+def test_a_check_passes_as_the_inputs_it_declares_decide(app: Onderwijsflow) -> None:
+    """Take any snapshot, put in another's declared inputs: the check answers as for the other."""
+    contexts = _contexts(app)
+    tried = 0
+    for name in app.catalog.names:
+        compiled = app.catalog.current(name).loaded.requirements
+        for requirement, check in compiled.items():
+            reads = check_reads(check)
+            if reads is None:
+                continue
+            assert reads <= INPUTS, requirement
+            fields = {FIELD[r] for r in reads}
+            for source, _, _ in contexts:
+                for target, _, _ in contexts:
+                    mixed = dataclasses.replace(target, **{f: getattr(source, f) for f in fields})
+                    assert check(mixed).passed == check(source).passed, (requirement, fields)
+                    tried += 1
+    assert tried > 1000
