@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from onderwijsflow.engine.context import (
@@ -121,6 +123,13 @@ class _Part:
         """``region_id -> part`` from rows whose first column is the region id."""
         return _facts(rows) if self.make is None else _grouped(rows, self.make)
 
+    def of_region(self, region_id: int, rows: list[Sequence[Any]]) -> Any:
+        """As :meth:`grouped`, for rows all of region `region_id`."""
+        if self.make is None or not rows:
+            return self.grouped(rows)
+        make = self.make
+        return {region_id: [make(*row[1:]) for row in rows]}
+
 
 def _document_info(kind: str, title: str, ref: str | None, day: Any, added: Any) -> DocumentInfo:
     return DocumentInfo(kind, title, ref, day_of(day), utc(added))
@@ -198,7 +207,7 @@ def stream_snapshots(run: Run, stream: Run, region_ids: Iterable[int], now: dt.d
     for rid in region_ids:
         out = Snapshots(now)
         for part, rows in streams:
-            setattr(out, part.name, part.grouped(rows.take(rid)))
+            setattr(out, part.name, part.of_region(rid, rows.take(rid)))
         out.case_facts = _facts(row[1:] for row in own_facts.take(rid))
         if rid in network:
             out.network = {rid: network[rid]}
@@ -211,16 +220,18 @@ class _Merged:
     """A stream of rows ordered by region id, handed out one region at a time."""
 
     def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
-        self._rows = iter(rows)
-        self._next: Sequence[Any] | None = next(self._rows, None)
+        # groupby walks the rows in C; a region's group is read before the next is asked for.
+        self._groups = groupby(rows, key=itemgetter(0))
+        self._next: tuple[Any, Iterator[Sequence[Any]]] | None = next(self._groups, None)
 
     def take(self, region_id: int) -> list[Sequence[Any]]:
         """The rows of `region_id` (rows of lower ids, whose region is gone, are skipped)."""
-        found = []
-        while self._next is not None and self._next[0] <= region_id:
-            if self._next[0] == region_id:
-                found.append(self._next)
-            self._next = next(self._rows, None)
+        while self._next is not None and self._next[0] < region_id:
+            self._next = next(self._groups, None)
+        if self._next is None or self._next[0] != region_id:
+            return []
+        found = list(self._next[1])
+        self._next = next(self._groups, None)
         return found
 
 
