@@ -184,7 +184,7 @@ def national_run(label: str, url: str, csv_path: Path, count: int, args: argpars
     # 3. the report, in a fresh process (peak RSS is a per-process high-water mark).
     child, child_cpu = run_report_child(url, work)
 
-    if args.profile and url.startswith("sqlite") and "error" not in child:
+    if args.profile and "error" not in child:
         from onderwijsflow.reporting.national import national_report
 
         app = Onderwijsflow.open(db=url, actor="bench")
