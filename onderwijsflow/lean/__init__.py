@@ -2,7 +2,8 @@
 `deadlines` at their floor.
 
 These commands read through :mod:`onderwijsflow.lean.reader` (the standard library's
-``sqlite3``, PyYAML, Babel and rich; `deadlines` through :mod:`onderwijsflow.lean.deadlines`
+``sqlite3``, Babel and rich, and PyYAML only until a text's parse is cached by
+:mod:`onderwijsflow.lean.yamlcache`; `deadlines` through :mod:`onderwijsflow.lean.deadlines`
 on top of it) instead of the service layer, which imports SQLModel, the ORM and pydantic.
 The lean path handles the common case and answers None for anything else (PostgreSQL,
 a configuration file, ``--now``, ``--backdate``, ``--actor`` other than the login in a
@@ -14,5 +15,6 @@ import sqlalchemy, sqlmodel or pydantic (``tests/test_lean.py`` and
 
 :mod:`onderwijsflow.values` (typed fact values) and :mod:`onderwijsflow.chain` (the
 audit log's canonical JSON and hashes) are pure code moved here from the workflow language
-and the store, which re-export them.
+and the store, which re-export them. `check` has a lean path of its own, which evaluates
+the requirements with the engine: :mod:`onderwijsflow.readiness.lean`.
 """
