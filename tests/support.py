@@ -176,16 +176,19 @@ def demo_database(where: Path) -> Path:
     return path
 
 
-def cli_imports(db: Path, *args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
+def cli_imports(db: Path | str, *args: str,
+                env: dict[str, str] | None = None) -> tuple[str, set[str]]:
     """(stdout, every module imported) of ``onderwijsflow --db DB ARGS`` in a fresh process,
-    read from ``python -X importtime``; the command must succeed."""
+    read from ``python -X importtime``; the command must succeed. `db`: a SQLite file, or a
+    database URL."""
     import subprocess
     import sys
 
     if env is None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ONDERWIJSFLOW_")}
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "onderwijsflow", "--db",
-                           f"sqlite:///{db}", *args], env=env, capture_output=True, text=True)
+                           url, *args], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout, {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
                          if line.startswith("import time:")}

@@ -366,3 +366,78 @@ def test_a_second_region_show_reads_no_yaml(tmp_path: Path) -> None:
     assert "sqlalchemy" not in first | second, "the lean path answered"
     assert "yaml" in first and "yaml" not in second
     assert out == again and "Oost" in again
+
+
+# --- PostgreSQL: the same path through psycopg ----------------------------------------------
+
+PG_COMMANDS = [
+    ("region", "show", "oost"),
+    ("region", "list"),
+    ("region", "list", "--workflow", "regiovorming"),
+    ("history", "oost"),
+    ("history", "oost", "--all"),
+    ("history", "oost", "--event", "2"),
+    ("audit", "verify"),
+    ("audit", "verify", "oost"),
+]
+#: On PostgreSQL these take the service: `deadlines`' SQL is SQLite's, `check` needs the
+#: database's group roles, `--actor` the database's login.
+PG_SERVICE_ONLY = [
+    ("deadlines",),
+    ("check", "oost"),
+    ("--actor", "anne", "region", "show", "oost"),
+    ("region", "show", "noord"),
+]
+
+
+@pytest.fixture
+def pg_regions(pg_url: str) -> str:
+    """Two regions on a PostgreSQL schema of their own, with partners, people, documents,
+    facts and a transition, made through the library."""
+    import datetime as dt
+
+    from onderwijsflow.service import Onderwijsflow
+
+    app = Onderwijsflow.open(db=pg_url, actor="anne", practice=True)
+    try:
+        app.init()
+        app.create_region("oost", name="Regio Oost", provinces=["Gelderland"], sectors=["PO", "VO"],
+                          coordinator="anne@re.example")
+        app.add_partner("oost", "Stichting PO Oost", kind="schoolbestuur", sector="PO")
+        app.add_partner("oost", "Pabo Oost", kind="lerarenopleiding")
+        app.assign_role("oost", "projectleider", "Gea", email="gea@example.org")
+        app.add_document("oost", "intentieverklaring", title="Intentieverklaring",
+                         on=dt.date(2024, 6, 1))
+        app.set_fact("oost", "leerlingen_po", 16000)
+        app.create_region("west", name="Regio West", sectors=["MBO"])
+    finally:
+        app.close()
+    return pg_url
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_postgresql_reads_lean_with_the_same_output(pg_regions: str, lang: str, as_json: bool,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from onderwijsflow.cli import Settings
+
+    for args in PG_COMMANDS:
+        args = (*args, "--json") if as_json else args
+        full = _full(pg_regions, args, lang)
+        assert full.code == 0, str(full)
+        with monkeypatch.context() as patch:
+            patch.setattr(Settings, "app", property(lambda self: pytest.fail("full path taken")))
+            lean = _lean(pg_regions, args, lang)
+        _same(lean, full)
+
+
+def test_postgresql_leaves_the_rest_to_the_service(pg_regions: str) -> None:
+    for args in PG_SERVICE_ONLY:
+        _same(_lean(pg_regions, args, "en"), _full(pg_regions, args, "en"))
+
+
+def test_postgresql_lean_path_imports_no_orm(pg_regions: str) -> None:
+    out, imported = cli_imports(pg_regions, "region", "show", "oost")
+    assert "onderwijsflow.lean.postgres" in imported
+    assert not {"sqlalchemy", "sqlmodel", "pydantic"} & imported
+    assert "Regio Oost" in out

@@ -98,6 +98,8 @@ def read_deadlines(reader: Reader, *, parse: Callable[[str], Span], within: Span
     """As `scheduler.deadlines.deadlines` on the wall clock, `parse` reading the reminders'
     offsets (`Duration.parse`); None for an unknown region or anything the full path must
     answer (see the module's docstring)."""
+    if reader.dialect != "sqlite":
+        return None  # the SQL is SQLite's as SQLAlchemy sends it (equal due moments' order)
     reminder_time = _reminder_time()
     if reminder_time is None:
         return None

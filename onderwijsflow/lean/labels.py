@@ -11,12 +11,13 @@ answer False, and the command takes the full path.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
+
+from onderwijsflow.lean.sqlite import Connection
 
 __all__ = ["FactInfo", "FactLike", "LabelSource", "Labels", "fast_loader", "load_yaml", "read_yaml"]
 
@@ -134,7 +135,7 @@ class Labels:
     """State and fact labels from the workflow files in `directory`, checked against the
     workflow versions stored in the database `connection` reads."""
 
-    def __init__(self, connection: sqlite3.Connection, directory: Path) -> None:
+    def __init__(self, connection: Connection, directory: Path) -> None:
         self.connection = connection
         self.directory = directory
         #: Workflow name -> (version, text) of the file on disk, in file-name order.

@@ -9,7 +9,6 @@ the lean path does not cover; see :mod:`onderwijsflow.lean`.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from onderwijsflow.lean.labels import Labels, read_yaml
-from onderwijsflow.lean.sqlite import connect_sqlite
+from onderwijsflow.lean.sqlite import Connection, connect_sqlite
 
 __all__ = ["Reader", "lean_read", "open_reader", "shipped_configuration"]
 
@@ -59,13 +58,14 @@ def _defaults() -> tuple[str, str] | None:
 def open_reader(options: Mapping[str, Any]) -> Reader | None:
     """A lean reader for the CLI's global `options`, or None when the full path must run:
     a configuration file, ``--now``, ``--backdate``, ``--actor`` other than the login in a
-    production database, PostgreSQL or an unusual SQLite URL, a schema that is not current,
-    or any failure on the way (the full path then says what is wrong)."""
+    production database (on PostgreSQL any ``--actor``), an unusual database URL, a schema
+    that is not current, or any failure on the way (the full path then says what is wrong).
+    SQLite is read with ``sqlite3``, PostgreSQL with psycopg (:mod:`onderwijsflow.lean.postgres`)."""
     if any(options.get(key) is not None for key in ("config", "now", "backdate")):
         return None
     if set(options) - {"db", "config", "workflows", "actor", "now", "backdate"}:
         return None  # an option this path does not know of
-    connection: sqlite3.Connection | None = None
+    connection: Connection | None = None
     try:
         defaults = _defaults()
         if defaults is None:
@@ -74,9 +74,16 @@ def open_reader(options: Mapping[str, Any]) -> Reader | None:
 
         if not i18n.explicit():  # as `Onderwijsflow.open`: the configuration's language
             i18n.set_language(defaults[1])
-        connection = connect_sqlite(options.get("db") or defaults[0])
+        url = options.get("db") or defaults[0]
+        connection = connect_sqlite(url)
         if connection is None:
-            return None
+            if options.get("actor") is not None:
+                return None  # on PostgreSQL the login is the database's user: the service's
+            from onderwijsflow.lean.postgres import connect_postgres
+
+            connection = connect_postgres(url)
+            if connection is None:
+                return None
         connection.execute("BEGIN")
         if not _schema_current(connection) or not _actor_allowed(connection, options.get("actor")):
             connection.close()
@@ -118,18 +125,21 @@ def lean_read(
         reader.close()
 
 
-def _schema_current(connection: sqlite3.Connection) -> bool:
+def _schema_current(connection: Connection) -> bool:
     """The stored schema revision is the code's (else the full path names the problem)."""
     from onderwijsflow.store.migrations import HEAD
 
-    if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                          "AND name = 'alembic_version'").fetchone() is None:
+    found = ("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+             if dialect(connection) == "sqlite" else
+             "SELECT 1 FROM information_schema.tables WHERE table_name = 'alembic_version' "
+             "AND table_schema = current_schema()")
+    if connection.execute(found).fetchone() is None:
         return False
     row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     return row is not None and row[0] == HEAD
 
 
-def _actor_allowed(connection: sqlite3.Connection, actor: str | None) -> bool:
+def _actor_allowed(connection: Connection, actor: str | None) -> bool:
     """`--actor` passes the policy without a refusal: none given, the login, or a practice
     database (as `Base._enforce_policy`)."""
     if actor is None:
@@ -178,11 +188,19 @@ def _value(kind: str, raw: Any) -> Any:
     return dump_value(stored_value(kind, _json(raw)))
 
 
-class Reader:
-    """One read transaction on a SQLite database, and the labels of its workflows."""
+def dialect(connection: Connection) -> str:
+    """``sqlite`` or ``postgresql``: the database a lean connection reads."""
+    return str(getattr(connection, "dialect", "sqlite"))
 
-    def __init__(self, connection: sqlite3.Connection, workflows: Path) -> None:
+
+class Reader:
+    """One read transaction on a SQLite or PostgreSQL database, and the labels of its
+    workflows."""
+
+    def __init__(self, connection: Connection, workflows: Path) -> None:
         self.connection = connection
+        #: ``sqlite`` or ``postgresql`` (commands whose SQL is SQLite's alone ask).
+        self.dialect = dialect(connection)
         self._labels = Labels(connection, workflows)
 
     def close(self) -> None:

@@ -11,10 +11,31 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import quote
 
-__all__ = ["connect_sqlite", "sqlite_path"]
+__all__ = ["Connection", "Rows", "connect_sqlite", "sqlite_path"]
+
+
+class Rows(Protocol):
+    """What the lean path reads of a query's cursor."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The part of ``sqlite3.Connection`` the lean path uses (see `lean.postgres` for the
+    same on PostgreSQL): ``?`` placeholders, values as SQLite stores them."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Rows: ...
+
+    def close(self) -> None: ...
 
 #: The query parameters a lean URL may carry (anything else: the full path decides).
 _KNOWN_QUERY = frozenset({"mode", "immutable", "uri"})

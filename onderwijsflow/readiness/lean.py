@@ -13,7 +13,6 @@ that is not the only one asked for, actors listed in the shipped configuration, 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from onderwijsflow.clock import Clock
 from onderwijsflow.lean.labels import Labels
 from onderwijsflow.lean.reader import open_reader, shipped_configuration
+from onderwijsflow.lean.sqlite import Connection
 from onderwijsflow.login import login_name
 from onderwijsflow.readiness.answer import check_json
 from onderwijsflow.shapes import CheckJson
@@ -53,6 +53,9 @@ def lean_check(options: Mapping[str, Any], slug: str, *, workflow: str | None = 
     reader = open_reader(options)
     if reader is None:
         return None
+    if reader.dialect != "sqlite":  # roles on PostgreSQL are its groups: the service's
+        reader.close()
+        return None
     try:
         labels = reader.labels()
         if labels is None or not labels.preload():
@@ -64,7 +67,7 @@ def lean_check(options: Mapping[str, Any], slug: str, *, workflow: str | None = 
         reader.close()
 
 
-def _check(connection: sqlite3.Connection, options: Mapping[str, Any], slug: str,
+def _check(connection: Connection, options: Mapping[str, Any], slug: str,
            workflow: str | None, round_: str | None, target: str | None) -> CheckJson:
     from onderwijsflow.engine.loading import load_workflow_text
     from onderwijsflow.engine.machine import WorkflowMachine
@@ -88,7 +91,7 @@ def _check(connection: sqlite3.Connection, options: Mapping[str, Any], slug: str
     return check_json(slug, case, machine, ctx, _roles(connection, options.get("actor")), target)
 
 
-def _cases(connection: sqlite3.Connection, region_id: int) -> list[LeanCase]:
+def _cases(connection: Connection, region_id: int) -> list[LeanCase]:
     """The region's cases, oldest first (as `service.snapshot.region_cases`)."""
     return [LeanCase(cid, rid, name, version, round_, decode_json(params), state,
                      utc(entered), day_of(decided))
@@ -108,7 +111,7 @@ def _the_case(cases: Sequence[LeanCase], workflow: str | None, round_: str | Non
     return wanted[0]
 
 
-def _roles(connection: sqlite3.Connection, actor: str | None) -> frozenset[str] | None:
+def _roles(connection: Connection, actor: str | None) -> frozenset[str] | None:
     """The asker's roles as the service's policy gives them on SQLite: the stored users once
     there are any, else the configuration (which lists no actors here: everyone, every role)."""
     name = actor or login_name()
