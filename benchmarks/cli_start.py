@@ -14,9 +14,10 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.environment import cli_script
+from benchmarks.environment import PgSchema, cli_script, pg_target
 from benchmarks.seeding import populate
 from benchmarks.table import Figure, Ref, Target
 from benchmarks.timing import Timing, cold_starts, import_breakdown
@@ -67,6 +68,40 @@ def run(args: argparse.Namespace, work: Path) -> list[Figure]:
     orm = Ref("python -c 'import sqlalchemy, sqlmodel'", imports_.median)
     db_note = ("; a SQLite DB with one region populated through the library (7 partners, 2 roles, "
                "4 documents, 4 facts, its case in aanvraag_ingediend)")
+    return [*_cli_figures(timed, runs, note, floor, orm, db_note, script),
+            *_postgresql(args, work, env, script, runs, floor)]
+
+
+def _postgresql(args: argparse.Namespace, work: Path, env: dict[str, str], script: str,
+                runs: int, floor: Ref) -> list[Figure]:
+    """`region show` on PostgreSQL: the lean path (psycopg) beside the service's (info)."""
+    base, why = pg_target(args)
+    if base is None:
+        print(f"  PostgreSQL skipped: {why}")
+        return []
+    from onderwijsflow.resources import shipped
+    from onderwijsflow.service import Onderwijsflow
+
+    with PgSchema(base) as url:
+        app = Onderwijsflow.open(db=url, actor="bench")
+        app.init()
+        populate(app, "twente")
+        app.close()
+        subprocess.run([script, "--db", url, "init"], cwd=work, env=env, check=True,
+                       capture_output=True)
+        show = [script, "--db", url, "region", "show", "twente"]
+        config = str(shipped("config") / "onderwijsflow.yaml")  # --config: the service's path
+        timed = cold_starts({"lean": show, "full": [script, "--config", config, *show[1:]]},
+                            runs, work, env)
+    return [Figure("onderwijsflow region show SLUG on PostgreSQL", timed["lean"].median, "ms",
+                   [], [floor, Ref("the same through the service (--config)", timed["full"].median)],
+                   info="(no §7 target)",
+                   note="the lean path through psycopg, median of the same runs; the same region "
+                        "populated through the library in a schema of its own")]
+
+
+def _cli_figures(timed: dict[str, Timing], runs: int, note: Callable[[Timing], str], floor: Ref,
+                 orm: Ref, db_note: str, script: str) -> list[Figure]:
     return [
         Figure("onderwijsflow --help", timed["help"].median, "ms", [Target("floor", 3)], [floor],
                note=f"median of {runs} runs (commands take turns) after a warm-up (bytecode "
