@@ -97,6 +97,10 @@ def stored_value(kind: str, raw: Any) -> Any:
     """
     if raw is None:
         return None
+    if type(raw) is int and kind == "int" and validation.INT_RANGE[0] <= raw <= validation.INT_RANGE[1]:
+        return raw  # what coerce_value gives, without its text round trip (the report reads 10^5)
+    if type(raw) is bool and kind == "bool":
+        return raw
     try:
         return coerce_value(kind, raw)  # type: ignore[arg-type]  # an unknown kind: as it is
     except (ValueError, ArithmeticError, TypeError):

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from onderwijsflow.clock import Clock, parse_moment
 from onderwijsflow.engine.checks import INPUTS, check_reads
@@ -122,3 +124,17 @@ def test_a_check_passes_as_the_inputs_it_declares_decide(app: Onderwijsflow) -> 
                     assert check(mixed).passed == check(source).passed, (requirement, fields)
                     tried += 1
     assert tried > 1000
+
+
+@given(raw=st.one_of(st.integers(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70)),
+       kind=st.sampled_from(["int", "bool", "string", "decimal"]))
+def test_a_stored_value_is_what_coerce_value_makes_of_it_or_as_stored(raw: Any, kind: str) -> None:
+    """`stored_value`'s shortcuts for integers and booleans give what the full rule gives."""
+    from onderwijsflow.values import coerce_value, stored_value
+
+    try:
+        expected = coerce_value(kind, raw)  # type: ignore[arg-type]
+    except (ValueError, ArithmeticError, TypeError):
+        expected = raw
+    found = stored_value(kind, raw)
+    assert found == expected and type(found) is type(expected)

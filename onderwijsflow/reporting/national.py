@@ -195,13 +195,13 @@ def _load(session: Session, now: dt.datetime, horizon: dt.datetime) -> _Network:
     region, case, milestone = (metadata.tables[t.__tablename__].c for t in (Region, Case, Milestone))
     # Plain tuples, their repeated texts (workflow, state, round, a round's parameters) shared:
     # a country's cases are held for the whole report (at 50,000 regions some 60 MB less).
+    selected = run(select(case.id, case.region_id, case.workflow, case.workflow_version, case.round,
+                          as_text(case.params, "params"), case.state,
+                          raw(case.state_entered_at, "entered"), case.decided_on).order_by(case.id))
     cases = [_Case(cid, rid, intern(workflow), version, intern(round_) if round_ else round_,
                    intern(params) if params else params, intern(state), entered, decided)
-             for cid, rid, workflow, version, round_, params, state, entered, decided in run(
-                 select(case.id, case.region_id, case.workflow, case.workflow_version, case.round,
-                        as_text(case.params, "params"), case.state,
-                        raw(case.state_entered_at, "entered"), case.decided_on)
-                 .order_by(case.id))]
+             for rows in selected.partitions(5000)  # fetchmany: a driver call per 5,000
+             for cid, rid, workflow, version, round_, params, state, entered, decided in rows]
     return _Network(
         regions=run(select(region.id, region.slug, region.name, region.coordinator)
                     .order_by(region.slug)).all(),
