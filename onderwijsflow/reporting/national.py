@@ -77,6 +77,15 @@ _Rows = Sequence[Any]
 _Row = Any
 
 
+class _Region(NamedTuple):
+    """A region as the report reads it."""
+
+    id: int
+    slug: str
+    name: str
+    coordinator: str | None
+
+
 class _Case(NamedTuple):
     """A case as the report reads it (JSON parameters as text, `entered` as the driver gives it)."""
 
@@ -203,8 +212,9 @@ def _load(session: Session, now: dt.datetime, horizon: dt.datetime) -> _Network:
              for rows in selected.partitions(5000)  # fetchmany: a driver call per 5,000
              for cid, rid, workflow, version, round_, params, state, entered, decided in rows]
     return _Network(
-        regions=run(select(region.id, region.slug, region.name, region.coordinator)
-                    .order_by(region.slug)).all(),
+        regions=[_Region(*row) for row in run(
+            select(region.id, region.slug, region.name, region.coordinator).order_by(region.slug))
+            .all()],
         cases=cases,
         # Read once, in order, while the report is computed: streamed, not held.
         milestones=session.connection().execution_options(stream_results=True, yield_per=2000).execute(

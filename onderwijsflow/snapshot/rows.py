@@ -205,12 +205,9 @@ def stream_snapshots(run: Run, stream: Run, region_ids: Iterable[int], now: dt.d
     for c in cases:
         by_region[c.region_id].append(c)
     for rid in region_ids:
-        out = Snapshots(now)
-        for part, rows in streams:
-            setattr(out, part.name, part.of_region(rid, rows.take(rid)))
-        out.case_facts = _facts(row[1:] for row in own_facts.take(rid))
-        if rid in network:
-            out.network = {rid: network[rid]}
+        out = Snapshots(now, **{part.name: part.of_region(rid, rows.take(rid)) for part, rows in streams},
+                        case_facts=_facts(row[1:] for row in own_facts.take(rid)),
+                        network={rid: network[rid]} if rid in network else {})
         for c in by_region.pop(rid, ()):
             out.add_case(c)
         yield rid, out
