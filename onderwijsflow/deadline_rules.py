@@ -17,6 +17,7 @@ from typing import Protocol
 from onderwijsflow.clock import iso_local, local_moment, to_local
 from onderwijsflow.i18n import N_, label_for
 from onderwijsflow.shapes import DeadlineJson
+from onderwijsflow.store.statuses import MilestoneStatus
 
 __all__ = ["STATUS_LABELS", "UID_DOMAIN", "Occurrence", "Offset", "Reminding", "all_day",
            "deadline_row", "deadline_status", "end_of_day", "is_working_day", "lineage", "next_working_day",
@@ -117,7 +118,7 @@ def status_label(status: str) -> str:
 
 def deadline_status(status: str, due_at: dt.datetime, now: dt.datetime) -> str:
     """A stored milestone status as `deadlines` lists it: pending is upcoming or overdue."""
-    if status == "pending":
+    if status == MilestoneStatus.PENDING:
         return "overdue" if due_at < now else "upcoming"
     return status
 

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from onderwijsflow.deadline_rules import deadline_row, deadline_status, reminder_moments
+from onderwijsflow.store.statuses import OPEN_MILESTONES, MilestoneStatus
 
 if TYPE_CHECKING:
     from onderwijsflow.lean.reader import Reader
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Span", "read_deadlines"]
 
 #: The milestone statuses `deadlines` lists: `OPEN_MILESTONES` and ``met``, bound in this order.
-_LISTED = ("pending", "overdue", "met")
+_LISTED = (*OPEN_MILESTONES, MilestoneStatus.MET)
 
 #: The query `scheduler.deadlines.deadlines` has SQLAlchemy send, word for word: the same
 #: text gets the same plan from SQLite, so rows with equal sort keys come in the same order.

@@ -12,7 +12,7 @@ role or actor is asked about.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["PostgresReading", "connect_postgres"]
@@ -32,25 +32,12 @@ class PostgresReading:
         self._connection = connection
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
-        """The cursor of `sql` (``?`` placeholders); ``BEGIN`` is implied by the first query."""
-        if sql == "BEGIN":
-            return _NoRows()
+        """The cursor of `sql` (``?`` placeholders); the first query begins the transaction."""
         return self._connection.execute(sql.replace("?", "%s"), tuple(parameters))
 
     def close(self) -> None:
         """End the transaction (nothing was written) and close the connection."""
         self._connection.close()
-
-
-class _NoRows:
-    def fetchone(self) -> None:
-        return None
-
-    def fetchall(self) -> list[Any]:
-        return []
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(())
 
 
 def connect_postgres(url: str) -> PostgresReading | None:

@@ -84,7 +84,8 @@ def open_reader(options: Mapping[str, Any]) -> Reader | None:
             connection = connect_postgres(url)
             if connection is None:
                 return None
-        connection.execute("BEGIN")
+        if dialect(connection) == "sqlite":  # psycopg begins with the first query
+            connection.execute("BEGIN")
         if not _schema_current(connection) or not _actor_allowed(connection, options.get("actor")):
             connection.close()
             return None
