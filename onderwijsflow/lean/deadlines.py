@@ -101,7 +101,7 @@ def read_deadlines(reader: Reader, *, parse: Callable[[str], Span], within: Span
     answer (see the module's docstring)."""
     if reader.dialect != "sqlite":
         return None  # the SQL is SQLite's as SQLAlchemy sends it (equal due moments' order)
-    reminder_time = _reminder_time()
+    reminder_time = _reminder_time(reader.configuration)
     if reminder_time is None:
         return None
     now = datetime.now(UTC)
@@ -152,13 +152,10 @@ def read_deadlines(reader: Reader, *, parse: Callable[[str], Span], within: Span
     return out
 
 
-def _reminder_time() -> time | None:
+def _reminder_time(data: Mapping[str, Any]) -> time | None:
     """The shipped configuration's `reminder_time` as `Config` reads it (no ``--config`` on
     the lean path); None for a value written otherwise than ``HH:MM[:SS]``."""
-    from onderwijsflow.lean.reader import shipped_configuration
-
-    data = shipped_configuration()
-    raw = data.get("reminder_time", "09:00") if isinstance(data, Mapping) else None
+    raw = data.get("reminder_time", "09:00")
     if not isinstance(raw, str) or not _TIME.match(raw):
         return None
     return time.fromisoformat(raw)

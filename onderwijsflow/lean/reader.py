@@ -44,9 +44,8 @@ def shipped_configuration() -> Any:
     return read_yaml((_shipped("config") / "onderwijsflow.yaml").read_text(encoding="utf-8"))
 
 
-def _defaults() -> tuple[str, str] | None:
+def _defaults(data: Any) -> tuple[str, str] | None:
     """The shipped configuration's database URL and language (None: not plain text)."""
-    data = shipped_configuration()
     if not isinstance(data, Mapping):
         return None
     database, language = data.get("database"), data.get("language", "nl")
@@ -67,7 +66,8 @@ def open_reader(options: Mapping[str, Any]) -> Reader | None:
         return None  # an option this path does not know of
     connection: Connection | None = None
     try:
-        defaults = _defaults()
+        configuration = shipped_configuration()
+        defaults = _defaults(configuration)
         if defaults is None:
             return None
         from onderwijsflow import i18n
@@ -90,7 +90,8 @@ def open_reader(options: Mapping[str, Any]) -> Reader | None:
             connection.close()
             return None
         workflows = options.get("workflows")
-        return Reader(connection, Path(workflows) if workflows else _shipped("workflows"))
+        return Reader(connection, Path(workflows) if workflows else _shipped("workflows"),
+                      configuration)
     except Exception:
         if connection is not None:
             connection.close()
@@ -198,8 +199,11 @@ class Reader:
     """One read transaction on a SQLite or PostgreSQL database, and the labels of its
     workflows."""
 
-    def __init__(self, connection: Connection, workflows: Path) -> None:
+    def __init__(self, connection: Connection, workflows: Path,
+                 configuration: Mapping[str, Any] | None = None) -> None:
         self.connection = connection
+        #: The shipped configuration's data, read once (`deadlines` and `check` ask it too).
+        self.configuration: Mapping[str, Any] = configuration or {}
         #: ``sqlite`` or ``postgresql`` (commands whose SQL is SQLite's alone ask).
         self.dialect = dialect(connection)
         self._labels = Labels(connection, workflows)

@@ -19,7 +19,7 @@ from typing import Any
 
 from onderwijsflow.clock import Clock
 from onderwijsflow.lean.labels import Labels
-from onderwijsflow.lean.reader import open_reader, shipped_configuration
+from onderwijsflow.lean.reader import Reader, open_reader
 from onderwijsflow.lean.sqlite import Connection
 from onderwijsflow.login import login_name
 from onderwijsflow.readiness.answer import check_json
@@ -60,18 +60,19 @@ def lean_check(options: Mapping[str, Any], slug: str, *, workflow: str | None = 
         labels = reader.labels()
         if labels is None or not labels.preload():
             return None
-        return _check(reader.connection, options, slug, workflow, round_, target), labels
+        return _check(reader, options.get("actor"), slug, workflow, round_, target), labels
     except Exception:  # anything unexpected, a refusal included: the full path answers
         return None
     finally:
         reader.close()
 
 
-def _check(connection: Connection, options: Mapping[str, Any], slug: str,
-           workflow: str | None, round_: str | None, target: str | None) -> CheckJson:
+def _check(reader: Reader, actor: str | None, slug: str, workflow: str | None,
+           round_: str | None, target: str | None) -> CheckJson:
     from onderwijsflow.engine.loading import load_workflow_text
     from onderwijsflow.engine.machine import WorkflowMachine
 
+    connection = reader.connection
     q = connection.execute
     found = q("SELECT id FROM regions WHERE slug = ?", (slug,)).fetchone()
     if found is None:
@@ -88,7 +89,8 @@ def _check(connection: Connection, options: Mapping[str, Any], slug: str,
     snapshot = read_snapshots(lambda sql, params: q(sql, params).fetchall(), [case.region_id],
                               Clock().now(), cases)
     ctx = for_case(snapshot.context(case.region_id, slug), case, machine.definition)
-    return check_json(slug, case, machine, ctx, _roles(connection, options.get("actor")), target)
+    return check_json(slug, case, machine, ctx, _roles(connection, reader.configuration, actor),
+                      target)
 
 
 def _cases(connection: Connection, region_id: int) -> list[LeanCase]:
@@ -111,7 +113,8 @@ def _the_case(cases: Sequence[LeanCase], workflow: str | None, round_: str | Non
     return wanted[0]
 
 
-def _roles(connection: Connection, actor: str | None) -> frozenset[str] | None:
+def _roles(connection: Connection, configuration: Mapping[str, Any],
+           actor: str | None) -> frozenset[str] | None:
     """The asker's roles as the service's policy gives them on SQLite: the stored users once
     there are any, else the configuration (which lists no actors here: everyone, every role)."""
     name = actor or login_name()
@@ -120,7 +123,6 @@ def _roles(connection: Connection, actor: str | None) -> frozenset[str] | None:
     if users:
         roles, active = users.get(name, (None, False))
         return frozenset(decode_json(roles)) if roles is not None and active else frozenset()
-    configuration = shipped_configuration()
-    if not isinstance(configuration, Mapping) or configuration.get("actors"):
+    if configuration.get("actors"):
         raise LookupError("actors")  # the configuration's actors: the service applies them
     return None
