@@ -37,6 +37,11 @@ STATUS_LABELS: dict[str, str] = {
 # --- working days ------------------------------------------------------------------------------
 
 
+#: The version of the rule below: part of the cached holidays' key, so a change here
+#: is never answered from an old cache.
+_HOLIDAY_RULE = "termijnenwet-1"
+
+
 @lru_cache(maxsize=64)
 def _holidays(year: int) -> frozenset[dt.date]:
     """The *algemeen erkende feestdagen* of the Algemene termijnenwet (art. 3) in `year`.
@@ -44,14 +49,43 @@ def _holidays(year: int) -> frozenset[dt.date]:
     The `holidays` package lists Dutch public holidays, but has Bevrijdingsdag only in
     lustrum years (2025, 2030); the termijnenwet counts the fifth of May every year and
     puts Good Friday on a par with the holidays (art. 3(2)).
+
+    Asking `holidays` for a country imports every country it knows (about 80 ms, the
+    largest part of a first deadline computation), so a year's days are kept in the user's
+    cache, keyed by the source of the package's Dutch calendar and its version: a new
+    `holidays` release is asked again.
     """
+    from onderwijsflow.lean.yamlcache import cached_parse
+
+    return frozenset(cached_parse(_holiday_source(year), lambda _source: _dutch_holidays(year)))
+
+
+def _holiday_source(year: int) -> str:
+    """What decides a year's holidays: the year, this rule and `holidays`' Dutch calendar."""
+    import importlib.util
+    from pathlib import Path
+
+    parts = [f"{_HOLIDAY_RULE} NL {year}"]
+    spec = importlib.util.find_spec("holidays")  # a top-level package: found, not imported
+    if spec is not None and spec.submodule_search_locations:
+        package = Path(next(iter(spec.submodule_search_locations)))
+        for name in ("version.py", "countries/netherlands.py"):
+            try:
+                parts.append((package / name).read_text(encoding="utf-8"))
+            except OSError:
+                parts.append(f"{name} unreadable")
+    return "\n".join(parts)
+
+
+def _dutch_holidays(year: int) -> list[dt.date]:
+    """The days of `_holidays`, worked out by `holidays` (sorted, to be kept as JSON)."""
     import holidays
     from dateutil.easter import easter
 
     days = set(holidays.country_holidays("NL", years=year, language="nl"))
     days.add(dt.date(year, 5, 5))
     days.add(easter(year) - dt.timedelta(days=2))
-    return frozenset(days)
+    return sorted(days)
 
 
 def is_working_day(day: dt.date) -> bool:

@@ -281,14 +281,15 @@ def test_counts_are_shown_with_the_languages_separators() -> None:
     assert shown(True) is True and shown("GM0363") == "GM0363" and shown(None) is None
 
 
-def test_the_streamed_snapshots_are_the_read_snapshots(flow: Flow) -> None:
-    """The national report streams each region's snapshot (`stream_snapshots`); advance and
-    the tick read them in batches (`read_snapshots`). Both builders give every region the
-    same context, its network included."""
+def test_the_keyed_snapshots_are_the_read_snapshots(flow: Flow) -> None:
+    """The national report reads every region's snapshot at once, its shareable parts by key
+    (`read_keyed`); advance and the tick read them in batches (`read_snapshots`). Read whole,
+    both builders give every region the same context, its network included."""
     from sqlmodel import select
 
     from onderwijsflow.service import Onderwijsflow
-    from onderwijsflow.service.snapshot import read_snapshots, stream_snapshots
+    from onderwijsflow.service.snapshot import driver_run, read_snapshots
+    from onderwijsflow.snapshot.keyed import read_keyed
     from onderwijsflow.store.tables import Case, Region
 
     app = Onderwijsflow.open(db=flow.url)
@@ -300,15 +301,14 @@ def test_the_streamed_snapshots_are_the_read_snapshots(flow: Flow) -> None:
             now = app.now()
             batch = read_snapshots(session, ids, now)
             slugs = {r.id: r.slug for r in regions}
-            streamed = {rid: snap.context(rid, slugs[rid])
-                        for rid, snap in stream_snapshots(session, ids, now, cases)}
-        assert sorted(streamed) == ids
+            keyed = read_keyed(driver_run(session), driver_run(session, batch=2), now, cases,
+                               narrow=False)
         for rid in ids:
-            one, other = batch.context(rid, slugs[rid]), streamed[rid]
+            one, other = batch.context(rid, slugs[rid]), keyed.snapshots.context(rid, slugs[rid])
             for part in ("partners", "roles", "documents", "facts", "records", "cases", "rounds",
                          "network"):
                 assert getattr(one, part) == getattr(other, part), (slugs[rid], part)
-        assert any(streamed[rid].network.locations for rid in ids)
+        assert any(keyed.snapshots.context(rid, "").network.locations for rid in ids)
     finally:
         app.close()
 

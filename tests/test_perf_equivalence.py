@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import select
 
 from onderwijsflow.clock import Clock, parse_moment
 from onderwijsflow.engine.checks import INPUTS, check_reads
@@ -90,6 +91,27 @@ def test_the_report_with_shared_outcomes_is_the_report_without(app: Onderwijsflo
     assert shared["blocking"]  # something was compared
 
 
+def test_a_check_that_does_not_say_what_it_reads_makes_the_report_read_whole(
+        app: Onderwijsflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plug-in check may read names and titles: the report then reads every column (not
+    narrow), runs that check for every case, and says what it says otherwise."""
+    moment = parse_moment(REPORT_AT)
+    shared = national.national_report(app, now=moment)
+    declared = national.check_reads
+    monkeypatch.setattr(national, "check_reads", lambda check: None if declared(check) == frozenset(
+        {"partners"}) else declared(check))  # the partner checks now declare nothing
+    narrow: list[bool] = []
+    read = national.read_keyed
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        narrow.append(kwargs["narrow"])
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(national, "read_keyed", reading)
+    assert national.national_report(app, now=moment) == shared
+    assert narrow == [False]
+
+
 def _contexts(app: Onderwijsflow) -> list[tuple[RegionContext, str, str]]:
     """Every case's snapshot, as `check` builds it: (context, workflow, version)."""
     out = []
@@ -126,6 +148,61 @@ def test_a_check_passes_as_the_inputs_it_declares_decide(app: Onderwijsflow) -> 
     assert tried > 1000
 
 
+def _blanked(ctx: RegionContext, dated: bool) -> tuple[Any, ...]:
+    """What a narrow read keeps of a region's partners, roles and documents: no names, titles
+    or e-mail addresses, people numbered in order of first appearance, and the documents'
+    dates only when `dated`."""
+    people: dict[str, str] = {}
+    return (tuple(p._replace(name="") for p in ctx.partners),
+            tuple(r._replace(person=people.setdefault(r.person, str(len(people))), email=None)
+                  for r in ctx.roles),
+            tuple(d._replace(title="", ref=None) if dated else d._replace(
+                title="", ref=None, date=None, added=None) for d in ctx.documents))
+
+
+@pytest.mark.parametrize(("narrow", "dated"), [(True, True), (True, False), (False, True)])
+def test_keyed_snapshots_are_the_snapshots_check_sees_less_what_no_declared_check_reads(
+        app: Onderwijsflow, narrow: bool, dated: bool) -> None:
+    """Read by key, a region's partners, roles and documents are what `check` sees, blanked
+    (narrow, the documents' dates too unless `dated`) or whole; regions with equal keys
+    share one part, and equal keys mean equal parts. Its facts, records, cases, rounds and
+    network are what `check` sees."""
+    from onderwijsflow.service.snapshot import driver_run, read_snapshots
+    from onderwijsflow.snapshot.keyed import REGION_INPUTS, read_keyed
+    from onderwijsflow.store.tables import Case, Region
+
+    with app.reading() as session:
+        regions = sorted(session.exec(select(Region)).all(), key=lambda r: r.id or 0)
+        cases = list(session.exec(select(Case)).all())
+        ids = [r.id for r in regions if r.id is not None]
+        batch = read_snapshots(session, ids, app.now())
+        keyed = read_keyed(driver_run(session), driver_run(session, batch=3), app.now(), cases,
+                           narrow=narrow, dated=dated)
+    seen: dict[Any, tuple[Any, ...]] = {}
+    for region_ in regions:
+        assert region_.id is not None
+        check = batch.context(region_.id, region_.slug)
+        bulk = keyed.snapshots.context(region_.id, region_.slug)
+        if narrow:
+            parts = (tuple(bulk.partners), tuple(bulk.roles), tuple(bulk.documents))
+            assert parts == _blanked(check, dated), region_.slug
+        else:
+            assert (bulk.partners, bulk.roles, bulk.documents) == (
+                check.partners, check.roles, check.documents), region_.slug
+        for part in ("facts", "records", "cases", "rounds", "network"):
+            assert getattr(bulk, part) == getattr(check, part), (region_.slug, part)
+        key = tuple(keyed.input_key(name, region_.id) for name in sorted(REGION_INPUTS))
+        parts = (bulk.partners, bulk.roles, bulk.documents)
+        if key in seen:  # equal keys: the very same lists
+            assert all(a is b for a, b in zip(seen[key], parts, strict=True)), region_.slug
+        seen[key] = parts
+    partner_keys = set(keyed.keys["partners"].values())
+    if narrow:  # names differ, kinds repeat: fewer keys than regions with partners
+        assert len(partner_keys) < len(keyed.keys["partners"])
+    else:
+        assert len(partner_keys) == len(keyed.keys["partners"])
+
+
 @given(raw=st.one_of(st.integers(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70)),
        kind=st.sampled_from(["int", "bool", "string", "decimal"]))
 def test_a_stored_value_is_what_coerce_value_makes_of_it_or_as_stored(raw: Any, kind: str) -> None:
@@ -138,3 +215,44 @@ def test_a_stored_value_is_what_coerce_value_makes_of_it_or_as_stored(raw: Any, 
         expected = raw
     found = stored_value(kind, raw)
     assert found == expected and type(found) is type(expected)
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                     | st.text(max_size=5), lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=6)
+
+
+@given(value=_JSON)
+def test_decode_json_reads_what_json_loads_reads(value: Any) -> None:
+    """`decode_json`'s shortcut for natural numbers gives what `json.loads` gives."""
+    import json
+
+    from onderwijsflow.snapshot.rows import decode_json
+
+    text = json.dumps(value)
+    found = decode_json(text)
+    assert found == json.loads(text) and type(found) is type(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ["0", "7", "15000", "12345678901234567890", "-3", "1.5", "1e3",
+                                  '"15000"', "true"])
+def test_decode_json_on_number_texts(text: str) -> None:
+    import json
+
+    from onderwijsflow.snapshot.rows import decode_json
+
+    assert decode_json(text) == json.loads(text)
+    assert type(decode_json(text)) is type(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ["007", "٣", "1_000", "05"])
+def test_decode_json_refuses_what_json_refuses(text: str) -> None:
+    """Texts `int` would read but JSON does not are not numbers here either."""
+    import json
+
+    from onderwijsflow.snapshot.rows import decode_json
+
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError):
+        decode_json(text)

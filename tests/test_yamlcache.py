@@ -96,3 +96,35 @@ def test_every_shipped_file_comes_back_as_parsed(path: Path) -> None:
     assert cached_parse(text, parse) == load_yaml(text)
     assert parse.calls == 1, "the shipped file was kept"
 
+
+
+def test_a_years_holidays_are_kept_and_read_back_without_asking_holidays_again(
+        cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Working days need the Dutch holidays; asking `holidays` imports every country, so a
+    year's days are kept. Read back, they are the days `holidays` gave."""
+    from onderwijsflow import deadline_rules
+
+    def asked(year: int) -> list[dt.date]:
+        raise AssertionError(f"holidays asked again for {year}")
+
+    deadline_rules._holidays.cache_clear()
+    try:
+        worked_out = deadline_rules._holidays(2031)
+        assert {dt.date(2031, 1, 1), dt.date(2031, 5, 5), dt.date(2031, 12, 26)} <= worked_out
+        assert dt.date(2031, 4, 11) in worked_out  # Good Friday (Easter is 13 April 2031)
+        assert list(cache_home.rglob("*.json"))
+
+        deadline_rules._holidays.cache_clear()
+        original = deadline_rules._dutch_holidays
+        monkeypatch.setattr(deadline_rules, "_dutch_holidays", asked)
+        assert deadline_rules._holidays(2031) == worked_out
+
+        # A changed rule is not answered from the cache.
+        deadline_rules._holidays.cache_clear()
+        monkeypatch.setattr(deadline_rules, "_HOLIDAY_RULE", "termijnenwet-changed")
+        with pytest.raises(AssertionError, match="asked again for 2031"):
+            deadline_rules._holidays(2031)
+        monkeypatch.setattr(deadline_rules, "_dutch_holidays", original)
+        assert deadline_rules._holidays(2031) == worked_out
+    finally:
+        deadline_rules._holidays.cache_clear()

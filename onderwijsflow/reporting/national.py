@@ -2,20 +2,21 @@
 
 Everything comes from one read transaction and a constant number of queries, however many
 regions there are: each table (regions, partners, roles, documents, facts, cases, open
-milestones) is read once with a plain Core select (no ORM objects), and the rows are grouped
-in Python. The region snapshots the requirements see are built from those rows as
-:mod:`onderwijsflow.service.snapshot` builds them for one region, so the report says what
-``check`` says, for every region at once (design §7: 10,000 regions under 1 s).
+milestones) is read once with plain SQL (no ORM objects), and the rows are grouped in
+Python. The region snapshots the requirements see are built by the snapshot builder that
+serves ``check`` (:mod:`onderwijsflow.snapshot`), so the report says what ``check`` says,
+for every region at once (design §7: 10,000 regions under 1 s).
 
-Cost control: the cases of one round share their parameters, so a case's parameters and
-milestone moments are read from the JSON text and worked out once per distinct (version,
-state, parameters, and where a milestone counts from it, moment of entering the state) and
-shared, read-only, by the snapshots; what a next step requires is worked out once per
-(version, state). Only pass/fail counts here, and a built-in check declares what decides it
+Cost control: only pass/fail counts here, and a built-in check declares what decides it
 (partner kinds, roles, document kinds, the case's parameters and moments: see
-:func:`onderwijsflow.engine.checks.check_reads`), so such a check runs once per distinct value
-of those inputs rather than once per region; the rest (facts, records, the network, plug-ins)
-run for every case. The work per region is building its snapshot and the keys of its inputs.
+:func:`onderwijsflow.engine.checks.check_reads`). Partners, roles and documents are read as
+keys of exactly that (:mod:`onderwijsflow.snapshot.keyed`), which most regions share, so
+such a check runs once per distinct value of its inputs rather than once per region; the
+rest (facts, records, the network, plug-ins) run for every case, and a case's outcome is
+kept per distinct (shared inputs, outcomes of the rest). A case's parameters and milestone
+moments are worked out once per distinct (version, state, parameters, and where a milestone
+counts from it, moment of entering the state). The work per case is its key and the checks
+that read what is its region's alone.
 
 A region is *closed* when all its cases are in a final state (rejected, withdrawn, merged,
 dissolved); closed regions are counted, but not listed as lacking a coordinator or a lead.
@@ -41,17 +42,10 @@ from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.errors import UsageError
 from onderwijsflow.i18n import _
 from onderwijsflow.service.collector import collector_paused
-from onderwijsflow.service.snapshot import (
-    Snapshots,
-    as_text,
-    case_moments,
-    decode_json,
-    raw,
-    stream_snapshots,
-    utc,
-)
+from onderwijsflow.service.snapshot import case_moments, decode_json, driver_run, raw, utc
+from onderwijsflow.snapshot.keyed import REGION_INPUTS, Keyed, read_keyed
 from onderwijsflow.store.statuses import OPEN_MILESTONES, MilestoneStatus
-from onderwijsflow.store.tables import Case, Milestone, Region, metadata
+from onderwijsflow.store.tables import Milestone, metadata
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -87,7 +81,8 @@ class _Region(NamedTuple):
 
 
 class _Case(NamedTuple):
-    """A case as the report reads it (JSON parameters as text, `entered` as the driver gives it)."""
+    """A case as the report reads it: JSON parameters as text, `entered` and `decided_on` as
+    the driver gives them (SQLite: text; PostgreSQL: a datetime and a date)."""
 
     id: int
     region_id: int
@@ -97,7 +92,7 @@ class _Case(NamedTuple):
     params: str | None
     state: str
     entered: Any
-    decided_on: dt.date | None
+    decided_on: Any
 
 #: What a region may lack: (requirement label, requirement name, workflow).
 _Need = tuple[str, str, str]
@@ -164,10 +159,11 @@ def national_report(
             for key in {(c.workflow, c.workflow_version) for c in network.cases}:
                 network.machines[key] = app.catalog.machine(session, *key)
             covered = _coverage(session)
-            # Computed while reading: the snapshots stream in region by region.
-            report = _compute(network, moment, horizon, within,
-                              stream_snapshots(session, sorted(r.id for r in network.regions),
-                                               moment, network.cases))
+            plans = _plans(network)
+            keyed = read_keyed(driver_run(session), driver_run(session, batch=2000), moment,
+                               network.cases, narrow=all(p.declared for p in plans.values()),
+                               dated=any("documents" in p.reads for p in plans.values()))
+            report = _compute(network, moment, horizon, within, plans, keyed)
         if covered is not None:
             report["coverage"] = covered
         return report
@@ -198,23 +194,23 @@ def _weeks(moment: dt.datetime, horizon: dt.datetime) -> int | float:
 # --- reading ------------------------------------------------------------------------------
 
 
+#: The cases, as :class:`_Case` reads them (JSON as text, moments as the driver gives them).
+_CASES = ("SELECT id, region_id, workflow, workflow_version, round, CAST(params AS TEXT), state, "
+          "state_entered_at, decided_on FROM cases ORDER BY id")
+_REGIONS = "SELECT id, slug, name, coordinator FROM regions ORDER BY slug"
+
+
 def _load(session: Session, now: dt.datetime, horizon: dt.datetime) -> _Network:
     """A handful of selects, one per table, whatever the number of regions."""
-    run = session.connection().execute
-    region, case, milestone = (metadata.tables[t.__tablename__].c for t in (Region, Case, Milestone))
+    milestone = metadata.tables[Milestone.__tablename__].c
     # Plain tuples, their repeated texts (workflow, state, round, a round's parameters) shared:
     # a country's cases are held for the whole report (at 50,000 regions some 60 MB less).
-    selected = run(select(case.id, case.region_id, case.workflow, case.workflow_version, case.round,
-                          as_text(case.params, "params"), case.state,
-                          raw(case.state_entered_at, "entered"), case.decided_on).order_by(case.id))
     cases = [_Case(cid, rid, intern(workflow), version, intern(round_) if round_ else round_,
                    intern(params) if params else params, intern(state), entered, decided)
-             for rows in selected.partitions(5000)  # fetchmany: a driver call per 5,000
-             for cid, rid, workflow, version, round_, params, state, entered, decided in rows]
+             for cid, rid, workflow, version, round_, params, state, entered, decided
+             in driver_run(session, batch=5000)(_CASES, ())]
     return _Network(
-        regions=[_Region(*row) for row in run(
-            select(region.id, region.slug, region.name, region.coordinator).order_by(region.slug))
-            .all()],
+        regions=[_Region(*row) for row in driver_run(session)(_REGIONS, ())],
         cases=cases,
         # Read once, in order, while the report is computed: streamed, not held.
         milestones=session.connection().execution_options(stream_results=True, yield_per=2000).execute(
@@ -229,14 +225,14 @@ def _load(session: Session, now: dt.datetime, horizon: dt.datetime) -> _Network:
 
 
 def _compute(network: _Network, now: dt.datetime, horizon: dt.datetime, within: Duration,
-             snapshots: Iterable[tuple[int, Snapshots]]) -> dict[str, Any]:
-    """The report's ``dict`` from the loaded rows and the regions' snapshots (a stream)."""
+             plans: dict[_PlanKey, _Plan], keyed: Keyed) -> dict[str, Any]:
+    """The report's ``dict`` from the loaded rows, the plans and the regions' snapshots."""
     for case in network.cases:
         network.by_region.setdefault(case.region_id, []).append(case)
     finals = {key: _final_states(m.definition) for key, m in network.machines.items()}
     active = {r.id for r in network.regions
               if _is_active(network.by_region.get(r.id, []), finals)}
-    blocking, blocked, missing, led = _blocking(network, snapshots)
+    blocking, blocked, missing, led = _blocking(network, plans, keyed)
     overdue, upcoming = _deadlines(network, now)
     conversations = [row for row in overdue if row.pop("met_by", None)]
     no_coordinator = [_region_row(r) for r in network.regions
@@ -345,25 +341,39 @@ def next_step_requirements(definition: WorkflowDef, state: str) -> tuple[str, ..
     return tuple(names)
 
 
-def _blocker_rows(lacking: dict[_Need, set[str]], names_of: dict[str, str]) -> list[dict[str, Any]]:
+def _blocker_rows(lacking: dict[_Need, list[str]], names_of: dict[str, str]) -> list[dict[str, Any]]:
     """One row per requirement label (merging workflows that share it), most regions first.
 
-    `regions` holds the slugs (for scripts), `region_names` the names people read.
+    `lacking` holds per need the slugs of the regions that lack it, in runs each in slug
+    order (so that sorting them is merging). `regions` holds the slugs (for scripts),
+    `region_names` the names people read.
     """
-    merged: dict[str, tuple[set[str], set[str], set[str]]] = {}
+    merged: dict[str, tuple[set[str], set[str], list[str]]] = {}
     for (label, requirement, workflow), regions in lacking.items():
-        names, workflows, slugs = merged.setdefault(label, (set(), set(), set()))
+        names, workflows, slugs = merged.setdefault(label, (set(), set(), []))
         names.add(requirement)
         workflows.add(workflow)
-        slugs |= regions
-    ordered = sorted(merged.items(), key=lambda item: (-len(item[1][2]), item[0]))
+        slugs += regions
+    regions_of = {label: list(dict.fromkeys(sorted(slugs)))  # sorted runs merge; each once
+                  for label, (_names, _workflows, slugs) in merged.items()}
     return [{"label": label, "requirements": sorted(names), "workflows": sorted(workflows),
-             "count": len(slugs), "regions": sorted(slugs),
-             "region_names": sorted(names_of.get(s, s) for s in slugs)}
-            for label, (names, workflows, slugs) in ordered]
+             "count": len(regions_of[label]), "regions": regions_of[label],
+             "region_names": sorted([names_of.get(s, s) for s in regions_of[label]])}
+            for label, (names, workflows, _slugs) in sorted(
+                merged.items(), key=lambda item: (-len(regions_of[item[0]]), item[0]))]
 
 
-def _blocking(network: _Network, snapshots: Iterable[tuple[int, Snapshots]],
+#: A plan's key: (workflow, version, state).
+_PlanKey = tuple[str, int, str]
+
+
+def _plans(network: _Network) -> dict[_PlanKey, _Plan]:
+    """The plan of every (workflow, version, state) that a case is in."""
+    keys = {(c.workflow, c.workflow_version, c.state) for c in network.cases}
+    return {key: _Plan.of(network.machines[key[:2]], key[2]) for key in keys}
+
+
+def _blocking(network: _Network, plans: dict[_PlanKey, _Plan], keyed: Keyed,
               ) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]], set[int]]:
     """Per requirement label, the regions where it is unmet for a next step that is due now.
 
@@ -380,43 +390,58 @@ def _blocking(network: _Network, snapshots: Iterable[tuple[int, Snapshots]],
         without an action); and the ids of the regions with a programmamanager or
         projectleider.
     """
-    lacking: dict[_Need, set[str]] = defaultdict(set)
     missing: list[dict[str, Any]] = []
-    led: set[int] = set()
-    plans: dict[tuple[str, int, str], _Plan] = {}
     known: dict[Hashable, _Known] = {}
-    by_id = {r.id: r for r in network.regions}
-    for region_id, snapshot in snapshots:  # one region at a time, in id order
-        region = by_id[region_id]
-        if any(x.role in LEAD_ROLES for x in snapshot.roles.get(region_id, ())):
+    # Per outcome (cases with equal outcomes share the object), the regions that have it.
+    held_back: dict[int, tuple[_Outcome, list[str]]] = {}
+    led_keys: dict[Hashable, bool] = {}
+    led: set[int] = set()
+    roles = keyed.keys["roles"]
+    for region in network.regions:
+        region_id = region.id
+        role_key = roles.get(region_id, ())
+        has_lead = led_keys.get(role_key)
+        if has_lead is None:
+            has_lead = led_keys[role_key] = any(row[0] in LEAD_ROLES for row in role_key)
+        if has_lead:
             led.add(region_id)
         cases = network.by_region.get(region_id)
         if not cases:
             continue
         ctx: RegionContext | None = None
-        region_keys: dict[str, Hashable] = {}
+        region_keys: dict[tuple[str, ...], Hashable] = {}
         for case in cases:
             key = (case.workflow, case.workflow_version, case.state)
-            plan = plans.get(key) or plans.setdefault(key, _Plan.of(network.machines[key[:2]], case.state))
+            plan = plans[key]
             if not plan.steps:
                 continue
-            if ctx is None:
-                ctx = snapshot.context(region_id, region.slug)
             # What is known for the cases whose shared inputs equal this one's.
-            inputs = (key, *[_input_key(name, ctx, case, plan, region_keys) for name in plan.inputs])
+            regional = region_keys.get(plan.region_inputs)
+            if regional is None:
+                regional = region_keys[plan.region_inputs] = tuple(
+                    [keyed.input_key(name, region_id) for name in plan.region_inputs])
+            inputs = (key, regional, plan.case_key(case))
             found = known.get(inputs)
             if found is None:
                 found = known[inputs] = _Known()
-            if found.outcome is not None:
-                passed, unmet = found.outcome
-            else:
+            outcome = found.outcomes.get(()) if not plan.own else None
+            if outcome is None:
+                if ctx is None:
+                    ctx = keyed.snapshots.context(region_id, region.slug)
                 ctx.focus(case.id)
                 ctx.params, ctx.milestones = plan.moments(case)
-                passed, unmet = plan.evaluate(ctx, found)
+                outcome = plan.evaluate(ctx, found)
                 if plan.each_checks:
-                    missing.extend(_missing_values(plan, passed, ctx, region, case))
-            for need in unmet:
-                lacking[need].add(region.slug)
+                    missing.extend(_missing_values(plan, outcome[0], ctx, region, case))
+            if outcome[1]:
+                held = held_back.get(id(outcome))
+                if held is None:
+                    held = held_back[id(outcome)] = (outcome, [])
+                held[1].append(region.slug)
+    lacking: dict[_Need, list[str]] = defaultdict(list)
+    for (_passed, unmet), slugs in held_back.values():
+        for need in unmet:
+            lacking[need] += slugs
     blocked = set().union(*lacking.values())
     names_of = {r.slug: r.name for r in network.regions}
     missing.sort(key=lambda row: row["region"])  # by region, each region's cases in order
@@ -446,6 +471,11 @@ def _missing_values(plan: _Plan, passed: dict[str, bool], ctx: RegionContext, re
     return out
 
 
+#: What evaluating a case gives: whether each evaluated requirement passes, and the needs
+#: of the next steps due now that are unmet.
+_Outcome = tuple[dict[str, bool], list[_Need]]
+
+
 @dataclass
 class _Plan:
     """What evaluating a case in one state of one workflow version takes, worked out once.
@@ -459,8 +489,12 @@ class _Plan:
         cache: the case parameters and milestone moments per (parameters, entered), shared
             by the cases that have them; checks only read them.
         shared: the requirements whose checks read only inputs that regions share (see
-            `_SHARED_INPUTS`): evaluated once per distinct value of their `inputs`.
-        whole: whether every requirement is shared, so that a case's whole outcome is.
+            `_SHARED_INPUTS`): evaluated once per distinct value of the inputs they read,
+            the region's (`region_inputs`) and the case's (`case_inputs`).
+        own: the other requirements (name, compiled check): evaluated for every case.
+        declared: whether every requirement declares what it reads (no plug-in check that
+            does not), so that partners, roles and documents may be read narrow.
+        reads: what the requirements that declare it read, together.
     """
 
     definition: WorkflowDef
@@ -471,8 +505,11 @@ class _Plan:
     cache: dict[tuple[Any, Any, Any], tuple[dict[str, Any], dict[str, dt.datetime]]] = field(
         default_factory=dict)
     shared: frozenset[str] = frozenset()
-    inputs: tuple[str, ...] = ()
-    whole: bool = False
+    region_inputs: tuple[str, ...] = ()
+    case_inputs: frozenset[str] = frozenset()
+    own: tuple[tuple[str, Compiled], ...] = ()
+    declared: bool = True
+    reads: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, machine: WorkflowMachine, state: str) -> _Plan:
@@ -492,33 +529,42 @@ class _Plan:
             steps.append((gates, needs))
             each.update({n: labels[n].with_ for n in t.requires if labels[n].check == "record"
                          and isinstance(labels[n].with_, dict) and labels[n].with_.get("each")})
+        names = {n for gates, needs in steps for n, _ in gates} | {
+            need[1] for _, needs in steps for need, _ in needs}
+        reads = {n: check_reads(compiled[n]) for n in sorted(names)}
+        shared = frozenset(n for n, r in reads.items() if r is not None and r <= _SHARED_INPUTS)
+        inputs = set().union(*(reads[n] or () for n in shared))
         relative = any(m.every is not None or (isinstance(m.due, DueDef) and m.due.after is not None)
                        for m in definition.milestones if state in m.active_in)
-        names = {n for t in definition.transitions_from(state) for n in t.requires}
-        reads = {n: check_reads(compiled[n]) for n in names}
-        shared = frozenset(n for n, r in reads.items() if r is not None and r <= _SHARED_INPUTS)
-        inputs = tuple(sorted(set().union(*(reads[n] or () for n in shared))))
         return cls(definition, state, steps, relative, list(each.items()), shared=shared,
-                   inputs=inputs, whole=shared == names)
+                   region_inputs=tuple(sorted(inputs & REGION_INPUTS)),
+                   case_inputs=frozenset(inputs - REGION_INPUTS),
+                   own=tuple((n, compiled[n]) for n in reads if n not in shared),
+                   declared=all(r is not None for r in reads.values()),
+                   reads=frozenset().union(*(r for r in reads.values() if r is not None)))
 
-    def evaluate(self, ctx: RegionContext, known: _Known) -> tuple[dict[str, bool], list[_Need]]:
+    def evaluate(self, ctx: RegionContext, known: _Known) -> _Outcome:
         """Whether each requirement of the next steps due now passes, and those that do not.
 
         As ``check`` does, only the steps whose gates hold count, and each requirement is
-        evaluated once. `known` holds the outcomes of the plan's `shared` checks for the
-        cases whose shared inputs equal this one's: found there, or worked out and kept
-        there; the other checks run for this case. When every check is shared, the whole
-        outcome is kept there too.
+        evaluated once. `known` holds what is known for the cases whose shared inputs equal
+        this one's: the outcomes of the plan's `shared` checks, and per outcome of its `own`
+        checks (evaluated here, whether or not their gates hold: checks only read) the whole
+        outcome, which those decide.
         """
+        own = {name: check(ctx).passed for name, check in self.own}
+        found = known.outcomes.get(tuple(own.values()))
+        if found is not None:
+            return found
         shared = known.passed
 
         def passes(name: str, check: Compiled) -> bool:
-            if name not in self.shared:
-                return check(ctx).passed
-            found = shared.get(name)
-            if found is None:
-                found = shared[name] = check(ctx).passed
-            return found
+            result = own.get(name)
+            if result is None:
+                result = shared.get(name)
+                if result is None:
+                    result = shared[name] = check(ctx).passed
+            return result
 
         passed: dict[str, bool] = {}
         unmet: list[_Need] = []
@@ -530,9 +576,14 @@ class _Plan:
                     passed[need[1]] = passes(need[1], check)
                 if not passed[need[1]]:
                     unmet.append(need)
-        if self.whole:
-            known.outcome = (passed, unmet)
-        return passed, unmet
+        found = known.outcomes[tuple(own.values())] = (passed, unmet)
+        return found
+
+    def case_key(self, case: _Row) -> Hashable:
+        """The key of the case's own inputs that the shared checks read: its parameters (the
+        JSON text: equal text, equal parameters) and what its moments are worked out from."""
+        return (case.params if "params" in self.case_inputs else None,
+                self.moments_key(case) if "milestones" in self.case_inputs else None)
 
     def moments_key(self, case: _Row) -> tuple[Any, Any, Any]:
         """What the case's parameters and milestone moments are worked out from."""
@@ -557,51 +608,19 @@ class _Plan:
 @dataclass
 class _Known:
     """What is known for the cases of one plan with equal shared inputs: whether each shared
-    requirement passes, and the whole outcome when every requirement is shared."""
+    requirement passes, and the whole outcome per outcome of the plan's own checks."""
 
     passed: dict[str, bool] = field(default_factory=dict)
-    outcome: tuple[dict[str, bool], list[_Need]] | None = None
+    outcomes: dict[tuple[bool, ...], _Outcome] = field(default_factory=dict)
 
 
-def _role_key(ctx: RegionContext) -> Hashable:
-    """The roles, with each person as the order of first appearance: who holds what counts
-    (how many people hold a role), not their names."""
-    people: dict[str, int] = {}
-    return tuple([(r.role, people.setdefault(r.person, len(people))) for r in ctx.roles])
-
-
-#: For each input a check may read (`check_reads`) that regions share, the hashable key of
-#: its value in a region's snapshot, keeping exactly what a check's outcome can depend on.
-_REGION_KEYS: dict[str, Callable[[RegionContext], Hashable]] = {
-    "partners": lambda ctx: tuple([(x.kind, x.sector) for x in ctx.partners]),
-    "roles": _role_key,
-    "document_kinds": lambda ctx: tuple([d.kind for d in ctx.documents]),
-    "documents": lambda ctx: tuple([(d.kind, d.date, d.added) for d in ctx.documents]),
-    "cases": lambda ctx: tuple([(w, tuple(states)) for w, states in ctx.cases.items()]),
-    "rounds": lambda ctx: tuple([(w, tuple(rounds.items())) for w, rounds in ctx.rounds.items()]),
-    "now": lambda ctx: ctx.now,
-}
 #: The inputs of the checks a plan evaluates once per distinct value rather than per case:
-#: the region-wide ones above, and the case's parameters and milestone moments (which the
-#: cases of a round share). Not facts (figures such as pupil numbers differ per region, and
-#: a key holding them would share nothing), records or the network (no cheap key): checks
-#: reading those, and plug-ins (which may read anything), run for every case.
-_SHARED_INPUTS = frozenset({*_REGION_KEYS, "params", "milestones"})
-
-
-def _input_key(name: str, ctx: RegionContext, case: _Row, plan: _Plan,
-               region_keys: dict[str, Hashable]) -> Hashable:
-    """The key of input `name` (one of `_SHARED_INPUTS`) for `case`; region-wide keys are
-    worked out once per region, in `region_keys`."""
-    if name == "params":
-        params: str | None = case.params  # the JSON text: equal text, equal parameters
-        return params
-    if name == "milestones":
-        return plan.moments_key(case)  # what the plan works the moments out from
-    found = region_keys.get(name)
-    if found is None:
-        found = region_keys[name] = _REGION_KEYS[name](ctx)
-    return found
+#: a region's partners, roles, documents, cases and the moment (keyed by
+#: :mod:`onderwijsflow.snapshot.keyed`), and the case's parameters and milestone moments
+#: (which the cases of a round share). Not facts (figures such as pupil numbers differ per
+#: region, and a key holding them would share nothing), records or the network (no cheap
+#: key): checks reading those, and plug-ins (which may read anything), run for every case.
+_SHARED_INPUTS = frozenset({*REGION_INPUTS, "params", "milestones"})
 
 
 # --- (c) milestones overdue and coming --------------------------------------------------------
@@ -620,19 +639,19 @@ def _deadlines(network: _Network, now: dt.datetime) -> tuple[list[dict[str, Any]
     specs: dict[tuple[str, int, str], MilestoneDef | None] = {}
     overdue: list[dict[str, Any]] = []
     upcoming: list[dict[str, Any]] = []
-    for ms in network.milestones:
-        case = cases.get(ms.case_id)
+    for case_id, region_id, name, status, due_at in network.milestones:  # unpacked: a
+        case = cases.get(case_id)  # row's attributes cost more than the rest of the loop
         if case is None:
             continue
-        spec_key = (case.workflow, case.workflow_version, ms.name)
+        spec_key = (case.workflow, case.workflow_version, name)
         if spec_key not in specs:
-            specs[spec_key] = _milestone_spec(network.definition(case), ms.name)
+            specs[spec_key] = _milestone_spec(network.definition(case), name)
         spec = specs[spec_key]
-        if ms.status == MilestoneStatus.OVERDUE and (spec is None or case.state not in spec.active_in):
+        if status == MilestoneStatus.OVERDUE and (spec is None or case.state not in spec.active_in):
             continue
-        due = utc(ms.due_at)
+        due = utc(due_at)
         late = due is not None and due < now
-        row = _deadline_row(ms, case, spec, regions[ms.region_id], due, "overdue" if late else "upcoming")
+        row = _deadline_row(name, case, spec, regions[region_id], due, "overdue" if late else "upcoming")
         (overdue if late else upcoming).append(row)
     return overdue, upcoming
 
@@ -642,7 +661,7 @@ def _milestone_spec(definition: WorkflowDef, name: str) -> MilestoneDef | None:
 
 
 def _deadline_row(
-    ms: _Row, case: _Row, spec: MilestoneDef | None, region: _Row, due: dt.datetime | None,
+    milestone: str, case: _Row, spec: MilestoneDef | None, region: _Row, due: dt.datetime | None,
     status: str,
 ) -> dict[str, Any]:
     row = {
@@ -650,8 +669,8 @@ def _deadline_row(
         "name": region.name,
         "workflow": case.workflow,
         "round": case.round or None,
-        "milestone": ms.name,
-        "label": (spec.label if spec else None) or ms.name,
+        "milestone": milestone,
+        "label": (spec.label if spec else None) or milestone,
         "due": _local(due) if due else None,
         "status": status,
     }
