@@ -394,15 +394,15 @@ def _blocking(network: _Network, plans: dict[_PlanKey, _Plan], keyed: Keyed,
     known: dict[Hashable, _Known] = {}
     # Per outcome (cases with equal outcomes share the object), the regions that have it.
     held_back: dict[int, tuple[_Outcome, list[str]]] = {}
-    led_keys: dict[Hashable, bool] = {}
+    led_keys: dict[int, bool] = {}  # per roles list (regions alike share one), by identity
     led: set[int] = set()
-    roles = keyed.keys["roles"]
+    roles = keyed.snapshots.roles
     for region in network.regions:
         region_id = region.id
-        role_key = roles.get(region_id, ())
-        has_lead = led_keys.get(role_key)
+        held = roles.get(region_id, ())
+        has_lead = led_keys.get(id(held))
         if has_lead is None:
-            has_lead = led_keys[role_key] = any(row[0] in LEAD_ROLES for row in role_key)
+            has_lead = led_keys[id(held)] = any(r.role in LEAD_ROLES for r in held)
         if has_lead:
             led.add(region_id)
         cases = network.by_region.get(region_id)
@@ -434,10 +434,10 @@ def _blocking(network: _Network, plans: dict[_PlanKey, _Plan], keyed: Keyed,
                 if plan.each_checks:
                     missing.extend(_missing_values(plan, outcome[0], ctx, region, case))
             if outcome[1]:
-                held = held_back.get(id(outcome))
-                if held is None:
-                    held = held_back[id(outcome)] = (outcome, [])
-                held[1].append(region.slug)
+                lacks = held_back.get(id(outcome))
+                if lacks is None:
+                    lacks = held_back[id(outcome)] = (outcome, [])
+                lacks[1].append(region.slug)
     lacking: dict[_Need, list[str]] = defaultdict(list)
     for (_passed, unmet), slugs in held_back.values():
         for need in unmet:

@@ -25,7 +25,16 @@ from typing import Any
 
 from onderwijsflow.engine.context import DocumentInfo, PartnerInfo, RoleInfo
 from onderwijsflow.snapshot.network import read_network
-from onderwijsflow.snapshot.rows import CASE_FACTS, PARTS, CaseRef, Snapshots, day_of, facts_of, utc
+from onderwijsflow.snapshot.rows import (
+    CASE_FACTS,
+    PARTS,
+    CaseRef,
+    CaseRow,
+    Snapshots,
+    day_of,
+    facts_of,
+    utc,
+)
 from onderwijsflow.snapshot.sql import Run, select_in
 
 __all__ = ["DATED_DOCUMENTS", "NARROW", "REGION_INPUTS", "Keyed", "read_keyed"]
@@ -57,16 +66,17 @@ DATED_DOCUMENTS = _Narrow(
 _rest = itemgetter(slice(1, None))
 
 
+def _part_of(name: str) -> Callable[[Keyed, int], Hashable]:
+    """The key of a region's part `name`: the identity of its (shared) list."""
+    return lambda keyed, region_id: id(getattr(keyed.snapshots, name).get(region_id))
+
+
 def _region_inputs() -> dict[str, Callable[[Keyed, int], Hashable]]:
     return {
-        "partners": lambda k, rid: k.keys["partners"].get(rid, ()),
-        "roles": lambda k, rid: k.keys["roles"].get(rid, ()),
-        "documents": lambda k, rid: k.keys["documents"].get(rid, ()),
-        "document_kinds": lambda k, rid: k.kinds.get(k.keys["documents"].get(rid, ()), ()),
-        "cases": lambda k, rid: tuple([(w, tuple(states)) for w, states
-                                       in k.snapshots.states.get(rid, {}).items()]),
-        "rounds": lambda k, rid: tuple([(w, tuple(rounds.items())) for w, rounds
-                                        in k.snapshots.rounds.get(rid, {}).items()]),
+        **{name: _part_of(name) for name in ("partners", "roles", "documents")},
+        "document_kinds": lambda k, rid: k.kinds.get(id(k.snapshots.documents.get(rid)), ()),
+        "cases": lambda k, rid: id(k.snapshots.states.get(rid)),
+        "rounds": lambda k, rid: id(k.snapshots.rounds.get(rid)),
         "now": lambda k, rid: k.snapshots.now,
     }
 
@@ -78,17 +88,20 @@ REGION_INPUTS = frozenset(_region_inputs())
 
 @dataclass
 class Keyed:
-    """Every region's snapshot parts, and the keys of the shareable ones.
+    """Every region's snapshot, regions with equal keys sharing their parts.
+
+    Each distinct key of partners, roles or documents is made into one list, and each
+    distinct (workflow, state, round) of a region's cases into one pair of ``cases`` and
+    ``rounds`` mappings; so a region's part stands for its key, and the part's identity is
+    the key of the inputs it holds (regions without rows: None's).
 
     Attributes:
-        snapshots: the parts per region; regions with equal keys share the same lists.
-        keys: per part read by key, region id -> key (regions without rows: absent).
-        kinds: per documents key, the kinds alone (``document_kinds``).
+        snapshots: the parts per region.
+        kinds: per documents list (by identity), the kinds alone (``document_kinds``).
     """
 
     snapshots: Snapshots
-    keys: dict[str, dict[int, tuple[Any, ...]]] = field(default_factory=dict)
-    kinds: dict[Hashable, tuple[str, ...]] = field(default_factory=dict)
+    kinds: dict[int, tuple[str, ...]] = field(default_factory=dict)
     _inputs: dict[str, Callable[[Keyed, int], Hashable]] = field(default_factory=_region_inputs)
 
     def input_key(self, name: str, region_id: int) -> Hashable:
@@ -103,49 +116,59 @@ def read_keyed(run: Run, stream: Run, now: dt.datetime, cases: Iterable[CaseRef]
 
     Args:
         run: runs a select and gives its rows.
-        stream: the same, fetching as it goes: the keyed parts' rows are read once, in
-            order, so that memory holds keys rather than the country's rows.
+        stream: the same, fetching as it goes: rows are read once, in order, so that
+            memory holds the parts rather than the country's rows.
         cases: every case (their states feed ``case`` checks).
         narrow: read the keyed parts narrow (see the module); else whole.
         dated: read the documents' dates too when narrow; without them (when no check reads
             ``documents``, only ``document_kinds``), regions with the same kinds share a key.
     """
     snapshots = Snapshots(now)
-    out = Keyed(snapshots)
     for part in PARTS:
         if part.name not in NARROW:  # facts, records: read whole, as for one region
-            setattr(snapshots, part.name, part.grouped(select_in(run, part.select, "region_id", None,
-                                                                 order=part.order)))
+            setattr(snapshots, part.name, part.grouped(stream(f"{part.select} ORDER BY {part.order}", ())))
             continue
         how = (DATED_DOCUMENTS if dated and part.name == "documents" else NARROW[part.name]
                ) if narrow else _Narrow(part.select, part.make or tuple)
-        rows = stream(f"{how.select} ORDER BY region_id, {part.order}", ())
-        keys, lists = _by_key(rows, how)
-        out.keys[part.name] = keys
-        setattr(snapshots, part.name, lists)
-    out.kinds = {key: tuple([row[0] for row in key]) for key in set(out.keys["documents"].values())}
-    for case in cases:
-        snapshots.add_case(case)
+        setattr(snapshots, part.name,
+                _by_key(stream(f"{how.select} ORDER BY region_id, {part.order}", ()), how))
+    _case_states(cases, snapshots)
     snapshots.case_facts = facts_of(select_in(run, CASE_FACTS, "case_id", None))
     snapshots.network = read_network(run, None)
-    return out
+    kinds = {id(found): tuple([d.kind for d in found]) for found in snapshots.documents.values()}
+    return Keyed(snapshots, kinds)
 
 
-def _by_key(rows: Iterable[Sequence[Any]], how: _Narrow,
-            ) -> tuple[dict[int, tuple[Any, ...]], dict[int, list[Any]]]:
-    """Per region id (rows ordered by it) its key and its part, one part per distinct key."""
+def _by_key(rows: Iterable[Sequence[Any]], how: _Narrow) -> dict[int, list[Any]]:
+    """Per region id (rows ordered by it) its part, one list per distinct key."""
     make, people = how.make, how.people
-    keys: dict[int, tuple[Any, ...]] = {}
     lists: dict[int, list[Any]] = {}
-    made: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[Any]]] = {}
+    made: dict[tuple[Any, ...], list[Any]] = {}
     for region_id, group in groupby(rows, itemgetter(0)):
         found_rows = map(_rest, group)
         key = _numbered(found_rows) if people else tuple(found_rows)
         found = made.get(key)
         if found is None:
-            found = made[key] = (key, [make(*row) for row in key])
-        keys[region_id], lists[region_id] = found
-    return keys, lists
+            found = made[key] = [make(*row) for row in key]
+        lists[region_id] = found
+    return lists
+
+
+def _case_states(cases: Iterable[CaseRef], snapshots: Snapshots) -> None:
+    """Each region's cases' states and rounds into `snapshots`, one pair of mappings per
+    distinct (workflow, state, round) of a region's cases."""
+    by_region: dict[int, list[tuple[str, str, str | None]]] = {}
+    for case in cases:
+        by_region.setdefault(case.region_id, []).append((case.workflow, case.state, case.round))
+    made: dict[tuple[Any, ...], tuple[dict[str, list[str]], dict[str, dict[str, str]]]] = {}
+    for region_id, found in by_region.items():
+        key = tuple(found)
+        if key not in made:
+            one = Snapshots(snapshots.now)
+            for workflow, state, round_ in key:
+                one.add_case(CaseRow(0, 0, workflow, state, round_))
+            made[key] = (one.states.get(0, {}), one.rounds.get(0, {}))
+        snapshots.states[region_id], snapshots.rounds[region_id] = made[key]
 
 
 def _numbered(rows: Iterator[tuple[Any, ...]]) -> tuple[Any, ...]:
