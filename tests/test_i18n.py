@@ -89,6 +89,11 @@ def test_cldr_dates_numbers_and_money() -> None:
         assert i18n.join_or(["beroepsgroep", "vakbond"]) == "beroepsgroep of vakbond"
     with i18n.using("en"):
         assert i18n.format_datetime(moment) == "Tuesday 15 October 2024, 16:00"
+        # The same instant given in another zone, and a naive moment (taken as it is):
+        # formatting is kept per value, never handed the wall time of another.
+        elsewhere = moment.astimezone(dt.timezone(dt.timedelta(hours=5)))
+        assert i18n.format_datetime(elsewhere) == "Tuesday 15 October 2024, 16:00"
+        assert i18n.format_datetime(dt.datetime(2024, 10, 15, 14, 0)) == "Tuesday 15 October 2024, 14:00"
         assert i18n.format_money(1_275_000) == "€1,275,000"
         assert i18n.join_and(["a", "b", "c"]) == "a, b and c"
 

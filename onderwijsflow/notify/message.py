@@ -34,6 +34,7 @@ from email.message import EmailMessage
 from email.policy import Policy
 from email.policy import default as _default_policy
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from typing import Any, cast
 
 from onderwijsflow.clock import LOCAL
@@ -175,6 +176,7 @@ def _local_part(key: str) -> str:
     return f"{readable}.{digest}"
 
 
+@lru_cache(maxsize=64)  # one sender, a Message-ID per message
 def _domain_of(sender: str) -> str:
     address = parseaddr(sender)[1]
     domain = address.rpartition("@")[2] if "@" in address else ""

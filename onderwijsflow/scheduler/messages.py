@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from onderwijsflow import i18n
@@ -64,11 +65,17 @@ def when(days: int) -> str:
         return _("today")
     if days == 1:
         return _("tomorrow")
+    return _in_days(days, i18n.locale())
+
+
+@lru_cache(maxsize=512)
+def _in_days(days: int, cldr: str) -> str:
+    """"over 14 dagen" (Babel's words: some 35 µs, for the same few numbers of days)."""
     from babel.dates import format_timedelta
 
     # Days, never "in 1 month" for 32 days: the reader counts in days to a deadline.
     return format_timedelta(dt.timedelta(days=days), granularity="day", threshold=10**9,
-                            add_direction=True, locale=i18n.locale())
+                            add_direction=True, locale=cldr)
 
 
 def workflow_name(notice: Notice) -> str:
