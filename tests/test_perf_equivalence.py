@@ -257,3 +257,17 @@ def test_decode_json_refuses_what_json_refuses(text: str) -> None:
         json.loads(text)
     with pytest.raises(json.JSONDecodeError):
         decode_json(text)
+
+
+@given(value=st.integers(min_value=-(10**15), max_value=10**15), language=st.sampled_from(["nl", "en"]))
+def test_a_whole_number_in_a_sentence_is_written_as_babel_writes_it(value: int, language: str) -> None:
+    """Checks write whole numbers without Babel (they differ per region: a cache would not
+    help); the text is Babel's."""
+    from babel.numbers import format_decimal
+
+    from onderwijsflow import i18n
+    from onderwijsflow.engine.checks import _number
+
+    with i18n.using(language):
+        assert _number(value) == format_decimal(value, locale=i18n.locale(),
+                                                decimal_quantization=False)
