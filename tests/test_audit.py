@@ -139,6 +139,30 @@ def test_events_can_be_appended_in_bulk_without_flushing(any_db: Database) -> No
     assert (report.ok, report.regions, report.events) == (True, 3, 30)
 
 
+def test_a_batch_writes_each_events_data_as_the_text_it_hashed(any_db: Database) -> None:
+    """The one batch writer keeps an event's canonical data as text (nothing reads it back):
+    written as that text, it is the data read back, and the chain verifies."""
+    from onderwijsflow.store.db import JsonText
+
+    data = {"amount": Decimal("1250000.50"), "on": date(2024, 10, 15), "label": "ja ✓",
+            "nested": {"b": [1, 2], "a": None}}
+    with any_db.session() as session:
+        regions = [Region(slug=f"regio-{i}", name=f"Regio {i}") for i in range(2)]
+        session.add_all(regions)
+        session.flush()
+        batch = audit.EventBatch()
+        rows = [batch.append(regions[i % 2], kind="fact_set", actor="bulk", at=AT, data=data)
+                for i in range(4)]
+        assert all(isinstance(row["data"], JsonText) for row in rows)
+        batch.write(session)
+    with any_db.session() as session:
+        stored = session.exec(select(Event).order_by(Event.id)).all()  # type: ignore[arg-type]
+    assert [e.data for e in stored] == [{"amount": "1250000.50", "on": "2024-10-15", "label": "ja ✓",
+                                         "nested": {"a": None, "b": [1, 2]}}] * 4
+    report = _verify(any_db)
+    assert (report.ok, report.events) == (True, 4)
+
+
 def test_naive_effective_time_is_refused(db: Database) -> None:
     region = _region(db)
     with pytest.raises(ValueError, match="aware"), db.session() as session:

@@ -35,7 +35,7 @@ from onderwijsflow.chain import moment_text
 from onderwijsflow.clock import wall_clock
 from onderwijsflow.errors import NotFound
 from onderwijsflow.i18n import _, ngettext
-from onderwijsflow.store.db import Encoded, writers_serialized
+from onderwijsflow.store.db import Encoded, JsonText, writers_serialized
 from onderwijsflow.store.tables import Case, Event, Region
 
 __all__ = [
@@ -149,8 +149,13 @@ def event_fields(
     to_state: str | None = None,
     reason: str | None = None,
     data: Mapping[str, Any] | None = None,
+    decoded: bool = True,
 ) -> dict[str, Any]:
     """Every column of the next event after the head (`head_seq`, `head_hash`), hash included.
+
+    Args:
+        decoded: give `data` as the value stored (an `Encoded` mapping); else as its text
+            alone (a `JsonText`), for a bulk write that does not read it back.
 
     Raises:
         ValueError: `at` is naive.
@@ -159,7 +164,7 @@ def event_fields(
         raise ValueError("the effective time of an event must be an aware datetime")
     # Store exactly what is hashed: tuples become lists, datetimes text, and so on.
     data_text = canonical_json(dict(data or {}))
-    stored_data = Encoded(json.loads(data_text), data_text)
+    stored_data = Encoded(json.loads(data_text), data_text) if decoded else JsonText(data_text)
     fields: dict[str, Any] = {
         "region_id": region_id,
         "seq": head_seq + 1,
@@ -221,10 +226,11 @@ class EventBatch:
         self._latest: dict[int, datetime] = {}
 
     def append(self, region: ChainHolder, **fields: Any) -> dict[str, Any]:
-        """Add the next event of `region` (keyword arguments as for `append_event`)."""
+        """Add the next event of `region` (keyword arguments as for `append_event`); its
+        ``data`` is the canonical text (`JsonText`)."""
         assert region.id is not None
         _, seq, prev = self._heads.get(region.id, (region, region.event_seq, region.event_hash))
-        row = event_fields(region.id, seq, prev, **fields)
+        row = event_fields(region.id, seq, prev, decoded=False, **fields)
         self._heads[region.id] = (region, row["seq"], row["hash"])
         self.rows.append(row)
         latest = self._latest.get(region.id)
