@@ -6,8 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from onderwijsflow import i18n
 from onderwijsflow.i18n import catalog
@@ -128,3 +131,55 @@ def test_help_and_clicks_own_messages_follow_the_language() -> None:
 def test_an_unknown_language_is_one_sentence() -> None:
     code, _, err = _cli("--lang", "fr", "region", "list")
     assert code == 2 and "'fr' is niet een van 'nl', 'en'" in err
+
+
+@given(day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)),
+       language=st.sampled_from(["nl", "en"]))
+def test_days_are_written_as_babel_writes_them(day: dt.date, language: str) -> None:
+    """Dates are put together from the CLDR words kept between runs (`i18n.cldr`): the text
+    is Babel's, pattern for pattern."""
+    from babel.dates import format_date, format_datetime
+
+    with i18n.using(language):
+        cldr_locale = i18n.locale()
+        assert i18n.format_date(day) == format_date(day, "EEEE d MMMM y", locale=cldr_locale)
+        assert i18n.format_day(day) == format_date(day, "d MMM y", locale=cldr_locale)
+        assert i18n.format_sentence_day(day) == format_date(day, "d MMMM y", locale=cldr_locale)
+        moment = dt.datetime.combine(day, dt.time(7, 5))
+        assert i18n.format_datetime(moment) == format_datetime(moment, "EEEE d MMMM y, HH:mm",
+                                                               locale=cldr_locale)
+
+
+@given(value=st.integers(min_value=-(10**18), max_value=10**18), language=st.sampled_from(["nl", "en"]))
+def test_whole_numbers_are_written_as_babel_writes_them(value: int, language: str) -> None:
+    from babel.numbers import format_decimal
+
+    with i18n.using(language):
+        assert i18n.format_number(value) == format_decimal(value, locale=i18n.locale())
+
+
+def test_the_cldr_words_are_kept_and_read_back_without_babel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading Babel's locale data costs more than a read command: the words are kept in the
+    user's cache and read back from there, keyed by Babel's release."""
+    from onderwijsflow.i18n import cldr
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cldr.words.cache_clear()
+    try:
+        worked_out = cldr.words("nl_NL")
+        assert worked_out.months_short[4] == "mei" and worked_out.days[0] == "maandag"
+        assert list((tmp_path / "cache").rglob("*.json"))
+
+        def asked(locale: str) -> dict[str, Any]:
+            raise AssertionError(f"Babel asked again for {locale}")
+
+        cldr.words.cache_clear()
+        monkeypatch.setattr(cldr, "_from_babel", asked)
+        assert cldr.words("nl_NL") == worked_out
+        cldr.words.cache_clear()
+        monkeypatch.setattr(cldr, "_FORMAT", "cldr-words-changed")
+        with pytest.raises(AssertionError, match="asked again for nl_NL"):
+            cldr.words("nl_NL")
+    finally:
+        cldr.words.cache_clear()

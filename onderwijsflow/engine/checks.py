@@ -72,7 +72,7 @@ from onderwijsflow.definition.durations import Duration
 from onderwijsflow.definition.model import pydantic_message
 from onderwijsflow.definition.records import coerce_field, field_matches
 from onderwijsflow.engine.context import DocumentInfo, RegionContext
-from onderwijsflow.i18n import N_, _, join_and, join_or, ngettext, pgettext
+from onderwijsflow.i18n import N_, _, cldr, join_and, join_or, ngettext, pgettext
 from onderwijsflow.vocabulary import (
     DOCUMENT_KINDS,
     PARTNER_KINDS,
@@ -255,9 +255,7 @@ def _words(slug: str) -> str:
 
 def _day(day: date) -> str:
     """A day in a sentence: "4 juni 2025" / "4 June 2025"."""
-    from babel.dates import format_date
-
-    return format_date(day, "d MMMM y", locale=i18n.locale())
+    return i18n.format_sentence_day(day)
 
 
 def _value(value: Any) -> str:
@@ -280,28 +278,16 @@ def _value(value: Any) -> str:
 def _number(value: int | float | Decimal) -> str:
     """A number as the language writes it, with the decimals it was written with
     (150000.50 -> "150.000,50" / "150,000.50")."""
-    if type(value) is int:
-        symbols = _whole_number_symbols(i18n.locale())
-        if symbols is not None:  # Babel's text, without Babel: figures differ per region
-            minus, group = symbols
-            return f"{minus if value < 0 else ''}{abs(value):,}".replace(",", group)
+    if type(value) is int:  # Babel's text without Babel: figures differ per region
+        whole = cldr.words(i18n.locale()).whole(value)
+        if whole is not None:
+            return whole
     pattern = None
     if isinstance(value, Decimal) and value.is_finite():
         exponent = value.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         pattern = "#,##0" + ("." + "0" * places if places else "")
     return _formatted(type(value).__name__, value, pattern, i18n.locale())
-
-
-@lru_cache(maxsize=8)
-def _whole_number_symbols(locale: str) -> tuple[str, str] | None:
-    """The minus sign and group separator with which Babel writes whole numbers in `locale`,
-    when it groups them by three as Python's ``,`` does (else None: ask Babel each time)."""
-    from babel.numbers import format_decimal
-
-    written = format_decimal(-1234567, locale=locale)
-    minus, group = written[:-9], written[-4]
-    return (minus, group) if written == f"{minus}1{group}234{group}567" and group.strip() else None
 
 
 @lru_cache(maxsize=4096)

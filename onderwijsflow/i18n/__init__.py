@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from onderwijsflow.i18n import cldr
 
 LANGUAGES: tuple[str, ...] = ("nl", "en")
 DEFAULT = "nl"
@@ -128,44 +130,35 @@ def locale() -> str:
 
 
 def format_date(day: date) -> str:
-    """A day as a person writes it: "dinsdag 15 oktober 2024" / "Tuesday 15 October 2024"."""
-    return _babel_date(day, "EEEE d MMMM y", locale())
+    """A day as a person writes it: "dinsdag 15 oktober 2024" / "Tuesday 15 October 2024"
+    (CLDR's ``EEEE d MMMM y``)."""
+    words = cldr.words(locale())
+    return f"{words.days[day.weekday()]} {day.day} {words.months[day.month - 1]} {day.year}"
+
+
+def format_sentence_day(day: date) -> str:
+    """A day inside a sentence: "4 juni 2025" / "4 June 2025" (CLDR's ``d MMMM y``)."""
+    return f"{day.day} {cldr.words(locale()).months[day.month - 1]} {day.year}"
 
 
 def format_day(day: date) -> str:
-    """A day in a table cell: "15 okt 2024" / "15 Oct 2024"."""
-    return _babel_date(day, "d MMM y", locale())
+    """A day in a table cell: "15 okt 2024" / "15 Oct 2024" (CLDR's ``d MMM y``)."""
+    return f"{day.day} {cldr.words(locale()).months_short[day.month - 1]} {day.year}"
 
 
 def format_datetime(moment: datetime) -> str:
-    """A moment in Dutch local time: "dinsdag 15 oktober 2024, 16:00"."""
+    """A moment in Dutch local time: "dinsdag 15 oktober 2024, 16:00" (``EEEE d MMMM y, HH:mm``)."""
     from onderwijsflow.clock import to_local
 
     local = to_local(moment) if moment.tzinfo is not None else moment
-    return _babel_datetime(local, locale())
-
-
-# Babel's formatting costs some 40 µs a call, and the same days and moments come back in
-# every reminder and table: each (value, pattern, locale) is formatted once.
-@lru_cache(maxsize=2048)
-def _babel_date(day: date, pattern: str, cldr: str) -> str:
-    from babel.dates import format_date as babel_date
-
-    return babel_date(day, pattern, locale=cldr)
-
-
-@lru_cache(maxsize=2048)
-def _babel_datetime(local: datetime, cldr: str) -> str:
-    """`local` (Europe/Amsterdam, or naive) written out; equal moments of that one zone are
-    equal keys, so a moment is written as its own wall time."""
-    from babel.dates import format_datetime as babel_datetime
-
-    return babel_datetime(local, "EEEE d MMMM y, HH:mm", locale=cldr)
+    return f"{format_date(local.date())}, {local.hour:02d}:{local.minute:02d}"
 
 
 def format_number(value: int | float | Decimal) -> str:
     """A number with the language's separators: 1.275.000,5 / 1,275,000.5; a decimal keeps the
     digits it was given (1275000.50 -> 1.275.000,50)."""
+    if type(value) is int and (whole := cldr.words(locale()).whole(value)) is not None:
+        return whole
     from babel.numbers import format_decimal
 
     if isinstance(value, Decimal) and value.is_finite() and int(value.as_tuple().exponent) < 0:
