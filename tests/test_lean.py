@@ -380,10 +380,9 @@ PG_COMMANDS = [
     ("audit", "verify"),
     ("audit", "verify", "oost"),
 ]
-#: On PostgreSQL these take the service: `deadlines`' SQL is SQLite's, `check` needs the
-#: database's group roles, `--actor` the database's login.
+#: On PostgreSQL these take the service: `check` needs the database's group roles, `--actor`
+#: the database's login.
 PG_SERVICE_ONLY = [
-    ("deadlines",),
     ("check", "oost"),
     ("--actor", "anne", "region", "show", "oost"),
     ("region", "show", "noord"),

@@ -297,3 +297,76 @@ def test_unusual_milestone_specs_are_left_to_the_full_path() -> None:
                 {"remind": "7 dagen"}):
         with pytest.raises(ValueError):
             _spec({"name": "x", **bad}, parse)
+
+
+# --- PostgreSQL: the same SQL through psycopg --------------------------------------------------
+
+
+@pytest.fixture
+def pg_deadlines(pg_url: str) -> str:
+    """Regions on a PostgreSQL schema of their own with subsidie cases of two rounds (their
+    milestones overdue and coming on the wall clock), two occurrences of one region due at
+    the same moment (a tie the order's last column, the id, settles) and one met."""
+    from sqlalchemy import create_engine, text
+
+    from onderwijsflow.service import Onderwijsflow
+    from onderwijsflow.store.db import Database
+
+    app = Onderwijsflow.open(db=pg_url, actor="anne", practice=True)
+    try:
+        app.init()
+        for slug, name in (("oost", "Regio Oost"), ("west", "Regio West"), ("zuid", "Regio Zuid")):
+            app.create_region(slug, name=name, sectors=["PO"], coordinator=f"{slug}@re.example")
+            app.start_case(slug, "subsidie", round="2025")
+        app.start_case("oost", "subsidie", round="2026")
+    finally:
+        app.close()
+    engine = create_engine(Database(pg_url).url)
+    try:
+        with engine.begin() as connection:
+            q = connection.execute
+            def pending(slug: str) -> list[int]:
+                return [row[0] for row in q(text(
+                    "SELECT milestones.id FROM milestones JOIN regions ON regions.id = "
+                    "milestones.region_id WHERE regions.slug = :slug AND status = 'pending' "
+                    "ORDER BY milestones.id DESC"), {"slug": slug})]
+
+            tied, met = pending("oost"), pending("west")
+            assert len(tied) >= 2 and met, (tied, met)
+            q(text("UPDATE milestones SET due_at = :at WHERE id IN (:a, :b)"),
+              {"at": datetime.now(UTC) + timedelta(days=10), "a": tied[0], "b": tied[1]})
+            q(text("UPDATE milestones SET status = 'met', closed_at = :at WHERE id = :a"),
+              {"at": datetime.now(UTC), "a": met[0]})
+    finally:
+        engine.dispose()
+    return pg_url
+
+
+PG_COMMANDS = [
+    ("deadlines",),
+    ("deadlines", "--within", "P4W"),
+    ("deadlines", "--within", "PT1S"),
+    ("deadlines", "--region", "oost"),
+    ("deadlines", "--region", "west", "--within", "P2Y"),
+]
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_postgresql_deadlines_lean_are_the_full_output(pg_deadlines: str, lang: str, as_json: bool,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = set()
+    for args in PG_COMMANDS:
+        args = (*args, "--json") if as_json else args
+        full = _full(pg_deadlines, args, lang)
+        assert full.code == 0, str(full)
+        _same(_lean_only(pg_deadlines, args, lang, monkeypatch), full)
+        seen.add(full.out.count("\n"))
+    assert max(seen) > 5  # rows were compared, not only empty answers
+
+
+def test_postgresql_deadlines_lean_path_imports_no_orm(pg_deadlines: str) -> None:
+    out, imported = cli_imports(pg_deadlines, "deadlines", "--region", "oost")
+    assert "onderwijsflow.lean.postgres" in imported
+    assert not {"sqlalchemy", "sqlmodel", "pydantic"} & imported
+    assert "Regio Oost" in out

@@ -6,12 +6,12 @@ These commands read through :mod:`onderwijsflow.lean.reader` (the standard libra
 :mod:`onderwijsflow.lean.yamlcache`; `deadlines` through :mod:`onderwijsflow.lean.deadlines`
 on top of it) instead of the service layer, which imports SQLModel, the ORM and pydantic.
 On PostgreSQL the reader runs the same SQL through psycopg (:mod:`onderwijsflow.lean.postgres`)
-for `region show`, `region list`, `history` and `audit verify`. The lean path handles the
-common case and answers None for anything else (`deadlines` on PostgreSQL, a configuration
-file, ``--now``, ``--backdate``, ``--actor`` other than the login in a production database
-(on PostgreSQL any ``--actor``), an unknown region, a schema that is not current, workflow files the
-database has not stored, an audit log with any problem, an anchor); the command then runs
-the full path, which gives the same output or the same error. Nothing here may
+for `region show`, `region list`, `history`, `audit verify` and `deadlines`. The lean path
+handles the common case and answers None for anything else (a configuration file, ``--now``,
+``--backdate``, ``--actor`` other than the login in a production database (on PostgreSQL any
+``--actor``), an unknown region, a schema that is not current, workflow files the database
+has not stored, an audit log with any problem, an anchor); the command then runs the full
+path, which gives the same output or the same error. Nothing here may
 import sqlalchemy, sqlmodel or pydantic (``tests/test_lean.py`` and
 ``tests/test_lean_deadlines.py`` check it).
 

@@ -1,10 +1,11 @@
 """`deadlines` on the lean path: the rows `scheduler.deadlines.deadlines` returns, read with
-``sqlite3`` and the verified workflow texts (:mod:`onderwijsflow.lean.labels`).
+``sqlite3`` or psycopg and the verified workflow texts (:mod:`onderwijsflow.lean.labels`).
 
 The full path reads the stored milestone occurrences and adds what the workflow definitions
 say of them (title, state and milestone labels, whether a milestone recurs, its reminder
-offsets); so does this module, with the same SQL, so that rows due at the same moment come
-in the same order. Both paths apply the same rules (:mod:`onderwijsflow.deadline_rules`:
+offsets); so does this module, with the same SQL, ordered to the last column (due moment,
+region, id), so that rows due at the same moment come in one order on both paths and both
+databases. Both paths apply the same rules (:mod:`onderwijsflow.deadline_rules`:
 reminder moments, working days, UIDs and sequences, status). Anything this module does not
 read exactly as pydantic would (an unusual value in a milestone's spec or in the
 configuration's `reminder_time`), an unknown region, a case whose workflow version is not
@@ -34,8 +35,8 @@ __all__ = ["Span", "read_deadlines"]
 #: The milestone statuses `deadlines` lists: `OPEN_MILESTONES` and ``met``, bound in this order.
 _LISTED = (*OPEN_MILESTONES, MilestoneStatus.MET)
 
-#: The query `scheduler.deadlines.deadlines` has SQLAlchemy send, word for word: the same
-#: text gets the same plan from SQLite, so rows with equal sort keys come in the same order.
+#: The query `scheduler.deadlines.deadlines` has SQLAlchemy send, word for word (on
+#: PostgreSQL with ``%s`` placeholders).
 _SELECT = (
     "SELECT milestones.id, milestones.case_id, milestones.region_id, milestones.workflow, "
     "milestones.name, milestones.occurrence, milestones.due_at, milestones.status, "
@@ -45,7 +46,7 @@ _SELECT = (
     "FROM milestones JOIN regions ON regions.id = milestones.region_id \n"
     "WHERE milestones.status IN (?, ?, ?)"
 )
-_ORDER = " ORDER BY milestones.due_at, regions.slug"
+_ORDER = " ORDER BY milestones.due_at, regions.slug, milestones.id"
 _HISTORY = (
     "SELECT milestones.id, milestones.case_id, milestones.region_id, milestones.workflow, "
     "milestones.name, milestones.occurrence, milestones.due_at, milestones.status, "
@@ -99,8 +100,6 @@ def read_deadlines(reader: Reader, *, parse: Callable[[str], Span], within: Span
     """As `scheduler.deadlines.deadlines` on the wall clock, `parse` reading the reminders'
     offsets (`Duration.parse`); None for an unknown region or anything the full path must
     answer (see the module's docstring)."""
-    if reader.dialect != "sqlite":
-        return None  # the SQL is SQLite's as SQLAlchemy sends it (equal due moments' order)
     reminder_time = _reminder_time(reader.configuration)
     if reminder_time is None:
         return None
@@ -162,14 +161,16 @@ def _reminder_time(data: Mapping[str, Any]) -> time | None:
 
 
 def _moment(raw: Any) -> datetime:
-    """A stored (naive UTC) datetime column as the ORM gives it: aware, in UTC."""
+    """A stored datetime column as the ORM gives it: aware, in UTC (SQLite's text is naive
+    UTC; PostgreSQL's, read in UTC, ends in ``+00``)."""
     if not isinstance(raw, str):
         raise ValueError(f"not a stored moment: {raw!r}")
     return datetime.fromisoformat(raw).replace(tzinfo=UTC)
 
 
 def _bound(moment: datetime | date) -> str:
-    """`moment` as SQLAlchemy binds an aware datetime on SQLite (UTC, without offset)."""
+    """`moment` as SQLAlchemy binds an aware datetime on SQLite (UTC, without offset), which
+    PostgreSQL reads in the reader's time zone, UTC."""
     assert isinstance(moment, datetime)
     at = moment.astimezone(UTC)
     return (f"{at.year:04d}-{at.month:02d}-{at.day:02d} "

@@ -49,7 +49,9 @@ def deadlines(
             select(Milestone, Region)
             .join(Region, col(Region.id) == Milestone.region_id)
             .where(col(Milestone.status).in_((*OPEN_MILESTONES, MilestoneStatus.MET)))
-            .order_by(col(Milestone.due_at), col(Region.slug))
+            # The id last: occurrences due at the same moment in one region keep one order,
+            # on every database and on both paths of `deadlines`.
+            .order_by(col(Milestone.due_at), col(Region.slug), col(Milestone.id))
         )
         if region is not None:
             found = app.region_in(session, region)
