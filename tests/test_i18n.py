@@ -150,12 +150,25 @@ def test_days_are_written_as_babel_writes_them(day: dt.date, language: str) -> N
                                                                locale=cldr_locale)
 
 
-@given(value=st.integers(min_value=-(10**18), max_value=10**18), language=st.sampled_from(["nl", "en"]))
-def test_whole_numbers_are_written_as_babel_writes_them(value: int, language: str) -> None:
+@given(value=st.integers(min_value=-(10**18), max_value=10**18)
+       | st.decimals(min_value=-(10**15), max_value=10**15, places=0)
+       | st.sampled_from([Decimal("-0"), Decimal("0"), Decimal("1E+3"), Decimal("15000"),
+                          Decimal("-15000.0")]),
+       language=st.sampled_from(["nl", "en"]))
+def test_whole_numbers_are_written_as_babel_writes_them(value: int | Decimal, language: str) -> None:
+    """Whole numbers, in sentences and tables, are written from the kept CLDR words: the text
+    is Babel's, for integers and for decimals written without decimals alike."""
     from babel.numbers import format_decimal
 
+    from onderwijsflow.engine.checks import _number
+
     with i18n.using(language):
-        assert i18n.format_number(value) == format_decimal(value, locale=i18n.locale())
+        places = 0 if type(value) is int else max(0, -int(value.as_tuple().exponent))
+        if not places:  # decimals written with decimals keep them: Babel's pattern says so
+            assert i18n.format_number(value) == format_decimal(value, locale=i18n.locale())
+        pattern = None if type(value) is int else "#,##0" + ("." + "0" * places if places else "")
+        assert _number(value) == format_decimal(value, format=pattern, locale=i18n.locale(),
+                                                decimal_quantization=False)
 
 
 def test_the_cldr_words_are_kept_and_read_back_without_babel(
@@ -183,3 +196,13 @@ def test_the_cldr_words_are_kept_and_read_back_without_babel(
             cldr.words("nl_NL")
     finally:
         cldr.words.cache_clear()
+
+
+def test_numbers_that_compare_equal_are_written_each_as_itself() -> None:
+    """Babel's texts are remembered per value as written: 0 and -0, 1 and 1.0 compare equal
+    (and hash alike) but are written differently."""
+    from onderwijsflow.engine.checks import _number
+
+    with i18n.using("en"):
+        assert [_number(v) for v in (Decimal("0"), Decimal("-0"), Decimal("0"))] == ["0", "-0", "0"]
+        assert [_number(v) for v in (0.0, -0.0, 0.0)] == ["0", "-0", "0"]

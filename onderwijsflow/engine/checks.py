@@ -72,7 +72,7 @@ from onderwijsflow.definition.durations import Duration
 from onderwijsflow.definition.model import pydantic_message
 from onderwijsflow.definition.records import coerce_field, field_matches
 from onderwijsflow.engine.context import DocumentInfo, RegionContext
-from onderwijsflow.i18n import N_, _, cldr, join_and, join_or, ngettext, pgettext
+from onderwijsflow.i18n import N_, _, join_and, join_or, ngettext, pgettext
 from onderwijsflow.vocabulary import (
     DOCUMENT_KINDS,
     PARTNER_KINDS,
@@ -278,23 +278,22 @@ def _value(value: Any) -> str:
 def _number(value: int | float | Decimal) -> str:
     """A number as the language writes it, with the decimals it was written with
     (150000.50 -> "150.000,50" / "150,000.50")."""
-    if type(value) is int:  # Babel's text without Babel: figures differ per region
-        whole = cldr.words(i18n.locale()).whole(value)
-        if whole is not None:
-            return whole
+    whole = i18n.format_whole(value)  # Babel's text without Babel: figures differ per region
+    if whole is not None:
+        return whole
     pattern = None
     if isinstance(value, Decimal) and value.is_finite():
         exponent = value.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         pattern = "#,##0" + ("." + "0" * places if places else "")
-    return _formatted(type(value).__name__, value, pattern, i18n.locale())
+    return _formatted(repr(value), value, pattern, i18n.locale())
 
 
 @lru_cache(maxsize=4096)
-def _formatted(_kind: str, value: int | float | Decimal, pattern: str | None, locale: str) -> str:
+def _formatted(_written: str, value: int | float | Decimal, pattern: str | None, locale: str) -> str:
     """Babel's formatting, remembered: bulk work says the same thresholds and values in every
-    case's evidence, and formatting was a fifth of `advance-all` (`_kind` keeps 1 and 1.0
-    apart, `pattern` 1.5 and 1.50)."""
+    case's evidence (`_written`, the value's repr, keeps apart what compares equal: 1 and
+    1.0, 0 and -0; `pattern` 1.5 and 1.50)."""
     from babel.numbers import format_decimal
 
     return format_decimal(value, format=pattern, locale=locale, decimal_quantization=False)

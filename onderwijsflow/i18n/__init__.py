@@ -157,7 +157,7 @@ def format_datetime(moment: datetime) -> str:
 def format_number(value: int | float | Decimal) -> str:
     """A number with the language's separators: 1.275.000,5 / 1,275,000.5; a decimal keeps the
     digits it was given (1275000.50 -> 1.275.000,50)."""
-    if type(value) is int and (whole := cldr.words(locale()).whole(value)) is not None:
+    if (whole := format_whole(value)) is not None:
         return whole
     from babel.numbers import format_decimal
 
@@ -166,6 +166,18 @@ def format_number(value: int | float | Decimal) -> str:
         return format_decimal(value, format="#,##0." + "0" * places, locale=locale(),
                               decimal_quantization=False)
     return format_decimal(value, locale=locale())
+
+
+def format_whole(value: int | float | Decimal) -> str | None:
+    """A whole number (an ``int``, or a ``Decimal`` written without decimals) as Babel writes
+    it, from the CLDR words kept between runs (:mod:`onderwijsflow.i18n.cldr`); None for any
+    other number, which Babel writes."""
+    if type(value) is not int:
+        if not isinstance(value, Decimal) or not value.is_finite():
+            return None
+        if value.as_tuple().exponent != 0 or (value.is_zero() and value.is_signed()):
+            return None  # decimals to keep, or Babel's "-0"
+    return cldr.words(locale()).whole(int(value))
 
 
 def format_money(amount: int | float | Decimal) -> str:
