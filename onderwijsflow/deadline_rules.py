@@ -55,7 +55,7 @@ def _holidays(year: int) -> frozenset[dt.date]:
     cache, keyed by the source of the package's Dutch calendar and its version: a new
     `holidays` release is asked again.
     """
-    from onderwijsflow.lean.yamlcache import cached_parse
+    from onderwijsflow.textcache import cached_parse
 
     return frozenset(cached_parse(_holiday_source(year), lambda _source: _dutch_holidays(year)))
 

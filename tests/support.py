@@ -152,6 +152,15 @@ class Flow:
         return list(self.json("history", slug, "--all")["events"])
 
 
+def copy_sqlite(source: Path, target: Path) -> Path:
+    """A copy of the SQLite file `source` at `target`, with its -wal and -shm files if any."""
+    import shutil
+
+    for found in source.parent.glob(source.name + "*"):
+        shutil.copyfile(found, target.with_name(target.name + found.name[len(source.name):]))
+    return target
+
+
 def free_port() -> int:
     """A local port nothing listens on right now (aiosmtpd's Controller(port=0) cannot report
     the one it got)."""

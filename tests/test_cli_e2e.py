@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import frozen_child, library, make_ready, with_bytecode_cache
+from support import copy_sqlite, frozen_child, library, make_ready, with_bytecode_cache
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_WORKFLOWS = REPO / "workflows"
@@ -179,10 +179,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db_file(tmp_path: Path, template_db: Path) -> Path:
     """A fresh copy of the migrated template database for one test."""
-    target = tmp_path / "x.db"
-    for source in template_db.parent.glob(template_db.name + "*"):
-        shutil.copyfile(source, target.with_name(target.name + source.name[len(template_db.name):]))
-    return target
+    return copy_sqlite(template_db, tmp_path / "x.db")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ directory; the help texts are checked by walking the :data:`onderwijsflow.cli.cl
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing
@@ -19,7 +18,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
-from support import library, make_ready
+from support import copy_sqlite, library, make_ready
 
 from onderwijsflow import __version__
 from onderwijsflow.cli import cli as cli_group
@@ -110,10 +109,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db_file(tmp_path: Path, template_db: Path) -> Path:
     """A fresh copy of the template database."""
-    target = tmp_path / "x.db"
-    for source in template_db.parent.glob(template_db.name + "*"):
-        shutil.copyfile(source, target.with_name(target.name + source.name[len(template_db.name):]))
-    return target
+    return copy_sqlite(template_db, tmp_path / "x.db")
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ dates and figures.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ from onderwijsflow.engine.context import RegionContext
 from onderwijsflow.reporting import national
 from onderwijsflow.service import Onderwijsflow
 from onderwijsflow.service.snapshot import for_case, region_cases, region_context
-from tests.test_report import REPORT_AT, build_network, make_app, region
+from tests.support import copy_sqlite
+from tests.test_report import REPORT_AT, built_network, make_app, region
 
 #: The snapshot field behind each input a check may declare (the kinds of the documents are
 #: in their list).
@@ -60,22 +60,12 @@ def _more_regions(app: Onderwijsflow) -> None:
 
 @pytest.fixture(scope="module")
 def network_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("equivalence")
-    path = directory / "network.db"
-    app = make_app(directory, path)
-    try:
-        build_network(app)
-        _more_regions(app)
-    finally:
-        app.close()
-    return path
+    return built_network(tmp_path_factory.mktemp("equivalence"), _more_regions)
 
 
 @pytest.fixture
 def app(tmp_path: Path, network_db: Path) -> Any:
-    target = tmp_path / "network.db"
-    for source in network_db.parent.glob(network_db.name + "*"):
-        shutil.copyfile(source, tmp_path / (target.name + source.name[len(network_db.name):]))
+    target = copy_sqlite(network_db, tmp_path / "network.db")
     application = make_app(tmp_path, target, clock=Clock(parse_moment(REPORT_AT)))
     yield application
     application.close()

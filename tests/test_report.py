@@ -15,9 +15,8 @@ import csv
 import io
 import json
 import re
-import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
+from support import copy_sqlite
 
 from onderwijsflow.cli import main
 from onderwijsflow.clock import Clock, parse_moment
@@ -115,25 +115,29 @@ def region(app: Onderwijsflow, slug: str, *, coordinator: str | None,
         app.set_fact(slug, name, value)
 
 
-@pytest.fixture(scope="module")
-def network_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The five-region network, built once; tests that write work on a copy."""
-    directory = tmp_path_factory.mktemp("network")
+def built_network(directory: Path, *more: Callable[[Onderwijsflow], None]) -> Path:
+    """The five-region network in `directory`, then whatever `more` adds to it."""
     path = directory / "network.db"
     app = make_app(directory, path)
     try:
         build_network(app)
+        for add in more:
+            add(app)
     finally:
         app.close()
     return path
 
 
+@pytest.fixture(scope="module")
+def network_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The five-region network, built once; tests that write work on a copy."""
+    return built_network(tmp_path_factory.mktemp("network"))
+
+
 @pytest.fixture
 def app(tmp_path: Path, network_db: Path) -> Iterator[Onderwijsflow]:
     """The application on a fresh copy of the network, its clock at the report moment."""
-    target = tmp_path / "network.db"
-    for source in network_db.parent.glob(network_db.name + "*"):
-        shutil.copyfile(source, tmp_path / (target.name + source.name[len(network_db.name):]))
+    target = copy_sqlite(network_db, tmp_path / "network.db")
     application = make_app(tmp_path, target, clock=Clock(parse_moment(REPORT_AT)))
     yield application
     application.close()

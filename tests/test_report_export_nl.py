@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report import BEROEPSGROEP, REPORT_AT, build_network, make_app, run_cli
+from test_report import BEROEPSGROEP, REPORT_AT, built_network, make_app, run_cli
 
 from onderwijsflow import i18n
 from onderwijsflow.clock import Clock, parse_moment
 from onderwijsflow.reporting import export
 from onderwijsflow.reporting.national import national_report
+from onderwijsflow.service import Onderwijsflow
 
 #: Region names that start like a formula, and a coordinator that does.
 HOSTILE = {
@@ -52,17 +53,12 @@ SHARED_WORDS = {"Workflow", "Workflows", "Code", "per", "in", "of", "Peilgesprek
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The network of test_report.py plus the hostile regions, built once (tests only read)."""
-    directory = tmp_path_factory.mktemp("network-nl")
-    path = directory / "network.db"
-    app = make_app(directory, path)
-    try:
-        build_network(app)
+    def hostile(app: Onderwijsflow) -> None:
         for slug, name in HOSTILE.items():
             app.create_region(slug, name=name, sectors=["PO"],
                               coordinator=HOSTILE_COORDINATOR if slug == "streep" else None)
-    finally:
-        app.close()
-    return path
+
+    return built_network(tmp_path_factory.mktemp("network-nl"), hostile)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from onderwijsflow.lean.labels import load_yaml
-from onderwijsflow.lean.yamlcache import cache_directory, cached_parse
 from onderwijsflow.resources import shipped
+from onderwijsflow.textcache import cache_directory, cached_parse
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ Babel formats dates and numbers from the CLDR data of a locale, which it loads w
 first time: some 25 ms in a fresh process, more than `region show` itself takes. The words
 used here (day and month names, the minus sign and the group separator) are asked of Babel's
 own formatters once per Babel release and language and kept as JSON in the user's cache
-(see :mod:`onderwijsflow.lean.yamlcache`); the patterns put them together as Babel would
+(see :mod:`onderwijsflow.textcache`); the patterns put them together as Babel would
 (``tests/test_i18n.py`` holds both to the same text). A cache that cannot be read or
 written costs only Babel's time.
 """
@@ -42,7 +42,7 @@ class Words(NamedTuple):
 @cache
 def words(locale: str) -> Words:
     """The words of `locale` (a CLDR name such as ``nl_NL``), from the cache or from Babel."""
-    from onderwijsflow.lean.yamlcache import cached_parse
+    from onderwijsflow.textcache import cached_parse
 
     found: dict[str, Any] = cached_parse(_source(locale), lambda _text: _from_babel(locale))
     return Words(tuple(found["days"]), tuple(found["months"]), tuple(found["months_short"]),

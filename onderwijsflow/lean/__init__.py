@@ -3,7 +3,7 @@
 
 These commands read through :mod:`onderwijsflow.lean.reader` (the standard library's
 ``sqlite3``, Babel and rich, and PyYAML only until a text's parse is cached by
-:mod:`onderwijsflow.lean.yamlcache`; `deadlines` through :mod:`onderwijsflow.lean.deadlines`
+:mod:`onderwijsflow.textcache`; `deadlines` through :mod:`onderwijsflow.lean.deadlines`
 on top of it) instead of the service layer, which imports SQLModel, the ORM and pydantic.
 On PostgreSQL the reader runs the same SQL through psycopg (:mod:`onderwijsflow.lean.postgres`)
 for `region show`, `region list`, `history`, `audit verify` and `deadlines`. The lean path

@@ -109,8 +109,8 @@ def load_yaml(text: str) -> Any:
 
 def read_yaml(text: str) -> Any:
     """`text` as data, as :func:`load_yaml` reads it, kept parsed between runs
-    (:mod:`onderwijsflow.lean.yamlcache`): a later start reads JSON instead of YAML."""
-    from onderwijsflow.lean.yamlcache import cached_parse
+    (:mod:`onderwijsflow.textcache`): a later start reads JSON instead of YAML."""
+    from onderwijsflow.textcache import cached_parse
 
     return cached_parse(text, load_yaml)
 

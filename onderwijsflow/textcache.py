@@ -1,7 +1,11 @@
-"""Parsed YAML kept as JSON, keyed by the text's SHA-256, so a read command skips PyYAML.
+"""What a text works out to, kept as JSON keyed by the text's SHA-256, so a command skips
+the work the next time.
 
 The lean read path reads the workflow files and the shipped configuration on every start;
 importing PyYAML and building the documents cost `region show` about a fifth of its time.
+Working days ask `holidays` (which imports every country) and dates ask Babel (which loads
+its CLDR data): their answers are kept the same way, keyed by a text naming what decides
+them (:func:`onderwijsflow.deadline_rules._holidays`, :mod:`onderwijsflow.i18n.cldr`).
 A text's data is the same every time (the key is the hash of the text itself), so it is
 kept after the first parse as JSON, which the standard library reads in C, in the user's
 cache directory (``$XDG_CACHE_HOME/onderwijsflow``, else ``~/.cache/onderwijsflow``). Dates
